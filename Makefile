@@ -1,0 +1,145 @@
+# hostlat: build, run, test.  `make help` lists the targets.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+VERSION    := 0.1.0
+BUILD      ?= build
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+CONFIG     ?= config/hostlat.yaml
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
+CFLAGS    ?= -O2 -g
+BASEFLAGS := -std=c11 -D_GNU_SOURCE -DHOSTLAT_VERSION='"$(VERSION)"' $(WARN) -I$(BUILD) -Iagent -Ibpf -Iexporters
+LDLIBS    := -lbpf -lelf -lz -lyaml -lcjson -lcurl -lm -ldl -lpthread
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# Everything but the programs' main files goes into one library.
+LIB_SRCS  := $(filter-out agent/main.c agent/exphist_tool.c,$(wildcard agent/*.c)) $(wildcard exporters/*.c)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/default_config.o
+ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS)) $(BUILD)/asan/default_config.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test test-deps unit clean format format-check help readme
+all: $(BUILD)/hostlat $(BUILD)/exphist
+
+help:
+	@echo "make            build $(BUILD)/hostlat and $(BUILD)/exphist"
+	@echo "make deps       install missing Debian build dependencies (root)"
+	@echo "make run        build and run the agent on $(CONFIG) (root)"
+	@echo "make test       install test dependencies, build, run every test (root)"
+	@echo "make format     clang-format the C sources in place"
+	@echo "make readme     regenerate the config reference in README.md"
+	@echo "make clean      remove $(BUILD)/"
+	@echo "V=1             show full commands"
+
+deps:
+	$(Q)tools/deps.sh build
+
+test-deps:
+	$(Q)tools/deps.sh test
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/hostlat --config $(CONFIG)
+
+test: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all asan unit
+	$(Q)tests/run.sh
+
+# ---- BPF -------------------------------------------------------------------
+$(BUILD)/vmlinux.h:
+	$(Q)mkdir -p $(@D)
+	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux is missing: hostlat needs a kernel built with CONFIG_DEBUG_INFO_BTF=y to build and to run" >&2; exit 1; }
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -Ibpf -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# ---- user space --------------------------------------------------------------
+$(BUILD)/default_config.c: $(CONFIG) tools/embed.sh
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/embed.sh hl_default_config $< > $@
+
+$(BUILD)/obj/default_config.o: $(BUILD)/default_config.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/default_config.o: $(BUILD)/default_config.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard agent/*.h bpf/*.h exporters/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c $(SKELS) $(wildcard agent/*.h bpf/*.h exporters/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(BUILD)/hostlat: $(BUILD)/obj/agent/main.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
+
+$(BUILD)/exphist: $(BUILD)/obj/agent/exphist_tool.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Sanitizer builds used by the tests.
+.PHONY: asan
+asan: $(BUILD)/asan/hostlat $(BUILD)/asan/exphist
+
+$(BUILD)/asan/hostlat: $(BUILD)/asan/agent/main.o $(ASAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
+
+$(BUILD)/asan/exphist: $(BUILD)/asan/agent/exphist_tool.o $(ASAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(ASAN_OBJS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(SANFLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ $(LDLIBS)
+
+# ---- housekeeping --------------------------------------------------------------
+C_SOURCES = $(wildcard agent/*.[ch] exporters/*.[ch] bpf/*.[ch] tests/unit/*.[ch])
+
+format:
+	$(Q)clang-format -i $(C_SOURCES)
+
+readme: $(BUILD)/hostlat
+	$(Q)tools/readme-reference.sh $(BUILD)/hostlat
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $(C_SOURCES)
+
+clean:
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,1305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostlat configuration loader. Every key is described once in the option
+ * tables below; one generic walker parses user values and defaults (the
+ * tables' `def` YAML text) through the same code, checks ranges, frees,
+ * and prints the Markdown reference.
+ *
+ * Errors are one line: "FILE:LINE:COLUMN: <what> (key 'a.b.c')", with the
+ * 1-based position of the offending node.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <linux/types.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "hostlat.h"
+
+#define MAX_CONFIG_SIZE (1024 * 1024)
+#define PATH_LEN 256
+#define MSG_LEN 512
+#define DEFAULT_NAME "<default>"
+#define EMBEDDED_NAME "<embedded>"
+
+/* ---- names ---------------------------------------------------------------------- */
+
+const char *const hl_stage_names[] = {
+	[HL_STAGE_IP_START] = "ip-start",
+	[HL_STAGE_TCP_START] = "tcp-start",
+	[HL_STAGE_UDP_START] = "udp-start",
+	[HL_STAGE_TCP_SOCK_ENQUEUED] = "tcp-socket-enqueued",
+	[HL_STAGE_UDP_SOCK_ENQUEUED] = "udp-socket-enqueued",
+	[HL_STAGE_TCP_SOCK_READ] = "tcp-socket-read",
+	[HL_STAGE_UDP_SOCK_READ] = "udp-socket-read",
+	[HL_STAGE_COUNT] = NULL,
+};
+static_assert(sizeof(hl_stage_names) / sizeof(hl_stage_names[0]) == HL_STAGE_COUNT + 1,
+	      "hl_stage_names must name every stage");
+
+static const char *const log_level_names[] = {
+	[HL_LOG_ERROR] = "error",
+	[HL_LOG_WARN] = "warn",
+	[HL_LOG_INFO] = "info",
+	[HL_LOG_DEBUG] = "debug",
+	NULL,
+};
+
+/* bit i = group_names[i] */
+static const char *const group_names[] = {"interface", "cgroup", NULL};
+static_assert(HL_GROUP_IFACE == 1U << 0 && HL_GROUP_CGROUP == 1U << 1,
+	      "group_names must follow the HL_GROUP_* bits");
+
+/* ---- option tables -------------------------------------------------------------- */
+
+#define CFG_OFF(field) offsetof(struct hl_config, field)
+#define MS(x) ((int64_t)(x)*1000000)
+#define SEC(x) ((int64_t)(x)*1000000000)
+
+enum { F_IFACES, F_NETNS, F_CGROUPS, F_PIDS, F_MINQ, F_COUNT };
+
+static const struct hl_option filter_options[F_COUNT + 1] = {
+	[F_IFACES] =
+		{.name = "interfaces",
+		 .type = HL_OPT_STRLIST,
+		 .offset = CFG_OFF(stack.filters.interfaces),
+		 .def = "[]",
+		 .max = 4096,
+		 .help = "only packets received on these interfaces (names in the agent's network "
+			 "namespace); empty: all"},
+	[F_NETNS] = {.name = "network_namespace",
+		     .type = HL_OPT_STRING,
+		     .offset = CFG_OFF(stack.filters.network_namespace),
+		     .def = "host",
+		     .help = "host: the agent's own network namespace; all: every namespace; "
+			     "or a namespace file (/var/run/netns/NAME, /proc/PID/ns/net) "
+			     "or its inode number"},
+	[F_CGROUPS] =
+		{.name = "cgroups",
+		 .type = HL_OPT_STRLIST,
+		 .offset = CFG_OFF(stack.filters.cgroups),
+		 .def = "[]",
+		 .max = 4096,
+		 .help = "only sockets read by tasks in these cgroups (socket-read stages): paths "
+			 "relative to the cgroup v2 mount, or full paths under it; empty: all"},
+	[F_PIDS] = {.name = "pids",
+		    .type = HL_OPT_UINTLIST,
+		    .offset = CFG_OFF(stack.filters.pids),
+		    .def = "[]",
+		    .min = 1,
+		    .max = 4194304,
+		    .help = "only sockets read by these processes (socket-read stages); "
+			    "empty: all"},
+	[F_MINQ] = {.name = "min_queue_length",
+		    .type = HL_OPT_UINT,
+		    .offset = CFG_OFF(stack.filters.min_queue_length),
+		    .def = "0",
+		    .min = 0,
+		    .max = UINT32_MAX,
+		    .help = "only sockets whose receive queue holds at least this many packets "
+			    "(socket stages); 0: no filter"},
+	{0},
+};
+
+static const struct hl_option stack_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = CFG_OFF(stack.enabled),
+	 .def = "true",
+	 .help = "measure network-stack latency"},
+	{.name = "stages",
+	 .type = HL_OPT_FLAGS,
+	 .offset = CFG_OFF(stack.stages),
+	 .def = "[ip-start, tcp-start, udp-start, tcp-socket-enqueued, udp-socket-enqueued, "
+		"tcp-socket-read, udp-socket-read]",
+	 .min = 1,
+	 .names = hl_stage_names,
+	 .help = "stages to measure, each from the packet's receive timestamp"},
+	{.name = "histogram_scale",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(stack.histogram_scale),
+	 .def = "3",
+	 .min = 0,
+	 .max = 5,
+	 .help = "exponential histogram scale: 2^scale buckets per power of two"},
+	{.name = "max_buckets",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(stack.max_buckets),
+	 .def = "160",
+	 .min = 2,
+	 .max = 16384,
+	 .help = "most buckets per exported histogram (downscaled to fit)"},
+	{.name = "max_series",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(stack.max_groups),
+	 .def = "1024",
+	 .min = 1,
+	 .max = 1048576,
+	 .help = "most (group, stage) series the kernel tracks; samples of new series beyond "
+		 "it are counted as dropped"},
+	{.name = "max_bucket_entries",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(stack.max_bucket_entries),
+	 .def = "32768",
+	 .min = 64,
+	 .max = 16777216,
+	 .help = "capacity of the kernel's per-bucket counter map"},
+	{.name = "filters",
+	 .type = HL_OPT_SECTION,
+	 .sub = filter_options,
+	 .help = "which packets and sockets to measure"},
+	{.name = "group_by",
+	 .type = HL_OPT_FLAGS,
+	 .offset = CFG_OFF(stack.group_by),
+	 .def = "[]",
+	 .names = group_names,
+	 .help = "split series by receiving interface and/or by the reading task's cgroup "
+		 "(socket-read stages); empty: one series per stage"},
+	{0},
+};
+
+static const struct hl_option probes_options[] = {
+	{.name = "stack_latency",
+	 .type = HL_OPT_SECTION,
+	 .sub = stack_options,
+	 .help = "time from packet receive to each network-stack stage"},
+	{0},
+};
+
+static const struct hl_option agent_options[] = {
+	{.name = "interval",
+	 .type = HL_OPT_DURATION,
+	 .offset = CFG_OFF(agent.interval_ns),
+	 .def = "10s",
+	 .min = MS(100),
+	 .max = SEC(3600),
+	 .help = "how often metrics are collected and exported"},
+	{.name = "log_level",
+	 .type = HL_OPT_ENUM,
+	 .offset = CFG_OFF(agent.log_level),
+	 .def = "info",
+	 .names = log_level_names,
+	 .help = "log verbosity on standard error (--log-level overrides it)"},
+	{0},
+};
+
+static const struct hl_option resource_options[] = {
+	{.name = "attributes",
+	 .type = HL_OPT_KVMAP,
+	 .offset = CFG_OFF(resource.attributes),
+	 .def = "{}",
+	 .max = 32,
+	 .help = "extra OpenTelemetry resource attributes (name: value)"},
+	{0},
+};
+
+const struct hl_option hl_config_options[] = {
+	{.name = "agent", .type = HL_OPT_SECTION, .sub = agent_options, .help = "the agent itself"},
+	{.name = "resource",
+	 .type = HL_OPT_SECTION,
+	 .sub = resource_options,
+	 .help = "what the exported metrics describe"},
+	{.name = "probes",
+	 .type = HL_OPT_SECTION,
+	 .sub = probes_options,
+	 .help = "what to measure"},
+	{.name = "exporters",
+	 .type = HL_OPT_EXPORTERS,
+	 .offset = CFG_OFF(exporters),
+	 .def = "[{type: stdout}]",
+	 .min = 1,
+	 .max = 16,
+	 .help = "where metrics go: a list of exporters, each with a type and its own keys"},
+	{0},
+};
+
+/* ---- durations ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	uint64_t ns;
+} duration_units[] = {
+	{"ns", 1ULL},		{"us", 1000ULL},
+	{"\xc2\xb5s", 1000ULL}, /* U+00B5 MICRO SIGN */
+	{"\xce\xbcs", 1000ULL}, /* U+03BC GREEK SMALL LETTER MU */
+	{"ms", 1000000ULL},	{"s", 1000000000ULL},
+	{"m", 60000000000ULL},	{"h", 3600000000000ULL},
+};
+
+#define DURATION_UNITS "ns, us (or \xc2\xb5s), ms, s, m or h"
+
+static uint64_t gcd_u64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* 0, -EINVAL (malformed or not an exact number of ns) or -ERANGE (too large). */
+static int parse_duration(const char *s, uint64_t *ns)
+{
+	const char *ip = s, *fp = NULL, *unit;
+	size_t il = 0, fl = 0;
+	uint64_t mult = 0, iv = 0, fv = 0, pow10 = 1, total;
+
+	while (ip[il] >= '0' && ip[il] <= '9')
+		il++;
+	if (!il)
+		return -EINVAL;
+	unit = ip + il;
+	if (*unit == '.') {
+		fp = unit + 1;
+		while (fp[fl] >= '0' && fp[fl] <= '9')
+			fl++;
+		if (!fl)
+			return -EINVAL;
+		unit = fp + fl;
+	}
+	for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+		if (!strcmp(unit, duration_units[i].name))
+			mult = duration_units[i].ns;
+	if (!mult)
+		return -EINVAL;
+
+	/* Fraction: drop trailing zeros; any unit's ns value has at most 13 decimals. */
+	while (fl && fp[fl - 1] == '0')
+		fl--;
+	if (fl > 13)
+		return -EINVAL;
+	for (size_t i = 0; i < fl; i++) {
+		fv = fv * 10 + (uint64_t)(fp[i] - '0');
+		pow10 *= 10;
+	}
+	if (fl) {
+		uint64_t g = gcd_u64(mult, pow10);
+
+		if (fv % (pow10 / g))
+			return -EINVAL;
+		if (__builtin_mul_overflow(fv / (pow10 / g), mult / g, &fv))
+			return -ERANGE;
+	}
+	for (size_t i = 0; i < il; i++)
+		if (__builtin_mul_overflow(iv, 10, &iv) ||
+		    __builtin_add_overflow(iv, (uint64_t)(ip[i] - '0'), &iv))
+			return -ERANGE;
+	if (__builtin_mul_overflow(iv, mult, &total) || __builtin_add_overflow(total, fv, &total))
+		return -ERANGE;
+	*ns = total;
+	return 0;
+}
+
+int hl_parse_duration(const char *s, uint64_t *ns)
+{
+	uint64_t v;
+
+	if (!s || parse_duration(s, &v))
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
+void hl_format_duration(uint64_t ns, char *buf, size_t len)
+{
+	static const char *const order[] = {"h", "m", "s", "ms", "us", "ns"};
+	static const uint64_t mult[] = {3600000000000ULL, 60000000000ULL, 1000000000ULL,
+					1000000ULL,	  1000ULL,	  1ULL};
+
+	if (!ns) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (ns % mult[i] == 0) {
+			snprintf(buf, len, "%llu%s", (unsigned long long)(ns / mult[i]), order[i]);
+			return;
+		}
+	}
+}
+
+/* ---- parse context and messages ------------------------------------------------- */
+
+struct ctx {
+	const char *name; /* file name in messages */
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_node_t *n,
+						      const char *path, const char *fmt, ...)
+{
+	char msg[MSG_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!c->err || !c->errlen)
+		return -EINVAL;
+	if (path && *path)
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s (key '%s')", c->name,
+			 n->start_mark.line + 1, n->start_mark.column + 1, msg, path);
+	else
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->name, n->start_mark.line + 1,
+			 n->start_mark.column + 1, msg);
+	return -EINVAL;
+}
+
+static int fail_nomem(struct ctx *c)
+{
+	if (c->err && c->errlen)
+		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+	return -ENOMEM;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+		if (!strcmp(scalar(n), nulls[i]))
+			return true;
+	return false;
+}
+
+/* "a mapping", "a list", "no value" or the quoted scalar (shortened). */
+static const char *describe(const yaml_node_t *n, char *buf, size_t len)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	if (is_null(n))
+		return "no value";
+	if (n->data.scalar.length > 40)
+		snprintf(buf, len, "'%.37s...'", scalar(n));
+	else
+		snprintf(buf, len, "'%s'", scalar(n));
+	return buf;
+}
+
+static void join_names(char *buf, size_t len, const char *const *names)
+{
+	size_t pos = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; names[i] && pos < len; i++)
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "", names[i]);
+}
+
+static void join_options(char *buf, size_t len, const char *first, const struct hl_option *opts)
+{
+	size_t pos = 0;
+
+	buf[0] = 0;
+	if (first)
+		pos += (size_t)snprintf(buf, len, "%s", first);
+	for (size_t i = 0; opts && opts[i].name && pos < len; i++)
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", pos ? ", " : "",
+					opts[i].name);
+}
+
+/* "parent.name" into buf; a path too long for buf is cut (messages only). */
+static void child_path(char *buf, size_t len, const char *parent, const char *name)
+{
+	int n;
+
+	if (parent && *parent)
+		n = snprintf(buf, len, "%s.%s", parent, name);
+	else
+		n = snprintf(buf, len, "%s", name);
+	if (n < 0)
+		buf[0] = 0;
+}
+
+static yaml_node_t *node(struct ctx *c, int index)
+{
+	return yaml_document_get_node(c->doc, index);
+}
+
+/*
+ * The text of a scalar node holding a value, or an error saying that
+ * `what` was expected.
+ */
+static int want_scalar(struct ctx *c, const yaml_node_t *n, const char *path, const char *what,
+		       const char **out)
+{
+	char d[64];
+
+	if (n->type != YAML_SCALAR_NODE || is_null(n))
+		return fail(c, n, path, "expected %s, got %s", what, describe(n, d, sizeof(d)));
+	if (strlen(scalar(n)) != n->data.scalar.length)
+		return fail(c, n, path, "the value contains a NUL character");
+	*out = scalar(n);
+	return 0;
+}
+
+/* Decimal digits only. 0, -EINVAL or -ERANGE. */
+static int parse_u64(const char *s, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (__builtin_mul_overflow(x, 10, &x) ||
+		    __builtin_add_overflow(x, (uint64_t)(*s - '0'), &x))
+			return -ERANGE;
+	}
+	*v = x;
+	return 0;
+}
+
+static int parse_uint(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+		      const char *path, uint32_t *out)
+{
+	const char *s;
+	uint64_t v;
+	int e = want_scalar(c, n, path, "an unsigned integer", &s);
+
+	if (e)
+		return e;
+	e = parse_u64(s, &v);
+	if (e == -EINVAL)
+		return fail(c, n, path, "expected an unsigned integer, got '%s'", s);
+	if (e || v < (uint64_t)o->min || v > (uint64_t)o->max)
+		return fail(c, n, path, "%s is out of range %lld..%lld", s, (long long)o->min,
+			    (long long)o->max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int lookup_name(const char *const *names, const char *s)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+static int check_length(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			const char *path, size_t len)
+{
+	if ((int64_t)len < o->min)
+		return fail(c, n, path, "the list needs at least %lld item%s", (long long)o->min,
+			    o->min == 1 ? "" : "s");
+	if (o->max && (int64_t)len > o->max)
+		return fail(c, n, path, "the list has %zu items, at most %lld are allowed", len,
+			    (long long)o->max);
+	return 0;
+}
+
+/* Items of a list option: a sequence, or null for an empty list. */
+static int want_list(struct ctx *c, const yaml_node_t *n, const char *path, const char *what,
+		     size_t *len)
+{
+	char d[64];
+
+	if (is_null(n)) {
+		*len = 0;
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, path, "expected a list of %s, got %s", what,
+			    describe(n, d, sizeof(d)));
+	*len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	return 0;
+}
+
+#define LIST_ITEM(n, i) (n)->data.sequence.items.start[i]
+
+/* Item i of list n is equal to an earlier item (compared as scalars). */
+static bool seen_before(struct ctx *c, const yaml_node_t *n, size_t i)
+{
+	const char *s = scalar(node(c, LIST_ITEM(n, i)));
+
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(scalar(node(c, LIST_ITEM(n, j))), s))
+			return true;
+	return false;
+}
+
+/* ---- per-key checks beyond the type -------------------------------------------- */
+
+static int check_netns(struct ctx *c, const yaml_node_t *n, const char *path, const char *s)
+{
+	uint64_t ino;
+
+	if (!strcmp(s, "host") || !strcmp(s, "all"))
+		return 0;
+	if (s[0] == '/' && s[1])
+		return 0;
+	if (parse_u64(s, &ino) == 0 && ino)
+		return 0;
+	return fail(c, n, path,
+		    "invalid network namespace '%s': expected host, all, an absolute path "
+		    "(/var/run/netns/NAME, /proc/PID/ns/net) or a nonzero inode number",
+		    s);
+}
+
+static int check_string(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			const char *path, const char *s)
+{
+	if (o == &filter_options[F_NETNS])
+		return check_netns(c, n, path, s);
+	if (o == &filter_options[F_IFACES] && strlen(s) > 15)
+		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
+	return 0;
+}
+
+/* ---- the walker ----------------------------------------------------------------- */
+
+static int parse_section(struct ctx *c, const struct hl_option *opts, const yaml_node_t *n,
+			 void *base, const char *path, const char *extra_key);
+static int parse_exporters(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			   void *base, const char *path);
+
+static int parse_strlist(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			 struct hl_strlist *out, const char *path)
+{
+	size_t len = 0;
+	int e = want_list(c, n, path, "strings", &len);
+
+	if (e || (e = check_length(c, o, n, path, len)))
+		return e;
+	if (!len)
+		return 0;
+	out->v = calloc(len, sizeof(*out->v));
+	if (!out->v)
+		return fail_nomem(c);
+	for (size_t i = 0; i < len; i++) {
+		const yaml_node_t *it = node(c, LIST_ITEM(n, i));
+		const char *s;
+
+		e = want_scalar(c, it, path, "a string", &s);
+		if (e)
+			return e;
+		if (!*s)
+			return fail(c, it, path, "empty strings are not allowed");
+		if (seen_before(c, n, i))
+			return fail(c, it, path, "'%s' is listed twice", s);
+		e = check_string(c, o, it, path, s);
+		if (e)
+			return e;
+		out->v[i] = strdup(s);
+		if (!out->v[i])
+			return fail_nomem(c);
+		out->n++;
+	}
+	return 0;
+}
+
+/* min/max of an HL_OPT_UINTLIST bound each item. */
+static int parse_uintlist(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			  struct hl_uintlist *out, const char *path)
+{
+	size_t len = 0;
+	int e = want_list(c, n, path, "unsigned integers", &len);
+
+	if (e || !len)
+		return e;
+	out->v = calloc(len, sizeof(*out->v));
+	if (!out->v)
+		return fail_nomem(c);
+	for (size_t i = 0; i < len; i++) {
+		const yaml_node_t *it = node(c, LIST_ITEM(n, i));
+
+		e = parse_uint(c, o, it, path, &out->v[i]);
+		if (e)
+			return e;
+		for (size_t j = 0; j < i; j++)
+			if (out->v[j] == out->v[i])
+				return fail(c, it, path, "%u is listed twice", out->v[i]);
+		out->n++;
+	}
+	return 0;
+}
+
+static int parse_flags(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+		       uint32_t *out, const char *path)
+{
+	char names[256], what[300];
+	size_t len = 0;
+	int e;
+
+	join_names(names, sizeof(names), o->names);
+	snprintf(what, sizeof(what), "names (%s)", names);
+	e = want_list(c, n, path, what, &len);
+	if (e || (e = check_length(c, o, n, path, len)))
+		return e;
+	*out = 0;
+	for (size_t i = 0; i < len; i++) {
+		const yaml_node_t *it = node(c, LIST_ITEM(n, i));
+		const char *s;
+		int k;
+
+		e = want_scalar(c, it, path, "a name", &s);
+		if (e)
+			return e;
+		k = lookup_name(o->names, s);
+		if (k < 0)
+			return fail(c, it, path, "unknown name '%s'; valid names: %s", s, names);
+		if (*out & (1U << k))
+			return fail(c, it, path, "'%s' is listed twice", s);
+		*out |= 1U << k;
+	}
+	return 0;
+}
+
+static int parse_kvmap(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+		       struct hl_kvlist *out, const char *path)
+{
+	const yaml_node_pair_t *pairs;
+	size_t len = 0;
+	char d[64];
+	int e;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n, path, "expected a mapping of names to values, got %s",
+			    describe(n, d, sizeof(d)));
+	pairs = n->data.mapping.pairs.start;
+	len = (size_t)(n->data.mapping.pairs.top - pairs);
+	if (o->max && (int64_t)len > o->max)
+		return fail(c, n, path, "%zu entries, at most %lld are allowed", len,
+			    (long long)o->max);
+	if (!len)
+		return 0;
+	out->v = calloc(len, sizeof(*out->v));
+	if (!out->v)
+		return fail_nomem(c);
+	for (size_t i = 0; i < len; i++) {
+		const yaml_node_t *k = node(c, pairs[i].key), *v = node(c, pairs[i].value);
+		const char *ks, *vs;
+
+		e = want_scalar(c, k, path, "a name", &ks);
+		if (e)
+			return e;
+		if (!*ks)
+			return fail(c, k, path, "empty names are not allowed");
+		for (size_t j = 0; j < out->n; j++)
+			if (!strcmp(out->v[j].key, ks))
+				return fail(c, k, path, "duplicate key '%s'", ks);
+		if (v->type != YAML_SCALAR_NODE)
+			return fail(c, v, path, "expected a string value for '%s', got %s", ks,
+				    describe(v, d, sizeof(d)));
+		if (is_null(v))
+			return fail(c, v, path,
+				    "'%s' has no value (write \"\" for an empty string)", ks);
+		e = want_scalar(c, v, path, "a string", &vs);
+		if (e)
+			return e;
+		out->v[i].key = strdup(ks);
+		out->v[i].value = strdup(vs);
+		out->n++;
+		if (!out->v[i].key || !out->v[i].value)
+			return fail_nomem(c);
+	}
+	return 0;
+}
+
+/* Parse node n (present in the document) into option o of base. */
+static int parse_value(struct ctx *c, const struct hl_option *o, const yaml_node_t *n, void *base,
+		       const char *path)
+{
+	void *p = (char *)base + o->offset;
+	char names[256], d[64], lo[32], hi[32];
+	const char *s;
+	uint64_t ns;
+	int e, k;
+
+	switch (o->type) {
+	case HL_OPT_SECTION:
+		return parse_section(c, o->sub, n, base, path, NULL);
+	case HL_OPT_EXPORTERS:
+		return parse_exporters(c, o, n, base, path);
+	case HL_OPT_STRLIST:
+		return parse_strlist(c, o, n, p, path);
+	case HL_OPT_UINTLIST:
+		return parse_uintlist(c, o, n, p, path);
+	case HL_OPT_FLAGS:
+		return parse_flags(c, o, n, p, path);
+	case HL_OPT_KVMAP:
+		return parse_kvmap(c, o, n, p, path);
+	case HL_OPT_UINT:
+		return parse_uint(c, o, n, path, p);
+	case HL_OPT_BOOL:
+		e = want_scalar(c, n, path, "true or false", &s);
+		if (e)
+			return e;
+		if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
+			*(bool *)p = true;
+		else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
+			*(bool *)p = false;
+		else
+			return fail(c, n, path,
+				    "expected true or false (or yes/no, on/off), got %s",
+				    describe(n, d, sizeof(d)));
+		return 0;
+	case HL_OPT_DURATION:
+		e = want_scalar(c, n, path, "a duration", &s);
+		if (e)
+			return e;
+		hl_format_duration((uint64_t)o->min, lo, sizeof(lo));
+		hl_format_duration((uint64_t)o->max, hi, sizeof(hi));
+		e = parse_duration(s, &ns);
+		if (e == -EINVAL)
+			return fail(c, n, path,
+				    "invalid duration %s: expected a number and a unit: %s, e.g. "
+				    "250us, 1.5ms, 10s (whole nanoseconds only)",
+				    describe(n, d, sizeof(d)), DURATION_UNITS);
+		if (e || ns < (uint64_t)o->min || ns > (uint64_t)o->max)
+			return fail(c, n, path, "duration %s is out of range %s..%s",
+				    describe(n, d, sizeof(d)), lo, hi);
+		*(uint64_t *)p = ns;
+		return 0;
+	case HL_OPT_STRING:
+		e = want_scalar(c, n, path, "a string", &s);
+		if (e)
+			return e;
+		if (!*s)
+			return fail(c, n, path, "the value must not be empty");
+		e = check_string(c, o, n, path, s);
+		if (e)
+			return e;
+		free(*(char **)p);
+		*(char **)p = strdup(s);
+		return *(char **)p ? 0 : fail_nomem(c);
+	case HL_OPT_ENUM:
+		join_names(names, sizeof(names), o->names);
+		if (n->type != YAML_SCALAR_NODE || is_null(n))
+			return fail(c, n, path, "expected one of %s, got %s", names,
+				    describe(n, d, sizeof(d)));
+		e = want_scalar(c, n, path, "a name", &s);
+		if (e)
+			return e;
+		k = lookup_name(o->names, s);
+		if (k < 0)
+			return fail(c, n, path, "unknown value '%s'; valid values: %s", s, names);
+		*(int *)p = k;
+		return 0;
+	}
+	return fail(c, n, path, "internal error: option type %d", (int)o->type);
+}
+
+/*
+ * Load one YAML document from text. Returns 0 with *root (NULL when the
+ * stream is empty) or a negative errno with the message in c->err; the
+ * document must be deleted only on success.
+ */
+static int load_doc(struct ctx *c, yaml_document_t *doc, const char *text, size_t len,
+		    yaml_node_t **root)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	int e = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return fail_nomem(c);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, doc))
+		goto syntax;
+	*root = yaml_document_get_root_node(doc);
+	if (*root) {
+		/* Exactly one document: the rest of the stream must be empty. */
+		if (!yaml_parser_load(&parser, &extra)) {
+			yaml_document_delete(doc);
+			goto syntax;
+		}
+		if (yaml_document_get_root_node(&extra)) {
+			struct ctx c2 = *c;
+
+			c2.doc = &extra;
+			e = fail(&c2, yaml_document_get_root_node(&extra), NULL,
+				 "only one YAML document is allowed");
+			yaml_document_delete(doc);
+		}
+		yaml_document_delete(&extra);
+	}
+	yaml_parser_delete(&parser);
+	return e;
+
+syntax:
+	if (parser.error == YAML_MEMORY_ERROR) {
+		e = fail_nomem(c);
+	} else {
+		size_t line = parser.problem_mark.line, col = parser.problem_mark.column;
+		char what[64] = "";
+
+		if (parser.error == YAML_READER_ERROR) {
+			/* Reader errors carry a byte offset instead of a mark. */
+			line = col = 0;
+			for (size_t i = 0; i < parser.problem_offset && i < len; i++) {
+				if (text[i] == '\n') {
+					line++;
+					col = 0;
+				} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+					col++;
+				}
+			}
+			if (parser.problem_value != -1)
+				snprintf(what, sizeof(what), " (#%x)", parser.problem_value);
+		}
+		if (c->err && c->errlen)
+			snprintf(c->err, c->errlen, "%s:%zu:%zu: YAML syntax error: %s%s%s%s%s",
+				 c->name, line + 1, col + 1,
+				 parser.problem ? parser.problem : "unknown problem", what,
+				 parser.context ? " (" : "", parser.context ? parser.context : "",
+				 parser.context ? ")" : "");
+		e = -EINVAL;
+	}
+	yaml_parser_delete(&parser);
+	return e;
+}
+
+/* Set option o of base from its `def` text, through parse_value. */
+static int parse_default(struct ctx *c, const struct hl_option *o, void *base, const char *path)
+{
+	struct ctx dc = {.name = DEFAULT_NAME, .err = c->err, .errlen = c->errlen};
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int e;
+
+	if (o->type == HL_OPT_SECTION)
+		return parse_section(c, o->sub, NULL, base, path, NULL);
+	if (!o->def)
+		return 0;
+	dc.doc = &doc;
+	e = load_doc(&dc, &doc, o->def, strlen(o->def), &root);
+	if (e)
+		return e;
+	if (root)
+		e = parse_value(&dc, o, root, base, path);
+	yaml_document_delete(&doc);
+	return e;
+}
+
+/*
+ * Fill every option of opts from mapping n (NULL or null: all defaults).
+ * extra_key: one more valid key the caller handles (an exporter's type).
+ */
+static int parse_section(struct ctx *c, const struct hl_option *opts, const yaml_node_t *n,
+			 void *base, const char *path, const char *extra_key)
+{
+	uint64_t set = 0;
+	size_t nopts = 0;
+	char d[64], cpath[PATH_LEN];
+	int e;
+
+	while (opts && opts[nopts].name)
+		nopts++;
+	assert(nopts <= 64);
+	if (n && !is_null(n)) {
+		const yaml_node_pair_t *pr;
+
+		if (n->type != YAML_MAPPING_NODE)
+			return fail(c, n, path, "expected a mapping, got %s",
+				    describe(n, d, sizeof(d)));
+		for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+			const yaml_node_t *k = node(c, pr->key), *v = node(c, pr->value);
+			const char *ks;
+			size_t i;
+
+			e = want_scalar(c, k, path, "a key name", &ks);
+			if (e)
+				return e;
+			if (extra_key && !strcmp(ks, extra_key))
+				continue;
+			child_path(cpath, sizeof(cpath), path, ks);
+			for (i = 0; i < nopts; i++)
+				if (!strcmp(opts[i].name, ks))
+					break;
+			if (i == nopts) {
+				char valid[512];
+
+				join_options(valid, sizeof(valid), extra_key, opts);
+				return fail(c, k, cpath, "unknown key '%s'; valid keys: %s", ks,
+					    valid);
+			}
+			if (set & (1ULL << i))
+				return fail(c, k, cpath, "duplicate key '%s'", ks);
+			set |= 1ULL << i;
+			e = parse_value(c, &opts[i], v, base, cpath);
+			if (e)
+				return e;
+		}
+	}
+	for (size_t i = 0; i < nopts; i++) {
+		if (set & (1ULL << i))
+			continue;
+		child_path(cpath, sizeof(cpath), path, opts[i].name);
+		e = parse_default(c, &opts[i], base, cpath);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+static const struct hl_exporter_ops *find_exporter(const char *name)
+{
+	for (size_t i = 0; hl_exporter_types[i]; i++)
+		if (!strcmp(hl_exporter_types[i]->name, name))
+			return hl_exporter_types[i];
+	return NULL;
+}
+
+static void join_exporters(char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; hl_exporter_types[i] && pos < len; i++)
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "",
+					hl_exporter_types[i]->name);
+}
+
+static int parse_exporter(struct ctx *c, const yaml_node_t *item, struct hl_exporter_conf *ec,
+			  const char *path)
+{
+	const yaml_node_t *type = NULL;
+	const yaml_node_pair_t *pr;
+	char d[64], known[256], tpath[PATH_LEN];
+	const char *ts;
+	int e;
+
+	join_exporters(known, sizeof(known));
+	child_path(tpath, sizeof(tpath), path, "type");
+	if (item->type != YAML_MAPPING_NODE)
+		return fail(c, item, path, "expected a mapping with a 'type' (%s), got %s", known,
+			    describe(item, d, sizeof(d)));
+	for (pr = item->data.mapping.pairs.start; pr < item->data.mapping.pairs.top; pr++) {
+		const yaml_node_t *k = node(c, pr->key);
+
+		if (k->type != YAML_SCALAR_NODE || strcmp(scalar(k), "type"))
+			continue;
+		if (type)
+			return fail(c, k, tpath, "duplicate key 'type'");
+		type = node(c, pr->value);
+	}
+	if (!type)
+		return fail(c, item, tpath, "the exporter has no 'type'; known types: %s", known);
+	e = want_scalar(c, type, tpath, "an exporter type", &ts);
+	if (e)
+		return e;
+	ec->type = find_exporter(ts);
+	if (!ec->type)
+		return fail(c, type, tpath, "unknown exporter type '%s'; known types: %s", ts,
+			    known);
+	ec->line = (int)item->start_mark.line + 1;
+	ec->column = (int)item->start_mark.column + 1;
+	ec->conf = calloc(1, ec->type->config_size ? ec->type->config_size : 1);
+	if (!ec->conf)
+		return fail_nomem(c);
+	return parse_section(c, ec->type->options, item, ec->conf, path, "type");
+}
+
+static int parse_exporters(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			   void *base, const char *path)
+{
+	struct hl_exporter_list *out = (void *)((char *)base + o->offset);
+	char ipath[PATH_LEN];
+	size_t len = 0;
+	int e = want_list(c, n, path, "exporters", &len);
+
+	if (e || (e = check_length(c, o, n, path, len)))
+		return e;
+	if (!len)
+		return 0;
+	out->v = calloc(len, sizeof(*out->v));
+	if (!out->v)
+		return fail_nomem(c);
+	for (size_t i = 0; i < len; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		out->n++; /* counted first: a half-filled item is freed too */
+		e = parse_exporter(c, node(c, LIST_ITEM(n, i)), &out->v[i], ipath);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+/* ---- free ----------------------------------------------------------------------- */
+
+static void free_options(const struct hl_option *opts, void *base)
+{
+	for (size_t i = 0; opts && opts[i].name; i++) {
+		const struct hl_option *o = &opts[i];
+		void *p = (char *)base + o->offset;
+
+		switch (o->type) {
+		case HL_OPT_STRING:
+			free(*(char **)p);
+			*(char **)p = NULL;
+			break;
+		case HL_OPT_STRLIST: {
+			struct hl_strlist *l = p;
+
+			for (size_t j = 0; j < l->n; j++)
+				free(l->v[j]);
+			free(l->v);
+			*l = (struct hl_strlist){0};
+			break;
+		}
+		case HL_OPT_UINTLIST: {
+			struct hl_uintlist *l = p;
+
+			free(l->v);
+			*l = (struct hl_uintlist){0};
+			break;
+		}
+		case HL_OPT_KVMAP: {
+			struct hl_kvlist *l = p;
+
+			for (size_t j = 0; j < l->n; j++) {
+				free(l->v[j].key);
+				free(l->v[j].value);
+			}
+			free(l->v);
+			*l = (struct hl_kvlist){0};
+			break;
+		}
+		case HL_OPT_SECTION:
+			free_options(o->sub, base);
+			break;
+		case HL_OPT_EXPORTERS: {
+			struct hl_exporter_list *l = p;
+
+			for (size_t j = 0; j < l->n; j++) {
+				if (l->v[j].type && l->v[j].conf)
+					free_options(l->v[j].type->options, l->v[j].conf);
+				free(l->v[j].conf);
+			}
+			free(l->v);
+			*l = (struct hl_exporter_list){0};
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+void hl_config_free(struct hl_config *cfg)
+{
+	if (!cfg)
+		return;
+	free_options(hl_config_options, cfg);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- load ----------------------------------------------------------------------- */
+
+int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, const char *name,
+			  char *err, size_t errlen)
+{
+	struct ctx c = {.name = name ? name : "<string>", .err = err, .errlen = errlen};
+	yaml_document_t doc;
+	yaml_node_t *root;
+	char d[64];
+	int e;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (err && errlen)
+		err[0] = 0;
+	cfg->path = strdup(c.name);
+	if (!cfg->path)
+		return fail_nomem(&c);
+	c.doc = &doc;
+	e = load_doc(&c, &doc, text, len, &root);
+	if (e) {
+		hl_config_free(cfg);
+		return e;
+	}
+	if (root && !is_null(root) && root->type != YAML_MAPPING_NODE)
+		e = fail(&c, root, NULL,
+			 "expected a mapping of sections (agent, resource, probes, "
+			 "exporters) at the top level, got %s",
+			 describe(root, d, sizeof(d)));
+	else
+		e = parse_section(&c, hl_config_options, root, cfg, "", NULL);
+	yaml_document_delete(&doc);
+	if (e)
+		hl_config_free(cfg);
+	return e;
+}
+
+int hl_config_load(struct hl_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int e;
+
+	if (!path)
+		return hl_config_load_string(cfg, hl_default_config, strlen(hl_default_config),
+					     EMBEDDED_NAME, err, errlen);
+	memset(cfg, 0, sizeof(*cfg));
+	f = fopen(path, "re");
+	if (f) {
+		buf = malloc(MAX_CONFIG_SIZE + 1);
+		if (!buf) {
+			fclose(f);
+			snprintf(err, errlen, "%s: out of memory", path);
+			return -ENOMEM;
+		}
+		len = fread(buf, 1, MAX_CONFIG_SIZE + 1, f);
+	}
+	if (!f || ferror(f)) {
+		e = errno ? errno : EIO;
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		if (f)
+			fclose(f);
+		free(buf);
+		return -e;
+	}
+	fclose(f);
+	if (len > MAX_CONFIG_SIZE) {
+		snprintf(err, errlen, "%s: the file is larger than %d bytes", path,
+			 MAX_CONFIG_SIZE);
+		free(buf);
+		return -EFBIG;
+	}
+	e = hl_config_load_string(cfg, buf, len, path, err, errlen);
+	free(buf);
+	return e;
+}
+
+/* ---- reference ------------------------------------------------------------------ */
+
+/* Markdown table cell text: '|' escaped. */
+static void put_cell(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+}
+
+static void put_type(FILE *f, const struct hl_option *o)
+{
+	char names[256], lo[32], hi[32];
+
+	switch (o->type) {
+	case HL_OPT_BOOL:
+		fprintf(f, "bool");
+		break;
+	case HL_OPT_UINT:
+		fprintf(f, "uint, %lld..%lld", (long long)o->min, (long long)o->max);
+		break;
+	case HL_OPT_DURATION:
+		hl_format_duration((uint64_t)o->min, lo, sizeof(lo));
+		hl_format_duration((uint64_t)o->max, hi, sizeof(hi));
+		fprintf(f, "duration, %s..%s", lo, hi);
+		break;
+	case HL_OPT_STRING:
+		fprintf(f, "string");
+		break;
+	case HL_OPT_ENUM:
+		join_names(names, sizeof(names), o->names);
+		fprintf(f, "one of: %s", names);
+		break;
+	case HL_OPT_FLAGS:
+		join_names(names, sizeof(names), o->names);
+		fprintf(f, "list of: %s", names);
+		break;
+	case HL_OPT_STRLIST:
+		fprintf(f, "list of strings");
+		break;
+	case HL_OPT_UINTLIST:
+		fprintf(f, "list of uint, %lld..%lld", (long long)o->min, (long long)o->max);
+		break;
+	case HL_OPT_KVMAP:
+		fprintf(f, "map of string to string");
+		break;
+	case HL_OPT_SECTION:
+		fprintf(f, "mapping");
+		break;
+	case HL_OPT_EXPORTERS:
+		fprintf(f, "list of exporters");
+		break;
+	}
+	if ((o->type == HL_OPT_FLAGS || o->type == HL_OPT_STRLIST || o->type == HL_OPT_KVMAP ||
+	     o->type == HL_OPT_EXPORTERS) &&
+	    (o->min || o->max)) {
+		if (o->max)
+			fprintf(f, " (%lld..%lld items)", (long long)o->min, (long long)o->max);
+		else
+			fprintf(f, " (at least %lld)", (long long)o->min);
+	}
+}
+
+static void put_row(FILE *f, const char *path, const struct hl_option *o)
+{
+	fprintf(f, "| `%s` | ", path);
+	put_type(f, o);
+	fprintf(f, " | ");
+	if (o->def) {
+		fputc('`', f);
+		put_cell(f, o->def);
+		fputc('`', f);
+	}
+	fprintf(f, " | ");
+	put_cell(f, o->help ? o->help : "");
+	fprintf(f, " |\n");
+}
+
+static void print_options(FILE *f, const struct hl_option *opts, const char *prefix)
+{
+	char path[PATH_LEN];
+
+	for (size_t i = 0; opts && opts[i].name; i++) {
+		const struct hl_option *o = &opts[i];
+
+		child_path(path, sizeof(path), prefix, o->name);
+		if (o->type == HL_OPT_SECTION) {
+			print_options(f, o->sub, path);
+			continue;
+		}
+		put_row(f, path, o);
+		if (o->type != HL_OPT_EXPORTERS)
+			continue;
+		fprintf(f, "| `%s[].type` | one of: ", path);
+		for (size_t t = 0; hl_exporter_types[t]; t++)
+			fprintf(f, "%s%s", t ? ", " : "", hl_exporter_types[t]->name);
+		fprintf(f, " |  | required: the exporter type;");
+		for (size_t t = 0; hl_exporter_types[t]; t++) {
+			fprintf(f, "%s %s: ", t ? "," : "", hl_exporter_types[t]->name);
+			put_cell(f, hl_exporter_types[t]->help ? hl_exporter_types[t]->help : "");
+		}
+		fprintf(f, " |\n");
+		for (size_t t = 0; hl_exporter_types[t]; t++) {
+			char tp[PATH_LEN + 64];
+
+			snprintf(tp, sizeof(tp), "%s[type=%s]", path, hl_exporter_types[t]->name);
+			print_options(f, hl_exporter_types[t]->options, tp);
+		}
+	}
+}
+
+void hl_config_print_reference(FILE *f)
+{
+	fprintf(f, "| key | type | default | description |\n");
+	fprintf(f, "|---|---|---|---|\n");
+	print_options(f, hl_config_options, "");
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostlat configuration: one YAML file, every key described once in an
+ * option table (struct hl_option) from which parsing, defaults, range
+ * checks, --help-config and the README reference all come.
+ */
+#ifndef HOSTLAT_CONFIG_H
+#define HOSTLAT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../exporters/hostlat_exporter.h"
+
+enum hl_opt_type {
+	HL_OPT_BOOL,     /* bool */
+	HL_OPT_UINT,     /* uint32_t, range min..max */
+	HL_OPT_DURATION, /* uint64_t ns: "100us", "1ms", "10s", "1m", "1h", "250ns" */
+	HL_OPT_STRING,   /* char * (strdup'd) */
+	HL_OPT_ENUM,     /* int: index into names[] */
+	HL_OPT_FLAGS,    /* uint32_t bitmask: a YAML list of names[] (bit i = names[i]) */
+	HL_OPT_STRLIST,  /* struct hl_strlist */
+	HL_OPT_UINTLIST, /* struct hl_uintlist */
+	HL_OPT_KVMAP,    /* struct hl_kvlist: mapping of string -> scalar string */
+	HL_OPT_SECTION,  /* nested mapping described by sub[] at the same base */
+	HL_OPT_EXPORTERS /* struct hl_exporter_list: list of mappings keyed by type */
+};
+
+struct hl_option {
+	const char *name;
+	enum hl_opt_type type;
+	size_t offset;           /* into the struct being filled */
+	const char *def;         /* default as YAML text; NULL = empty/none */
+	int64_t min, max;        /* HL_OPT_UINT, HL_OPT_DURATION (ns), each item of HL_OPT_UINTLIST */
+	const char *const *names; /* HL_OPT_ENUM / HL_OPT_FLAGS, NULL-terminated */
+	const struct hl_option *sub; /* HL_OPT_SECTION, terminated by name == NULL */
+	const char *help;        /* one line for docs */
+};
+
+struct hl_strlist {
+	char **v;
+	size_t n;
+};
+
+struct hl_uintlist {
+	uint32_t *v;
+	size_t n;
+};
+
+struct hl_kv {
+	char *key;
+	char *value;
+};
+
+struct hl_kvlist {
+	struct hl_kv *v;
+	size_t n;
+};
+
+/*
+ * Exporter types are struct hl_exporter_ops (exporters/hostlat_exporter.h):
+ * the parser uses their name, options and config_size.
+ */
+struct hl_exporter_conf {
+	const struct hl_exporter_ops *type;
+	void *conf; /* config_size bytes filled from type->options */
+	int line, column; /* where the item starts (1-based), for messages */
+};
+
+struct hl_exporter_list {
+	struct hl_exporter_conf *v;
+	size_t n;
+};
+
+enum hl_log_level { HL_LOG_ERROR, HL_LOG_WARN, HL_LOG_INFO, HL_LOG_DEBUG };
+
+struct hl_stack_filters {
+	struct hl_strlist interfaces; /* names; empty = all */
+	char *network_namespace;      /* "host" (default), "all", a path, or an inode number */
+	struct hl_strlist cgroups;    /* cgroup v2 paths; empty = all */
+	struct hl_uintlist pids;      /* empty = all */
+	uint32_t min_queue_length;
+};
+
+struct hl_config {
+	char *path; /* file it came from, or "<embedded>" */
+	struct {
+		uint64_t interval_ns;
+		int log_level; /* enum hl_log_level */
+	} agent;
+	struct {
+		struct hl_kvlist attributes;
+	} resource;
+	struct {
+		bool enabled;
+		uint32_t stages;  /* bit per enum hl_stage */
+		uint32_t histogram_scale;
+		uint32_t max_buckets;   /* export max size per histogram */
+		uint32_t max_groups;    /* kernel map bound for group-by keys */
+		uint32_t max_bucket_entries; /* kernel per-bucket counter map capacity */
+		struct hl_stack_filters filters;
+		uint32_t group_by;      /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
+	} stack;
+	struct hl_exporter_list exporters;
+};
+
+/* Stage names, in enum hl_stage order, NULL-terminated. */
+extern const char *const hl_stage_names[];
+/* Top-level option table. */
+extern const struct hl_option hl_config_options[];
+
+/*
+ * Exporter types the parser accepts; provided by exporters/registry.c.
+ * NULL-terminated.
+ */
+extern const struct hl_exporter_ops *const hl_exporter_types[];
+
+/*
+ * Load a config. path == NULL loads the embedded default config (the text
+ * of config/hostlat.yaml compiled in). On error returns a negative errno
+ * and writes one message to err (size errlen) of the form
+ *   "FILE:LINE:COLUMN: <what is wrong> (key 'a.b.c')"
+ * and *cfg is left empty. The caller frees with hl_config_free.
+ */
+int hl_config_load(struct hl_config *cfg, const char *path, char *err, size_t errlen);
+/* Same from a string; name is used in messages. */
+int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, const char *name,
+			  char *err, size_t errlen);
+void hl_config_free(struct hl_config *cfg); /* NULL-safe, idempotent */
+
+/* Parse "100us" etc. into ns; -EINVAL on anything else. */
+int hl_parse_duration(const char *s, uint64_t *ns);
+/* Format ns as the shortest exact duration string ("10s", "1500us"). */
+void hl_format_duration(uint64_t ns, char *buf, size_t len);
+
+/* Write the config reference (a Markdown table of every key) to f. */
+void hl_config_print_reference(FILE *f);
+
+/* The embedded default config text (config/hostlat.yaml). */
+extern const char hl_default_config[];
+
+#endif /* HOSTLAT_CONFIG_H */

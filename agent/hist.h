@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exponential histograms in user space: the exact seconds-grid boundary
+ * table handed to the kernel, and an aggregated histogram with OTel
+ * semantics (scale, offset, bucket counts, zero count, sum, min, max)
+ * that downscales itself to stay within max_size buckets.
+ */
+#ifndef HOSTLAT_HIST_H
+#define HOSTLAT_HIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "../bpf/exphist.h"
+
+struct cJSON;
+
+/* The kernel's bucketing table for one scale (see bpf/exphist.h). */
+struct hl_exph_table {
+	int scale;
+	int32_t idx_min; /* OTel bucket index of v = 1 ns */
+	__u64 bounds[HL_EXPH_TABLE_SIZE];
+	__u32 octave_first[64];
+};
+
+/* Fill t for scale 0..HL_EXPH_MAX_SCALE exactly; -EINVAL on a bad scale. */
+int hl_exph_table_init(struct hl_exph_table *t, int scale);
+/* OTel bucket index of v ns (v >= 1) through the kernel's code path. */
+int32_t hl_exph_index(const struct hl_exph_table *t, uint64_t v_ns);
+/* Same index computed independently with exact big-integer arithmetic. */
+int32_t hl_exph_index_ref(int scale, uint64_t v_ns);
+/* Bucket i at scale s holds (lo, hi] seconds. */
+void hl_exph_bounds(int scale, int32_t index, double *lo, double *hi);
+
+struct hl_hist {
+	int scale;
+	int32_t offset;    /* bucket index of counts[0] */
+	uint32_t len;      /* buckets in use, <= max_size */
+	uint32_t max_size; /* capacity of counts */
+	uint64_t *counts;
+	uint64_t count;      /* zero_count + sum of counts */
+	uint64_t zero_count; /* values of exactly 0 */
+	uint64_t sum_ns;
+	uint64_t min_ns, max_ns;
+	bool has_min, has_max; /* set only when known exactly */
+};
+
+/* max_size >= 2; scale is the starting (highest) scale. -ENOMEM. */
+int hl_hist_init(struct hl_hist *h, uint32_t max_size, int scale);
+void hl_hist_free(struct hl_hist *h); /* NULL-safe, idempotent */
+/* Back to empty at the given scale (keeps the allocation). */
+void hl_hist_reset(struct hl_hist *h, int scale);
+/*
+ * Add n values that fall into bucket `index` at `scale` (scale >= h->scale
+ * is downscaled into h; a smaller scale downscales h first). Downscales h
+ * as needed to keep within max_size. Does not touch count-independent
+ * fields sum/min/max.
+ */
+void hl_hist_add_bucket(struct hl_hist *h, int scale, int32_t index, uint64_t n);
+void hl_hist_add_zero(struct hl_hist *h, uint64_t n);
+/* Record one value in ns exactly (count, sum, min, max, bucket). */
+void hl_hist_record(struct hl_hist *h, const struct hl_exph_table *t, uint64_t v_ns);
+/* Downscale by d >= 0 steps (i -> i >> d). */
+void hl_hist_downscale(struct hl_hist *h, int d);
+/* dst += src (scales reconciled, min of mins, max of maxes). */
+void hl_hist_merge(struct hl_hist *dst, const struct hl_hist *src);
+/*
+ * Value at quantile q (0..1) in seconds: the upper bound of the bucket
+ * holding that rank, clamped to [min, max] where known; 0 when empty.
+ */
+double hl_hist_quantile(const struct hl_hist *h, double q);
+/* OTLP JSON ExponentialHistogramDataPoint fields (without attributes and
+ * times): count, sum, scale, zeroCount, positive{offset,bucketCounts},
+ * min, max (when known). Seconds; 64-bit integers as strings. */
+struct cJSON *hl_hist_to_json(const struct hl_hist *h);
+
+#endif /* HOSTLAT_HIST_H */

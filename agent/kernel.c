@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* kernel-internal, reaches user space from BPF */
+#endif
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/net_tstamp.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "probe.skel.h"
+
+#ifndef TRACEFS_MAGIC
+#define TRACEFS_MAGIC 0x74726163
+#endif
+
+static struct btf *vmlinux_btf;
+static bool btf_tried;
+static char btf_error[256];
+
+const struct btf *hl_kernel_btf(void)
+{
+	if (!btf_tried) {
+		btf_tried = true;
+		vmlinux_btf = btf__load_vmlinux_btf();
+		if (!vmlinux_btf)
+			snprintf(btf_error, sizeof(btf_error),
+				 "cannot load the kernel's BTF (%s): the kernel needs "
+				 "CONFIG_DEBUG_INFO_BTF=y (see /sys/kernel/btf/vmlinux)",
+				 strerror(errno));
+	}
+	return vmlinux_btf;
+}
+
+const char *hl_kernel_btf_error(void)
+{
+	return hl_kernel_btf() ? NULL : btf_error;
+}
+
+bool hl_kernel_has_func(const char *name)
+{
+	const struct btf *btf = hl_kernel_btf();
+
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+}
+
+bool hl_kernel_has_tp_btf(const char *name)
+{
+	const struct btf *btf = hl_kernel_btf();
+	char tname[128];
+
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	return btf && btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF) > 0;
+}
+
+bool hl_kernel_has_enum_value(const char *enum_name, const char *value)
+{
+	const struct btf *btf = hl_kernel_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, e[i].name_off), value))
+			return true;
+	return false;
+}
+
+bool hl_kernel_has_tai(void)
+{
+	return hl_kernel_has_enum_value("bpf_func_id", "BPF_FUNC_ktime_get_tai_ns");
+}
+
+/* ---- trampoline probing ---------------------------------------------------------- */
+
+#define PROBE_CACHE 32
+static struct {
+	char func[64];
+	bool fexit;
+	int err;
+	char why[128];
+} probe_cache[PROBE_CACHE];
+static int probe_cached;
+static int tramp_refused; /* negative errno once trampolines as such are refused */
+static char tramp_why[160];
+
+void hl_kernel_disable_trampolines(const char *why)
+{
+	tramp_refused = -EPERM;
+	snprintf(tramp_why, sizeof(tramp_why), "%s", why);
+}
+
+static int probe_once(const char *func, bool fexit, char *why, size_t whylen)
+{
+	struct probe_bpf *skel;
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int err;
+
+	if (!hl_kernel_btf()) {
+		snprintf(why, whylen, "no kernel BTF");
+		return -ENOENT;
+	}
+	if (!hl_kernel_has_func(func)) {
+		snprintf(why, whylen, "%s() is not in the kernel's BTF (inlined or absent)", func);
+		return -ENOENT;
+	}
+	if (tramp_refused) {
+		snprintf(why, whylen, "%s", tramp_why);
+		return tramp_refused;
+	}
+	skel = probe_bpf__open();
+	if (!skel) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open the probe object: %s", strerror(-err));
+		return err;
+	}
+	prog = fexit ? skel->progs.hl_probe_fexit : skel->progs.hl_probe_fentry;
+	bpf_program__set_autoload(fexit ? skel->progs.hl_probe_fentry : skel->progs.hl_probe_fexit,
+				  false);
+	err = bpf_program__set_attach_target(prog, 0, func);
+	if (!err)
+		err = probe_bpf__load(skel);
+	if (err) {
+		err = err < 0 ? err : -errno;
+		goto refused;
+	}
+	link = bpf_program__attach(prog);
+	if (!link) {
+		err = -errno;
+		goto refused;
+	}
+	bpf_link__destroy(link);
+	probe_bpf__destroy(skel);
+	return 0;
+
+refused:
+	probe_bpf__destroy(skel);
+	if (err == -EPERM || err == -EOPNOTSUPP || err == -ENOTSUPP || err == -EINVAL) {
+		/* Refusal of trampolines as such: every function will fail alike. */
+		tramp_refused = err;
+		snprintf(tramp_why, sizeof(tramp_why),
+			 "the kernel refused a BPF trampoline (%s): fentry/fexit unavailable",
+			 err == -ENOTSUPP ? "ENOTSUPP" : strerrorname_np(-err));
+	}
+	snprintf(why, whylen, "fentry on %s() failed: %s", func,
+		 tramp_refused ? tramp_why : strerror(-err));
+	return err;
+}
+
+int hl_kernel_probe_trampoline(const char *func, bool fexit, char *why, size_t whylen)
+{
+	int err;
+
+	for (int i = 0; i < probe_cached; i++) {
+		if (probe_cache[i].fexit == fexit && !strcmp(probe_cache[i].func, func)) {
+			snprintf(why, whylen, "%s", probe_cache[i].why);
+			return probe_cache[i].err;
+		}
+	}
+	why[0] = 0;
+	err = probe_once(func, fexit, why, whylen);
+	if (probe_cached < PROBE_CACHE) {
+		snprintf(probe_cache[probe_cached].func, sizeof(probe_cache[0].func), "%s", func);
+		probe_cache[probe_cached].fexit = fexit;
+		probe_cache[probe_cached].err = err;
+		snprintf(probe_cache[probe_cached].why, sizeof(probe_cache[0].why), "%s", why);
+		probe_cached++;
+	}
+	return err;
+}
+
+/* ---- clocks ------------------------------------------------------------------------- */
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+int64_t hl_kernel_clock_offset(bool use_tai)
+{
+	struct timespec a, b, c;
+	int64_t best = 0, best_gap = INT64_MAX;
+
+	if (use_tai) {
+		struct timex tx = { 0 };
+
+		/* TAI = REALTIME + tai seconds; adjtimex reports tai (0 when unset). */
+		if (adjtimex(&tx) >= 0)
+			return -(int64_t)tx.tai * 1000000000LL;
+		return 0;
+	}
+	/* REALTIME - BOOTTIME from the tightest of a few bracketed readings. */
+	for (int i = 0; i < 5; i++) {
+		clock_gettime(CLOCK_BOOTTIME, &a);
+		clock_gettime(CLOCK_REALTIME, &b);
+		clock_gettime(CLOCK_BOOTTIME, &c);
+		if (ts_ns(&c) - ts_ns(&a) < best_gap) {
+			best_gap = ts_ns(&c) - ts_ns(&a);
+			best = ts_ns(&b) - (ts_ns(&a) + ts_ns(&c)) / 2;
+		}
+	}
+	return best;
+}
+
+/* ---- host set-up ------------------------------------------------------------------------ */
+
+int hl_kernel_enable_rx_timestamps(void)
+{
+	int val = SOF_TIMESTAMPING_RX_SOFTWARE;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &val, sizeof(val)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int hl_kernel_ensure_tracefs(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/kernel/tracing", &st) == 0 && st.f_type == TRACEFS_MAGIC)
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
+		return -errno;
+	hl_info("kernel", "mounted tracefs at /sys/kernel/tracing");
+	return 0;
+}
+
+uint64_t hl_self_netns_ino(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return 0;
+	return st.st_ino;
+}
+
+const char *hl_cgroup2_mount(void)
+{
+	static char mnt[256];
+	static bool done;
+	char line[1024];
+	FILE *f;
+
+	if (done)
+		return mnt[0] ? mnt : NULL;
+	done = true;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		/* ... mount_point ... - fstype source options */
+		char *sep = strstr(line, " - ");
+		char point[256];
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %255s", point) == 1) {
+			snprintf(mnt, sizeof(mnt), "%s", point);
+			break;
+		}
+	}
+	fclose(f);
+	return mnt[0] ? mnt : NULL;
+}
+
+int hl_cgroup_id(const char *path, uint64_t *id)
+{
+	const char *mnt = hl_cgroup2_mount();
+	char full[512];
+	struct stat st;
+
+	if (!mnt)
+		return -ENOENT;
+	if (!strncmp(path, mnt, strlen(mnt)))
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", mnt, path[0] == '/' ? path + 1 : path);
+	if (stat(full, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*id = st.st_ino;
+	return 0;
+}
+
+/* id -> path cache, rebuilt by walking the hierarchy when an id is unknown. */
+#define CG_CACHE_MAX 4096
+static struct cg_entry {
+	uint64_t id;
+	char *path;
+} *cg_cache;
+static size_t cg_n;
+static size_t cg_mnt_len;
+static time_t cg_walked;
+
+static int cg_walk_cb(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_D || cg_n >= CG_CACHE_MAX)
+		return cg_n >= CG_CACHE_MAX;
+	cg_cache[cg_n].id = sb->st_ino;
+	cg_cache[cg_n].path = strdup(fpath[cg_mnt_len] ? fpath + cg_mnt_len : "/");
+	if (cg_cache[cg_n].path)
+		cg_n++;
+	return 0;
+}
+
+static void cg_cache_clear(void)
+{
+	for (size_t i = 0; i < cg_n; i++)
+		free(cg_cache[i].path);
+	cg_n = 0;
+}
+
+const char *hl_cgroup_path(uint64_t id)
+{
+	const char *mnt = hl_cgroup2_mount();
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < cg_n; i++)
+		if (cg_cache[i].id == id)
+			return cg_cache[i].path;
+	if (!mnt || now == cg_walked)
+		return NULL; /* at most one walk per second */
+	cg_walked = now;
+	if (!cg_cache) {
+		cg_cache = calloc(CG_CACHE_MAX, sizeof(*cg_cache));
+		if (!cg_cache)
+			return NULL;
+	}
+	cg_cache_clear();
+	cg_mnt_len = strlen(mnt);
+	nftw(mnt, cg_walk_cb, 16, FTW_PHYS | FTW_MOUNT);
+	for (size_t i = 0; i < cg_n; i++)
+		if (cg_cache[i].id == id)
+			return cg_cache[i].path;
+	return NULL;
+}
+
+void hl_kernel_cleanup(void)
+{
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
+	btf_tried = false;
+	cg_cache_clear();
+	free(cg_cache);
+	cg_cache = NULL;
+}

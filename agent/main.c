@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostlat: the agent's entry point and its event loop (epoll + timerfd +
+ * signalfd). Every agent.interval it collects the probes' maps into one
+ * batch and hands it to every exporter.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hostlat_exporter.h"
+#include "kernel.h"
+#include "log.h"
+#include <linux/types.h>
+
+#include "hostlat.h"
+#include "stack.h"
+
+#define MAX_METRICS 32
+#define MAX_RESOURCE 64
+
+enum { EXIT_CONFIG = 2 };
+
+struct exporter {
+	const struct hl_exporter_ops *ops;
+	void *state;
+	uint64_t sent, failed;
+};
+
+struct agent {
+	struct hl_config cfg;
+	struct hl_stack *stack;
+	struct exporter *exporters;
+	size_t n_exporters;
+	struct hl_attr resource[MAX_RESOURCE];
+	size_t n_resource;
+	char hostname[256];
+	uint64_t start_ns, prev_ns;
+	struct hl_metric metrics[MAX_METRICS];
+};
+
+static uint64_t now_unix_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hostlat [OPTIONS]\n"
+		"Watch the latency this host's network stack adds, in the kernel, and export it.\n"
+		"\n"
+		"  -c, --config FILE       YAML config (default: the embedded default config)\n"
+		"      --check             load the config, probe the kernel, print which stages\n"
+		"                          can run and through which hook; exit 0 if the config is valid\n"
+		"  -l, --log-level LEVEL   error, warn, info (default) or debug; overrides the config\n"
+		"      --config-reference  print every config key (Markdown) and exit\n"
+		"      --print-default-config  print the embedded default config and exit\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           print the version\n"
+		"\n"
+		"Exit status: 0 success, 1 runtime failure, 2 bad usage or config.\n"
+		"Runs until SIGINT or SIGTERM, then exports once more and detaches every probe.\n");
+}
+
+static void build_resource(struct agent *a)
+{
+	const struct hl_kvlist *kv = &a->cfg.resource.attributes;
+	bool have_name = false;
+
+	for (size_t i = 0; i < kv->n && a->n_resource < MAX_RESOURCE - 3; i++) {
+		if (!strcmp(kv->v[i].key, "service.name"))
+			have_name = true;
+		a->resource[a->n_resource++] = (struct hl_attr){ kv->v[i].key, kv->v[i].value };
+	}
+	if (!have_name)
+		a->resource[a->n_resource++] = (struct hl_attr){ "service.name", "hostlat" };
+	a->resource[a->n_resource++] = (struct hl_attr){ "service.version", HOSTLAT_VERSION };
+	if (gethostname(a->hostname, sizeof(a->hostname) - 1) == 0)
+		a->resource[a->n_resource++] = (struct hl_attr){ "host.name", a->hostname };
+}
+
+static int start_exporters(struct agent *a)
+{
+	char err[256];
+
+	a->exporters = calloc(a->cfg.exporters.n ? a->cfg.exporters.n : 1, sizeof(*a->exporters));
+	if (!a->exporters)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->cfg.exporters.n; i++) {
+		const struct hl_exporter_conf *ec = &a->cfg.exporters.v[i];
+		struct exporter *e = &a->exporters[a->n_exporters];
+
+		err[0] = 0;
+		e->ops = ec->type;
+		e->state = e->ops->init(ec->conf, err, sizeof(err));
+		if (!e->state) {
+			hl_err("agent", "%s:%d:%d: exporter %s: %s", a->cfg.path, ec->line, ec->column,
+			       e->ops->name, err[0] ? err : strerror(errno));
+			return -EINVAL;
+		}
+		a->n_exporters++;
+	}
+	return 0;
+}
+
+static void stop_exporters(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_exporters; i++)
+		a->exporters[i].ops->shutdown(a->exporters[i].state);
+	free(a->exporters);
+	a->exporters = NULL;
+	a->n_exporters = 0;
+}
+
+static void collect_and_export(struct agent *a, bool final)
+{
+	struct hl_batch b = { 0 };
+	int n = 0;
+
+	hl_stack_refresh_clock(a->stack);
+	if (a->stack) {
+		n = hl_stack_collect(a->stack, a->metrics, MAX_METRICS);
+		if (n < 0) {
+			hl_err("agent", "collection failed: %s", strerror(-n));
+			return;
+		}
+	}
+	b.start_unix_ns = a->start_ns;
+	b.prev_unix_ns = a->prev_ns;
+	b.time_unix_ns = now_unix_ns();
+	b.resource = a->resource;
+	b.n_resource = a->n_resource;
+	b.scope_name = "hostlat";
+	b.scope_version = HOSTLAT_VERSION;
+	b.metrics = a->metrics;
+	b.n_metrics = (size_t)n;
+	b.final = final;
+	for (size_t i = 0; i < a->n_exporters; i++) {
+		struct exporter *e = &a->exporters[i];
+
+		if (e->ops->export_batch(e->state, &b) == HL_EXPORT_OK) {
+			e->sent++;
+		} else {
+			e->failed++;
+			hl_warn("agent", "exporter %s failed to export a batch", e->ops->name);
+		}
+	}
+	a->prev_ns = b.time_unix_ns;
+}
+
+static int run_loop(struct agent *a)
+{
+	struct itimerspec its = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	int ep = -1, tfd = -1, sfd = -1, ret = 1;
+	uint64_t iv = a->cfg.agent.interval_ns;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		goto out;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || ep < 0) {
+		hl_err("agent", "cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	its.it_interval.tv_sec = iv / 1000000000ULL;
+	its.it_interval.tv_nsec = iv % 1000000000ULL;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(tfd, 0, &its, NULL) < 0)
+		goto out;
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+
+	for (;;) {
+		struct epoll_event got[4];
+		int n = epoll_wait(ep, got, 4, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			hl_err("agent", "epoll_wait: %s", strerror(errno));
+			goto out;
+		}
+		for (int i = 0; i < n; i++) {
+			if (got[i].data.fd == tfd) {
+				uint64_t expirations;
+
+				if (read(tfd, &expirations, sizeof(expirations)) > 0) {
+					if (expirations > 1)
+						hl_warn("agent", "collection ran late: %llu intervals "
+							"merged into one",
+							(unsigned long long)expirations);
+					collect_and_export(a, false);
+				}
+			} else if (got[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					hl_warn("agent", "SIGHUP: reloading is not supported yet; "
+						"restart the agent to apply a new config");
+					continue;
+				}
+				hl_info("agent", "%s: exporting once more and stopping",
+					strsignal((int)si.ssi_signo));
+				collect_and_export(a, true);
+				ret = 0;
+				goto out;
+			}
+		}
+	}
+out:
+	if (ep >= 0)
+		close(ep);
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "config-reference", no_argument, NULL, 'R' },
+		{ "print-default-config", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct agent a = { 0 };
+	const char *config_path = NULL;
+	int log_override = -1, c, ret = 1;
+	bool check = false;
+	char err[1024] = "";
+
+	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'l':
+			log_override = hl_log_level_parse(optarg);
+			if (log_override < 0) {
+				fprintf(stderr, "hostlat: unknown log level '%s' (error, warn, info, "
+						"debug)\n",
+					optarg);
+				return EXIT_CONFIG;
+			}
+			break;
+		case 'R':
+			hl_config_print_reference(stdout);
+			return 0;
+		case 'D':
+			fputs(hl_default_config, stdout);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("hostlat %s\n", HOSTLAT_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hostlat: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+
+	if (hl_config_load(&a.cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "hostlat: error: config: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	hl_log_level = log_override >= 0 ? log_override : a.cfg.agent.log_level;
+	hl_log_setup_libbpf();
+
+	if (check) {
+		struct hl_stage_plan plan[HL_STAGE_COUNT];
+
+		printf("config %s: valid\n", a.cfg.path);
+		if (hl_kernel_btf_error())
+			printf("kernel: %s\n", hl_kernel_btf_error());
+		hl_stack_plan(&a.cfg, plan);
+		hl_stack_print_plan(stdout, plan);
+		ret = 0;
+		goto out;
+	}
+
+	build_resource(&a);
+	if (start_exporters(&a)) {
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	if (hl_kernel_ensure_tracefs())
+		hl_debug("agent", "tracefs is not mounted and cannot be (not needed for tp_btf)");
+	if (a.cfg.stack.enabled) {
+		a.stack = hl_stack_start(&a.cfg, err, sizeof(err));
+		if (!a.stack) {
+			hl_err("agent", "stack_latency: %s", err);
+			if (geteuid() != 0)
+				hl_err("agent", "hostlat needs root (or CAP_BPF, CAP_PERFMON and "
+						"CAP_NET_ADMIN) to load its probes");
+			goto out;
+		}
+	}
+	a.start_ns = a.prev_ns = now_unix_ns();
+	hl_info("agent", "hostlat %s running; exporting every %.3gs to %zu exporter(s)",
+		HOSTLAT_VERSION, a.cfg.agent.interval_ns * 1e-9, a.n_exporters);
+	ret = run_loop(&a);
+out:
+	hl_stack_stop(a.stack);
+	stop_exporters(&a);
+	hl_config_free(&a.cfg);
+	hl_kernel_cleanup();
+	return ret;
+}

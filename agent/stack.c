@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probes.stack_latency: choose a hook per stage, load stacklat.bpf.c with
+ * only the chosen programs, and turn its per-CPU monotonic maps into
+ * cumulative and delta exponential histograms every interval.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "hist.h"
+#include "hostlat.h"
+#include "kernel.h"
+#include "log.h"
+#include "maputil.h"
+#include "stack.h"
+#include "stacklat.skel.h"
+
+#define MAX_HOOKS 2
+
+struct hook {
+	const char *prog;   /* program name in stacklat.bpf.c */
+	const char *target; /* kernel function or tracepoint */
+	bool fexit;
+};
+
+struct stage_def {
+	struct hook tramp[MAX_HOOKS]; /* preferred: fentry/fexit, all must work */
+	struct hook tp[MAX_HOOKS];    /* fallback: tp_btf, all must exist */
+	const char *no_tp_why;        /* why there is no fallback */
+};
+
+static const struct stage_def stage_defs[HL_STAGE_COUNT] = {
+	[HL_STAGE_IP_START] = {
+		.tramp = { { "hl_ip4_rcv_core", "ip_rcv_core" }, { "hl_ip6_rcv_core", "ip6_rcv_core" } },
+		.tp = { { "hl_tp_netif_receive_skb", "netif_receive_skb" } },
+	},
+	[HL_STAGE_TCP_START] = {
+		.tramp = { { "hl_tcp_v4_rcv", "tcp_v4_rcv" }, { "hl_tcp_v6_rcv", "tcp_v6_rcv" } },
+		.tp = { { "hl_tp_tcp_probe", "tcp_probe" } },
+	},
+	[HL_STAGE_UDP_START] = {
+		.tramp = { { "hl_udp_rcv", "udp_rcv" }, { "hl_udpv6_rcv", "udpv6_rcv" } },
+		.no_tp_why = "no tracepoint sees UDP packets on arrival at the UDP layer",
+	},
+	[HL_STAGE_TCP_SOCK_ENQUEUED] = {
+		.tramp = { { "hl_tcp_queue_rcv", "tcp_queue_rcv", true } },
+		.tp = { { "hl_tp_sk_data_ready", "sk_data_ready" } },
+	},
+	[HL_STAGE_UDP_SOCK_ENQUEUED] = {
+		.tramp = { { "hl_udp_enqueue", "__udp_enqueue_schedule_skb", true } },
+		.tp = { { "hl_tp_sk_data_ready", "sk_data_ready" } },
+	},
+	[HL_STAGE_TCP_SOCK_READ] = {
+		.tramp = { { "hl_tcp_recv_timestamp", "tcp_recv_timestamp" } },
+		.tp = { { "hl_tp_skb_copy", "skb_copy_datagram_iovec" },
+			{ "hl_tp_sock_recv_length", "sock_recv_length" } },
+	},
+	[HL_STAGE_UDP_SOCK_READ] = {
+		.tramp = { { "hl_skb_consume_udp", "skb_consume_udp" } },
+		.no_tp_why = "UDP reads copy linear skbs without a tracepoint "
+			     "(skb_copy_datagram_iovec does not fire)",
+	},
+};
+
+static const char *const drop_reason_names[HL_DROP_REASON_COUNT] = {
+	[HL_DROP_NO_TSTAMP] = "no_timestamp",
+	[HL_DROP_FUTURE] = "future_timestamp",
+	[HL_DROP_TX_TSTAMP] = "tx_timestamp",
+	[HL_DROP_MAP_FULL] = "map_full",
+};
+
+/* Previous cumulative raw counts of a series, sorted by position. */
+struct raw_bucket {
+	uint32_t pos;
+	uint64_t count;
+};
+
+struct series {
+	struct hl_series_key key;
+	struct hl_hist cum, delta;
+	int cum_scale; /* a cumulative stream's scale only goes down */
+	struct raw_bucket *prev;
+	size_t n_prev, cap_prev;
+	uint64_t prev_zero, prev_sum, prev_min, prev_max;
+	bool have_prev;
+	char ifname[IF_NAMESIZE + 16];
+	char cgpath[256];
+	bool cg_resolved;
+};
+
+struct hl_stack {
+	struct stacklat_bpf *skel;
+	struct bpf_link *links[2 * HL_STAGE_COUNT];
+	int n_links;
+	struct hl_stage_plan plan[HL_STAGE_COUNT];
+	struct hl_exph_table table;
+	bool use_tai;
+	int ncpus;
+	uint32_t max_buckets, max_series, max_entries;
+	int rx_ts_fd;
+	/* collection state */
+	struct hl_map_dump hist_dump, series_dump;
+	struct series *series;
+	size_t n_series;
+	uint64_t counters[HL_COUNTERS_SIZE], prev_counters[HL_COUNTERS_SIZE];
+	struct hl_point *lat_points, *hook_points;
+	struct hl_point event_points[HL_STAGE_COUNT];
+	struct hl_point drop_points[HL_STAGE_COUNT * HL_DROP_REASON_COUNT];
+	struct raw_bucket *cur; /* scratch */
+	size_t cap_cur;
+};
+
+static bool stage_wanted(const struct hl_config *cfg, int st)
+{
+	return cfg->stack.enabled && (cfg->stack.stages & (1U << st));
+}
+
+static void plan_stage(int st, bool wanted, struct hl_stage_plan *p)
+{
+	const struct stage_def *d = &stage_defs[st];
+	char why[160] = "";
+	int err = 0;
+	size_t off = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->stage = hl_stage_names[st];
+	p->wanted = wanted;
+	p->hook = "none";
+	if (!hl_kernel_btf()) {
+		snprintf(p->why, sizeof(p->why), "%s", hl_kernel_btf_error());
+		return;
+	}
+	/* Preferred: trampolines on every listed function that exists. */
+	for (int i = 0; i < MAX_HOOKS && d->tramp[i].prog; i++) {
+		err = hl_kernel_probe_trampoline(d->tramp[i].target, d->tramp[i].fexit, why,
+						 sizeof(why));
+		if (err)
+			break;
+		off += snprintf(p->detail + off, sizeof(p->detail) - off, "%s%s/%s", i ? " + " : "",
+				d->tramp[i].fexit ? "fexit" : "fentry", d->tramp[i].target);
+	}
+	if (!err) {
+		p->available = true;
+		p->hook = d->tramp[0].fexit ? "fexit" : "fentry";
+		return;
+	}
+	snprintf(p->why, sizeof(p->why), "%s", why);
+	p->detail[0] = 0;
+	off = 0;
+	if (!d->tp[0].prog) {
+		size_t n = strlen(p->why);
+
+		snprintf(p->why + n, sizeof(p->why) - n, "; no fallback: %s", d->no_tp_why);
+		return;
+	}
+	for (int i = 0; i < MAX_HOOKS && d->tp[i].prog; i++) {
+		if (!hl_kernel_has_tp_btf(d->tp[i].target)) {
+			size_t n = strlen(p->why);
+
+			snprintf(p->why + n, sizeof(p->why) - n,
+				 "; fallback tracepoint %s is not in this kernel", d->tp[i].target);
+			p->detail[0] = 0;
+			return;
+		}
+		off += snprintf(p->detail + off, sizeof(p->detail) - off, "%stp_btf/%s",
+				i ? " + " : "", d->tp[i].target);
+	}
+	p->available = true;
+	p->hook = "tp_btf";
+}
+
+void hl_stack_plan(const struct hl_config *cfg, struct hl_stage_plan plan[])
+{
+	for (int st = 0; st < HL_STAGE_COUNT; st++)
+		plan_stage(st, stage_wanted(cfg, st), &plan[st]);
+}
+
+void hl_stack_print_plan(FILE *f, const struct hl_stage_plan plan[])
+{
+	fprintf(f, "%-20s %-8s %-8s %s\n", "stage", "enabled", "hook", "via");
+	for (int st = 0; st < HL_STAGE_COUNT; st++) {
+		const struct hl_stage_plan *p = &plan[st];
+
+		fprintf(f, "%-20s %-8s %-8s %s\n", p->stage, p->wanted ? "yes" : "no", p->hook,
+			p->available ? p->detail : "-");
+		if (p->why[0])
+			fprintf(f, "%-38s %s: %s\n", "", p->available ? "fallback" : "unavailable",
+				p->why);
+	}
+}
+
+/* ---- start / stop ------------------------------------------------------------------- */
+
+static int enable_prog(struct hl_stack *s, const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(s->skel->obj, name);
+
+	if (!prog)
+		return -ENOENT;
+	return bpf_program__set_autoload(prog, true);
+}
+
+static int resolve_netns(const char *spec, uint64_t *ino, char *err, size_t errlen)
+{
+	struct stat st;
+	char *end;
+
+	if (!spec || !strcmp(spec, "host")) {
+		*ino = hl_self_netns_ino();
+		return 0;
+	}
+	if (!strcmp(spec, "all")) {
+		*ino = 0;
+		return 0;
+	}
+	*ino = strtoull(spec, &end, 10);
+	if (*end == 0 && *ino)
+		return 0;
+	if (stat(spec, &st) < 0) {
+		snprintf(err, errlen,
+			 "probes.stack_latency.filters.network_namespace: cannot open '%s': %s", spec,
+			 strerror(errno));
+		return -errno;
+	}
+	*ino = st.st_ino;
+	return 0;
+}
+
+static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
+{
+	const struct hl_stack_filters *f = &cfg->stack.filters;
+	__u8 one = 1;
+
+	for (size_t i = 0; i < f->interfaces.n; i++) {
+		__u32 ifindex = if_nametoindex(f->interfaces.v[i]);
+
+		if (!ifindex) {
+			snprintf(err, errlen,
+				 "probes.stack_latency.filters.interfaces: no interface named '%s' "
+				 "in the agent's network namespace",
+				 f->interfaces.v[i]);
+			return -ENODEV;
+		}
+		if (bpf_map__update_elem(s->skel->maps.iface_filter, &ifindex, sizeof(ifindex), &one,
+					 sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < f->cgroups.n; i++) {
+		uint64_t id;
+		int e = hl_cgroup_id(f->cgroups.v[i], &id);
+
+		if (e) {
+			snprintf(err, errlen,
+				 "probes.stack_latency.filters.cgroups: cgroup '%s' not found under "
+				 "the cgroup v2 mount %s: %s",
+				 f->cgroups.v[i], hl_cgroup2_mount() ? hl_cgroup2_mount() : "(none)",
+				 strerror(-e));
+			return e;
+		}
+		if (bpf_map__update_elem(s->skel->maps.cgroup_filter, &id, sizeof(id), &one,
+					 sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < f->pids.n; i++) {
+		__u32 pid = f->pids.v[i];
+
+		if (bpf_map__update_elem(s->skel->maps.pid_filter, &pid, sizeof(pid), &one,
+					 sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
+{
+	struct stacklat_bpf__rodata *ro = s->skel->rodata;
+	uint64_t netns;
+	uint32_t mask = 0;
+	int e;
+
+	e = resolve_netns(cfg->stack.filters.network_namespace, &netns, err, errlen);
+	if (e)
+		return e;
+	for (int st = 0; st < HL_STAGE_COUNT; st++)
+		if (s->plan[st].wanted && s->plan[st].available)
+			mask |= 1U << st;
+	e = hl_exph_table_init(&s->table, (int)cfg->stack.histogram_scale);
+	if (e) {
+		snprintf(err, errlen, "histogram_scale %u is out of range", cfg->stack.histogram_scale);
+		return e;
+	}
+	ro->hist_scale = cfg->stack.histogram_scale;
+	memcpy((void *)ro->exph_bounds, s->table.bounds, sizeof(s->table.bounds));
+	memcpy((void *)ro->exph_octave_first, s->table.octave_first, sizeof(s->table.octave_first));
+	ro->stage_enabled = mask;
+	ro->group_by = cfg->stack.group_by;
+	ro->netns_ino = netns;
+	ro->filter_ifaces = cfg->stack.filters.interfaces.n > 0;
+	ro->filter_cgroups = cfg->stack.filters.cgroups.n > 0;
+	ro->filter_pids = cfg->stack.filters.pids.n > 0;
+	ro->min_queue_len = cfg->stack.filters.min_queue_length;
+
+	s->max_series = cfg->stack.max_groups;
+	s->max_entries = cfg->stack.max_bucket_entries;
+	bpf_map__set_max_entries(s->skel->maps.series, s->max_series);
+	bpf_map__set_max_entries(s->skel->maps.hist, s->max_entries);
+	if (cfg->stack.filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
+		bpf_map__set_max_entries(s->skel->maps.iface_filter,
+					 cfg->stack.filters.interfaces.n);
+	if (cfg->stack.filters.cgroups.n > bpf_map__max_entries(s->skel->maps.cgroup_filter))
+		bpf_map__set_max_entries(s->skel->maps.cgroup_filter, cfg->stack.filters.cgroups.n);
+	if (cfg->stack.filters.pids.n > bpf_map__max_entries(s->skel->maps.pid_filter))
+		bpf_map__set_max_entries(s->skel->maps.pid_filter, cfg->stack.filters.pids.n);
+
+	for (int st = 0; st < HL_STAGE_COUNT; st++) {
+		const struct stage_def *d = &stage_defs[st];
+		const struct hook *hooks;
+
+		if (!(mask & (1U << st)))
+			continue;
+		hooks = strcmp(s->plan[st].hook, "tp_btf") ? d->tramp : d->tp;
+		for (int i = 0; i < MAX_HOOKS && hooks[i].prog; i++) {
+			e = enable_prog(s, hooks[i].prog);
+			if (e)
+				return e;
+		}
+	}
+	return 0;
+}
+
+static int attach_all(struct hl_stack *s)
+{
+	struct bpf_program *prog;
+	int attached = 0;
+
+	bpf_object__for_each_program(prog, s->skel->obj)
+	{
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			hl_err("stack", "cannot attach %s: %s", bpf_program__name(prog),
+			       strerror(errno));
+			continue;
+		}
+		s->links[s->n_links++] = link;
+		attached++;
+	}
+	return attached;
+}
+
+struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	struct hl_stack *s = calloc(1, sizeof(*s));
+	int e, n_avail = 0;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->rx_ts_fd = -1;
+	s->max_buckets = cfg->stack.max_buckets;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-s->ncpus));
+		goto fail;
+	}
+	hl_stack_plan(cfg, s->plan);
+	for (int st = 0; st < HL_STAGE_COUNT; st++) {
+		struct hl_stage_plan *p = &s->plan[st];
+
+		if (!p->wanted)
+			continue;
+		if (!p->available) {
+			hl_warn("stack", "stage %s unavailable: %s", p->stage, p->why);
+			continue;
+		}
+		n_avail++;
+		if (p->why[0])
+			hl_info("stack", "stage %s via %s (preferred hook unusable: %s)", p->stage,
+				p->detail, p->why);
+		else
+			hl_info("stack", "stage %s via %s", p->stage, p->detail);
+	}
+	if (!n_avail) {
+		snprintf(err, errlen, "no network-stack stage can run on this kernel%s%s",
+			 hl_kernel_btf() ? "" : ": ", hl_kernel_btf() ? "" : hl_kernel_btf_error());
+		goto fail;
+	}
+	s->skel = stacklat_bpf__open();
+	if (!s->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	/* Nothing loads unless a stage chose it. */
+	{
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, s->skel->obj)
+			bpf_program__set_autoload(prog, false);
+	}
+	s->use_tai = hl_kernel_has_tai();
+	e = configure(s, cfg, err, errlen);
+	if (e) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot configure the BPF object: %s", strerror(-e));
+		goto fail;
+	}
+	s->skel->bss->clock_offset_ns = hl_kernel_clock_offset(s->use_tai);
+	e = stacklat_bpf__load(s->skel);
+	if (e) {
+		snprintf(err, errlen,
+			 "the kernel refused the stack-latency programs: %s (run with "
+			 "--log-level debug for the verifier's log)",
+			 strerror(-e));
+		goto fail;
+	}
+	e = fill_filters(s, cfg, err, errlen);
+	if (e) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot fill the filter maps: %s", strerror(-e));
+		goto fail;
+	}
+	s->rx_ts_fd = hl_kernel_enable_rx_timestamps();
+	if (s->rx_ts_fd < 0)
+		hl_warn("stack",
+			"cannot turn on software RX timestamps (%s): only packets stamped "
+			"for other reasons will be measured",
+			strerror(-s->rx_ts_fd));
+	if (attach_all(s) == 0) {
+		snprintf(err, errlen, "no stack-latency program could be attached");
+		goto fail;
+	}
+	return s;
+fail:
+	hl_stack_stop(s);
+	return NULL;
+}
+
+void hl_stack_refresh_clock(struct hl_stack *s)
+{
+	if (s && s->skel)
+		s->skel->bss->clock_offset_ns = hl_kernel_clock_offset(s->use_tai);
+}
+
+void hl_stack_stop(struct hl_stack *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n_links; i++)
+		bpf_link__destroy(s->links[i]);
+	stacklat_bpf__destroy(s->skel);
+	if (s->rx_ts_fd >= 0)
+		close(s->rx_ts_fd);
+	hl_map_dump_free(&s->hist_dump);
+	hl_map_dump_free(&s->series_dump);
+	for (size_t i = 0; i < s->n_series; i++) {
+		hl_hist_free(&s->series[i].cum);
+		hl_hist_free(&s->series[i].delta);
+		free(s->series[i].prev);
+	}
+	free(s->series);
+	free(s->lat_points);
+	free(s->hook_points);
+	free(s->cur);
+	free(s);
+}
+
+/* ---- collection ---------------------------------------------------------------------- */
+
+static int key_cmp(const struct hl_series_key *a, const struct hl_series_key *b)
+{
+	if (a->stage != b->stage)
+		return a->stage < b->stage ? -1 : 1;
+	if (a->ifindex != b->ifindex)
+		return a->ifindex < b->ifindex ? -1 : 1;
+	if (a->cgroup != b->cgroup)
+		return a->cgroup < b->cgroup ? -1 : 1;
+	return 0;
+}
+
+struct hist_entry {
+	struct hl_series_key key;
+	uint32_t pos;
+	uint64_t count;
+};
+
+static int hist_entry_cmp(const void *pa, const void *pb)
+{
+	const struct hist_entry *a = pa, *b = pb;
+	int c = key_cmp(&a->key, &b->key);
+
+	if (c)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static int series_cmp(const void *pa, const void *pb)
+{
+	return key_cmp(&((const struct series *)pa)->key, &((const struct series *)pb)->key);
+}
+
+static struct series *series_get(struct hl_stack *s, const struct hl_series_key *key)
+{
+	struct series tmp = { .key = *key }, *sr, *grown;
+
+	sr = bsearch(&tmp, s->series, s->n_series, sizeof(*sr), series_cmp);
+	if (sr)
+		return sr;
+	if (s->n_series >= s->max_series)
+		return NULL;
+	grown = realloc(s->series, (s->n_series + 1) * sizeof(*s->series));
+	if (!grown)
+		return NULL;
+	s->series = grown;
+	sr = &s->series[s->n_series];
+	memset(sr, 0, sizeof(*sr));
+	sr->key = *key;
+	sr->cum_scale = s->table.scale;
+	if (hl_hist_init(&sr->cum, s->max_buckets, s->table.scale) ||
+	    hl_hist_init(&sr->delta, s->max_buckets, s->table.scale)) {
+		hl_hist_free(&sr->cum);
+		hl_hist_free(&sr->delta);
+		return NULL;
+	}
+	if (key->ifindex && !if_indextoname(key->ifindex, sr->ifname))
+		snprintf(sr->ifname, sizeof(sr->ifname), "ifindex-%u", key->ifindex);
+	s->n_series++;
+	/* Keep sorted for bsearch; the element moves, so look it up again. */
+	qsort(s->series, s->n_series, sizeof(*s->series), series_cmp);
+	return bsearch(&tmp, s->series, s->n_series, sizeof(*sr), series_cmp);
+}
+
+static void series_resolve_cgroup(struct series *sr)
+{
+	const char *p;
+
+	if (sr->cg_resolved || !sr->key.cgroup)
+		return;
+	p = hl_cgroup_path(sr->key.cgroup);
+	if (p) {
+		snprintf(sr->cgpath, sizeof(sr->cgpath), "%s", p);
+		sr->cg_resolved = true;
+	} else {
+		snprintf(sr->cgpath, sizeof(sr->cgpath), "cgroup-id-%llu",
+			 (unsigned long long)sr->key.cgroup);
+	}
+}
+
+static int read_counters(struct hl_stack *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.counters);
+	uint64_t *vals = calloc(s->ncpus, sizeof(uint64_t));
+
+	if (!vals)
+		return -ENOMEM;
+	memcpy(s->prev_counters, s->counters, sizeof(s->counters));
+	for (__u32 i = 0; i < HL_COUNTERS_SIZE; i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map_lookup_elem(fd, &i, vals) == 0)
+			for (int c = 0; c < s->ncpus; c++)
+				sum += vals[c];
+		s->counters[i] = sum;
+	}
+	free(vals);
+	return 0;
+}
+
+/* Rebuild sr's cumulative and delta histograms from its raw buckets cur[0..n). */
+static void series_update(struct hl_stack *s, struct series *sr, const struct raw_bucket *cur,
+			  size_t n, uint64_t zero, uint64_t sum, uint64_t min, uint64_t max)
+{
+	int scale = s->table.scale;
+	size_t j = 0;
+
+	hl_hist_reset(&sr->cum, sr->cum_scale);
+	hl_hist_reset(&sr->delta, scale);
+	for (size_t i = 0; i < n; i++) {
+		int32_t idx = s->table.idx_min + (int32_t)cur[i].pos;
+		uint64_t before = 0;
+
+		hl_hist_add_bucket(&sr->cum, scale, idx, cur[i].count);
+		while (j < sr->n_prev && sr->prev[j].pos < cur[i].pos)
+			j++;
+		if (j < sr->n_prev && sr->prev[j].pos == cur[i].pos)
+			before = sr->prev[j].count;
+		if (cur[i].count > before)
+			hl_hist_add_bucket(&sr->delta, scale, idx, cur[i].count - before);
+	}
+	hl_hist_add_zero(&sr->cum, zero);
+	hl_hist_add_zero(&sr->delta, zero - (sr->have_prev ? sr->prev_zero : 0));
+	sr->cum.sum_ns = sum;
+	sr->delta.sum_ns = sum - (sr->have_prev ? sr->prev_sum : 0);
+	if (sr->cum.count) {
+		sr->cum.min_ns = min;
+		sr->cum.max_ns = max;
+		sr->cum.has_min = sr->cum.has_max = true;
+	}
+	/* The interval's extremes are known exactly only when they moved. */
+	if (sr->delta.count) {
+		bool first = !sr->have_prev || sr->delta.count == sr->cum.count;
+
+		sr->delta.has_min = first || min < sr->prev_min;
+		sr->delta.has_max = first || max > sr->prev_max;
+		sr->delta.min_ns = min;
+		sr->delta.max_ns = max;
+	}
+	if (sr->cum.scale < sr->cum_scale)
+		sr->cum_scale = sr->cum.scale;
+
+	if (n > sr->cap_prev) {
+		struct raw_bucket *p = realloc(sr->prev, n * sizeof(*p));
+
+		if (!p) {
+			sr->have_prev = false;
+			sr->n_prev = 0;
+			return;
+		}
+		sr->prev = p;
+		sr->cap_prev = n;
+	}
+	memcpy(sr->prev, cur, n * sizeof(*cur));
+	sr->n_prev = n;
+	sr->prev_zero = zero;
+	sr->prev_sum = sum;
+	sr->prev_min = min;
+	sr->prev_max = max;
+	sr->have_prev = true;
+}
+
+static int collect_histograms(struct hl_stack *s)
+{
+	size_t hv = (size_t)s->ncpus * sizeof(__u64);
+	size_t sv = (size_t)s->ncpus * sizeof(struct hl_series_val);
+	struct hist_entry *ents;
+	size_t n_ents, k = 0;
+	int e;
+
+	/* Buckets first: a series is created before its first bucket. */
+	e = hl_map_dump_read(&s->hist_dump, bpf_map__fd(s->skel->maps.hist),
+			     sizeof(struct hl_hist_key), hv, s->max_entries);
+	if (e)
+		return e;
+	e = hl_map_dump_read(&s->series_dump, bpf_map__fd(s->skel->maps.series),
+			     sizeof(struct hl_series_key), sv, s->max_series);
+	if (e)
+		return e;
+
+	n_ents = s->hist_dump.n;
+	ents = malloc((n_ents ? n_ents : 1) * sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_ents; i++) {
+		const struct hl_hist_key *hk = hl_map_dump_key(&s->hist_dump, i);
+		const __u64 *v = hl_map_dump_value(&s->hist_dump, i);
+
+		ents[i].key = (struct hl_series_key){ .cgroup = hk->cgroup,
+						      .ifindex = hk->ifindex,
+						      .stage = hk->stage };
+		ents[i].pos = hk->pos;
+		ents[i].count = 0;
+		for (int c = 0; c < s->ncpus; c++)
+			ents[i].count += v[c];
+	}
+	qsort(ents, n_ents, sizeof(*ents), hist_entry_cmp);
+
+	for (size_t i = 0; i < s->series_dump.n; i++) {
+		const struct hl_series_key *key = hl_map_dump_key(&s->series_dump, i);
+		const struct hl_series_val *v = hl_map_dump_value(&s->series_dump, i);
+		uint64_t zero = 0, sum = 0, min = UINT64_MAX, max = 0;
+		struct hist_entry probe = { .key = *key };
+		struct series *sr;
+		size_t n = 0, lo;
+
+		for (int c = 0; c < s->ncpus; c++) {
+			zero += v[c].zero;
+			sum += v[c].sum_ns;
+			if (v[c].min_ns < min)
+				min = v[c].min_ns;
+			if (v[c].max_ns > max)
+				max = v[c].max_ns;
+		}
+		sr = series_get(s, key);
+		if (!sr)
+			continue;
+		/* The series' buckets: a contiguous run of the sorted entries. */
+		lo = 0;
+		{
+			size_t hi = n_ents;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+
+				if (hist_entry_cmp(&ents[mid], &probe) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+		for (k = lo; k < n_ents && !key_cmp(&ents[k].key, key); k++)
+			n++;
+		if (n > s->cap_cur) {
+			struct raw_bucket *c = realloc(s->cur, n * sizeof(*c));
+
+			if (!c) {
+				free(ents);
+				return -ENOMEM;
+			}
+			s->cur = c;
+			s->cap_cur = n;
+		}
+		for (size_t m = 0; m < n; m++) {
+			s->cur[m].pos = ents[lo + m].pos;
+			s->cur[m].count = ents[lo + m].count;
+		}
+		if (key->cgroup)
+			series_resolve_cgroup(sr);
+		series_update(s, sr, s->cur, n, zero, sum, min, max);
+	}
+	free(ents);
+	return 0;
+}
+
+static void point_attr(struct hl_point *p, const char *key, const char *value)
+{
+	if (p->n_attrs < HL_MAX_ATTRS) {
+		p->attrs[p->n_attrs].key = key;
+		p->attrs[p->n_attrs].value = value;
+		p->n_attrs++;
+	}
+}
+
+int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
+{
+	size_t m = 0, np = 0;
+	int e;
+
+	if (max < 4)
+		return -ENOSPC;
+	e = collect_histograms(s);
+	if (e)
+		return e;
+	e = read_counters(s);
+	if (e)
+		return e;
+
+	free(s->lat_points);
+	s->lat_points = calloc(s->n_series ? s->n_series : 1, sizeof(*s->lat_points));
+	if (!s->lat_points)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_series; i++) {
+		struct series *sr = &s->series[i];
+		struct hl_point *p = &s->lat_points[np++];
+
+		point_attr(p, "stage", hl_stage_names[sr->key.stage]);
+		if (sr->key.ifindex)
+			point_attr(p, "network.interface.name", sr->ifname);
+		if (sr->key.cgroup)
+			point_attr(p, "cgroup.path", sr->cgpath);
+		p->cumulative = &sr->cum;
+		p->delta = &sr->delta;
+	}
+	out[m++] = (struct hl_metric){
+		.name = "hostlat.stack.latency",
+		.description = "Time from a packet's RX software timestamp to each stage of the "
+			       "kernel network stack",
+		.unit = "s",
+		.kind = HL_METRIC_EXPHIST,
+		.points = s->lat_points,
+		.n_points = np,
+	};
+
+	/* Self-metrics: samples recorded and dropped per stage, and the hooks. */
+	np = 0;
+	for (int st = 0; st < HL_STAGE_COUNT; st++) {
+		size_t idx = st * HL_CNT_PER_STAGE + HL_CNT_EVENTS;
+		struct hl_point *p;
+
+		if (!s->plan[st].wanted || !s->plan[st].available)
+			continue;
+		p = &s->event_points[np++];
+		memset(p, 0, sizeof(*p));
+		point_attr(p, "stage", hl_stage_names[st]);
+		p->value = s->counters[idx];
+		p->value_delta = s->counters[idx] - s->prev_counters[idx];
+	}
+	out[m++] = (struct hl_metric){
+		.name = "hostlat.probe.events",
+		.description = "Samples recorded by the kernel probes",
+		.unit = "{sample}",
+		.kind = HL_METRIC_COUNTER,
+		.points = s->event_points,
+		.n_points = np,
+	};
+	np = 0;
+	for (int st = 0; st < HL_STAGE_COUNT; st++) {
+		if (!s->plan[st].wanted || !s->plan[st].available)
+			continue;
+		for (int r = 0; r < HL_DROP_REASON_COUNT; r++) {
+			size_t idx = st * HL_CNT_PER_STAGE + HL_CNT_DROP0 + r;
+			struct hl_point *p = &s->drop_points[np++];
+
+			memset(p, 0, sizeof(*p));
+			point_attr(p, "stage", hl_stage_names[st]);
+			point_attr(p, "reason", drop_reason_names[r]);
+			p->value = s->counters[idx];
+			p->value_delta = s->counters[idx] - s->prev_counters[idx];
+		}
+	}
+	out[m++] = (struct hl_metric){
+		.name = "hostlat.probe.dropped",
+		.description = "Samples the kernel probes could not record, by reason",
+		.unit = "{sample}",
+		.kind = HL_METRIC_COUNTER,
+		.points = s->drop_points,
+		.n_points = np,
+	};
+	if (!s->hook_points) {
+		s->hook_points = calloc(HL_STAGE_COUNT, sizeof(*s->hook_points));
+		if (!s->hook_points)
+			return -ENOMEM;
+	}
+	np = 0;
+	for (int st = 0; st < HL_STAGE_COUNT; st++) {
+		struct hl_point *p = &s->hook_points[np];
+
+		if (!s->plan[st].wanted)
+			continue;
+		np++;
+		memset(p, 0, sizeof(*p));
+		point_attr(p, "stage", hl_stage_names[st]);
+		point_attr(p, "hook", s->plan[st].available ? s->plan[st].detail : "none");
+		p->gauge = s->plan[st].available ? 1 : 0;
+	}
+	out[m++] = (struct hl_metric){
+		.name = "hostlat.probe.hook",
+		.description = "1 for the hook each enabled stage runs on, 0 when it has none here",
+		.unit = "1",
+		.kind = HL_METRIC_GAUGE,
+		.points = s->hook_points,
+		.n_points = np,
+	};
+	return (int)m;
+}

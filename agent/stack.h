@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* The network-stack latency probe (probes.stack_latency). */
+#ifndef HOSTLAT_STACK_H
+#define HOSTLAT_STACK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "hostlat_exporter.h"
+
+struct hl_stack;
+
+/* How a stage is measured on this kernel. */
+struct hl_stage_plan {
+	const char *stage;
+	bool wanted;    /* enabled in the config */
+	bool available; /* a hook can run here */
+	const char *hook; /* "fentry", "fexit", "tp_btf" or "none" */
+	char detail[160]; /* hook targets, e.g. "tp_btf/netif_receive_skb" */
+	char why[200];    /* when a preferred hook or every hook is unusable */
+};
+
+/* Decide per stage which hook to use (no BPF is loaded except probes). */
+void hl_stack_plan(const struct hl_config *cfg, struct hl_stage_plan plan[]);
+void hl_stack_print_plan(FILE *f, const struct hl_stage_plan plan[]);
+
+/*
+ * Open, configure, load and attach. Returns NULL with a message in err
+ * when nothing could be attached or the config cannot be applied (missing
+ * interface, unknown cgroup, ...).
+ */
+struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t errlen);
+/* Refresh the kernel's clock offset (every interval). */
+void hl_stack_refresh_clock(struct hl_stack *s);
+/*
+ * Read the maps and append this probe's metrics to out (at most max).
+ * Memory stays valid until the next collect or stop. Returns the number
+ * of metrics appended or -errno.
+ */
+int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max);
+void hl_stack_stop(struct hl_stack *s); /* NULL-safe; detaches everything */
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Types and constants shared by the BPF programs and the agent.
+ * Fixed-width types only; no kernel or libc headers.
+ */
+#ifndef HOSTLAT_H
+#define HOSTLAT_H
+
+/* Network-stack latency stages, in the order packets meet them. */
+enum hl_stage {
+	HL_STAGE_IP_START = 0,
+	HL_STAGE_TCP_START,
+	HL_STAGE_UDP_START,
+	HL_STAGE_TCP_SOCK_ENQUEUED,
+	HL_STAGE_UDP_SOCK_ENQUEUED,
+	HL_STAGE_TCP_SOCK_READ,
+	HL_STAGE_UDP_SOCK_READ,
+	HL_STAGE_COUNT,
+};
+
+/* Why a sample was not recorded (per stage, per-CPU counters). */
+enum hl_drop_reason {
+	HL_DROP_NO_TSTAMP = 0, /* skb carried no RX software timestamp */
+	HL_DROP_FUTURE,        /* stamp later than now (clock step) */
+	HL_DROP_TX_TSTAMP,     /* skb carries a transmit delivery time */
+	HL_DROP_MAP_FULL,      /* no room for a new group-by key */
+	HL_DROP_REASON_COUNT,
+};
+
+/* Group-by flags (rodata group_by). */
+#define HL_GROUP_IFACE (1U << 0)
+#define HL_GROUP_CGROUP (1U << 1)
+
+/* Histogram bucket counter key: one per (group, stage, bucket). */
+struct hl_hist_key {
+	__u64 cgroup;  /* cgroup v2 id, 0 unless grouped by cgroup */
+	__u32 ifindex; /* 0 unless grouped by interface */
+	__u16 stage;   /* enum hl_stage */
+	__u16 pos;     /* table position, see exphist.h */
+};
+
+/* Per (group, stage) running totals; min/max over the map's lifetime. */
+struct hl_series_key {
+	__u64 cgroup;
+	__u32 ifindex;
+	__u32 stage;
+};
+
+struct hl_series_val {
+	__u64 sum_ns;
+	__u64 zero; /* samples of exactly 0 ns (the zero bucket) */
+	__u64 min_ns;
+	__u64 max_ns;
+};
+
+/* Per-CPU counters array: index = stage * HL_CNT_PER_STAGE + slot. */
+enum hl_counter_slot {
+	HL_CNT_EVENTS = 0, /* samples recorded */
+	HL_CNT_DROP0,      /* + enum hl_drop_reason */
+	HL_CNT_PER_STAGE = HL_CNT_DROP0 + HL_DROP_REASON_COUNT,
+};
+#define HL_COUNTERS_SIZE (HL_STAGE_COUNT * HL_CNT_PER_STAGE)
+
+#endif /* HOSTLAT_H */

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* The built-in exporters the config parser and the agent know by `type`. */
+#include "config.h"
+#include "exporters.h"
+
+const struct hl_exporter_ops *const hl_exporter_types[] = {
+	&hl_stdout_exporter,
+	NULL,
+};

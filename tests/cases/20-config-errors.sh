@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The config through the real binary (no root, no probes loaded): the default
+# config is valid and is what --print-default-config prints; each bad config
+# exits 2 with one "FILE:LINE:COLUMN: message (key '...')" line on stderr.
+source "$(dirname "$0")/../lib.sh"
+[ -x "$HOSTLAT" ] || fail "$HOSTLAT not built"
+
+"$HOSTLAT" --print-default-config >"$TMP/default.yaml" || fail "--print-default-config failed"
+cmp -s "$TMP/default.yaml" config/hostlat.yaml || fail "--print-default-config differs from config/hostlat.yaml"
+"$HOSTLAT" --config config/hostlat.yaml --check >"$TMP/check.out" 2>"$TMP/check.err" ||
+	{ cat "$TMP/check.err" >&2; fail "config/hostlat.yaml is not valid"; }
+grep -q "valid" "$TMP/check.out" || fail "--check did not say valid"
+: >"$TMP/empty.yaml"
+"$HOSTLAT" --config "$TMP/empty.yaml" --check >/dev/null 2>&1 || fail "an empty config is not valid"
+ok "default config"
+
+"$HOSTLAT" --config-reference >"$TMP/ref1.md" || fail "--config-reference failed"
+"$HOSTLAT" --config-reference >"$TMP/ref2.md"
+cmp -s "$TMP/ref1.md" "$TMP/ref2.md" || fail "--config-reference is not deterministic"
+head -n 1 "$TMP/ref1.md" | grep -qF '| key | type | default | description |' || fail "reference header"
+grep -qF '| `probes.stack_latency.filters.network_namespace` |' "$TMP/ref1.md" || fail "reference lacks a key"
+ok "reference"
+
+n=0
+# bad TEXT EXPECTED: the config TEXT must fail with exit 2 and stderr
+# containing "FILE:EXPECTED" (EXPECTED starts with LINE:COLUMN:).
+bad() {
+	local f=$TMP/bad$n.yaml rc=0
+	n=$((n + 1))
+	printf '%b' "$1" >"$f"
+	"$HOSTLAT" --config "$f" --check >"$f.out" 2>"$f.err" || rc=$?
+	[ $rc -eq 2 ] || { cat "$f.err" >&2; fail "config $n: exit $rc, want 2"; }
+	grep -qF -- "$f:$2" "$f.err" || { cat "$f.err" >&2; fail "config $n: no '$f:$2'"; }
+	[ "$(wc -l <"$f.err")" -eq 1 ] || { cat "$f.err" >&2; fail "config $n: more than one line"; }
+}
+
+bad 'agent:\n  intervall: 5s\n' "2:3: unknown key 'intervall'; valid keys: interval, log_level (key 'agent.intervall')"
+bad 'agent:\n  interval: 5ms\n' "2:13: duration '5ms' is out of range 100ms..1h (key 'agent.interval')"
+bad 'agent: {interval: 10}\n' "1:19: invalid duration '10'"
+bad 'probes:\n  stack_latency:\n    histogram_scale: yes\n' "3:22: expected an unsigned integer, got 'yes'"
+bad 'probes:\n  stack_latency:\n    stages: [ip-start, tcp-end]\n' "3:24: unknown name 'tcp-end'"
+bad 'probes:\n  stack_latency:\n    filters: {network_namespace: blue}\n' "3:34: invalid network namespace 'blue'"
+bad 'exporters:\n  - type: kafka\n' "2:11: unknown exporter type 'kafka'; known types: stdout"
+bad 'agent:\n  log_level: info\n  log_level: debug\n' "3:3: duplicate key 'log_level'"
+bad 'agent: [1, 2\n' "2:1: YAML syntax error:"
+ok "$n bad configs rejected with their positions"
+
+rc=0
+"$HOSTLAT" --config "$TMP/missing.yaml" 2>"$TMP/missing.err" || rc=$?
+[ $rc -eq 2 ] || fail "missing config: exit $rc, want 2"
+grep -qF "$TMP/missing.yaml: cannot read: No such file or directory" "$TMP/missing.err" ||
+	{ cat "$TMP/missing.err" >&2; fail "missing config message"; }
+ok "missing config"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The agent's command line and its user-facing errors: each gives one clear
+# message and the documented exit status, and the agent never crashes.
+source "$(dirname "$0")/../lib.sh"
+
+expect() { # expect STATUS PATTERN CMD...: run CMD, check exit status and output
+	local want=$1 pat=$2 rc=0
+	shift 2
+	"$@" >"$TMP/out" 2>&1 || rc=$?
+	[ "$rc" -eq "$want" ] || { cat "$TMP/out"; fail "'$*' exited $rc, want $want"; }
+	grep -qE -- "$pat" "$TMP/out" || { cat "$TMP/out"; fail "'$*' output lacks /$pat/"; }
+	ok "$* -> $rc"
+}
+
+expect 0 "Usage: hostlat" "$HOSTLAT" --help
+expect 0 "^hostlat [0-9]+\.[0-9]+\.[0-9]+" "$HOSTLAT" --version
+expect 2 "unrecognized option|Usage" "$HOSTLAT" --bogus
+expect 2 "unknown log level 'loud'" "$HOSTLAT" --log-level loud --check
+expect 2 "cannot read" "$HOSTLAT" --config "$TMP/nope.yaml" --check
+expect 0 "probes:" "$HOSTLAT" --print-default-config
+expect 0 "agent.interval" "$HOSTLAT" --config-reference
+
+printf 'agent:\n  interval: 10 seconds\n' >"$TMP/bad1.yaml"
+expect 2 "bad1.yaml:2:13: .*interval" "$HOSTLAT" --config "$TMP/bad1.yaml" --check
+printf 'probes:\n  stack_latency:\n    stagez: [ip-start]\n' >"$TMP/bad2.yaml"
+expect 2 "bad2.yaml:3:5: .*stagez" "$HOSTLAT" --config "$TMP/bad2.yaml" --check
+printf 'probes:\n  stack_latency:\n    stages: [ip-start, tcp-finish]\n' >"$TMP/bad3.yaml"
+expect 2 "bad3.yaml:3:.*tcp-finish" "$HOSTLAT" --config "$TMP/bad3.yaml" --check
+printf 'agent: [1, 2\n' >"$TMP/bad4.yaml"
+expect 2 "bad4.yaml:[0-9]+:[0-9]+:" "$HOSTLAT" --config "$TMP/bad4.yaml" --check
+
+# The embedded default config is valid and --check lists every stage.
+expect 0 "udp-socket-read" "$HOSTLAT" --check
+
+# Runtime errors a user can cause: exit 1, one clear message, no crash.
+if [ "$(id -u)" = 0 ]; then
+	printf 'probes:\n  stack_latency:\n    filters: { interfaces: [nosuch0] }\n' >"$TMP/noif.yaml"
+	expect 1 "no interface named 'nosuch0'" "$HOSTLAT" --config "$TMP/noif.yaml"
+	printf 'probes:\n  stack_latency:\n    filters: { network_namespace: /var/run/netns/nosuch }\n' >"$TMP/nons.yaml"
+	expect 1 "network_namespace: cannot open '/var/run/netns/nosuch'" "$HOSTLAT" --config "$TMP/nons.yaml"
+	printf 'probes:\n  stack_latency:\n    filters: { cgroups: [/no/such/group] }\n' >"$TMP/nocg.yaml"
+	expect 1 "cgroup '/no/such/group' not found" "$HOSTLAT" --config "$TMP/nocg.yaml"
+fi

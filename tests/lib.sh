@@ -1,0 +1,91 @@
+# Shared helpers for the test scripts (sourced). Every resource a test makes
+# is registered and removed by the EXIT trap, also when the test fails.
+set -eu
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BUILD=${BUILD:-build}
+PY=${PY:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
+HOSTLAT=${HOSTLAT:-$BUILD/asan/hostlat}
+[ -x "$HOSTLAT" ] || HOSTLAT=$BUILD/hostlat
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}
+# A short, per-run suffix keeps names unique if a stale run was left behind.
+HL_ID=${HL_ID:-$$}
+TMP=$(mktemp -d /tmp/hostlat-test.XXXXXX)
+_cleanup_cmds=()
+
+on_exit() { _cleanup_cmds+=("$*"); }
+
+_cleanup() {
+	local rc=$?
+	for ((i = ${#_cleanup_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanup_cmds[$i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$TMP"
+	exit $rc
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+ok() { echo "ok: $*"; }
+
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+
+# netns_pair A B: namespaces hl-A-ID / hl-B-ID joined by a veth pair,
+# 198.18.0.1 (A) and 198.18.0.2 (B) (RFC 2544 benchmarking range), plus
+# 2001:db8::1/2 (documentation range). Sets NS_A, NS_B, VETH_A, VETH_B.
+netns_pair() {
+	NS_A=hl-$1-$HL_ID
+	NS_B=hl-$2-$HL_ID
+	VETH_A=hla$HL_ID
+	VETH_B=hlb$HL_ID
+	ip netns add "$NS_A"
+	on_exit ip netns del "$NS_A"
+	ip netns add "$NS_B"
+	on_exit ip netns del "$NS_B"
+	ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B"
+	ip -n "$NS_A" addr add 198.18.0.1/24 dev "$VETH_A"
+	ip -n "$NS_B" addr add 198.18.0.2/24 dev "$VETH_B"
+	ip -n "$NS_A" addr add 2001:db8::1/64 dev "$VETH_A" nodad
+	ip -n "$NS_B" addr add 2001:db8::2/64 dev "$VETH_B" nodad
+	ip -n "$NS_A" link set lo up
+	ip -n "$NS_B" link set lo up
+	ip -n "$NS_A" link set "$VETH_A" up
+	ip -n "$NS_B" link set "$VETH_B" up
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	local t=$1
+	shift
+	local end=$((SECONDS + t))
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
+# start_agent CONFIG [ARGS...]: run the agent in the background; sets AGENT_PID.
+start_agent() {
+	local cfg=$1
+	shift
+	"$HOSTLAT" --config "$cfg" "$@" >"$TMP/agent.out" 2>"$TMP/agent.err" &
+	AGENT_PID=$!
+	on_exit "kill -9 $AGENT_PID"
+	wait_for 30 grep -q "running" "$TMP/agent.err" || {
+		cat "$TMP/agent.err" >&2
+		fail "agent did not start"
+	}
+}
+
+# stop_agent: SIGTERM, wait, require exit status 0.
+stop_agent() {
+	local rc=0
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID" || rc=$?
+	[ $rc -eq 0 ] || { cat "$TMP/agent.err" >&2; fail "agent exited with $rc after SIGTERM"; }
+}
+
+# Programs of ours still loaded (name prefix hl_).
+hl_progs_loaded() { bpftool prog show 2>/dev/null | grep -c ' name hl_' || true; }

@@ -1,0 +1,42 @@
+#!/bin/sh
+# deps.sh build|test: install the Debian packages hostlat needs that are missing.
+# Checks each with dpkg -s and calls apt-get only for what is absent.
+set -eu
+BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev pkg-config iproute2"
+TEST_PKGS="python3 nodejs npm iproute2 valgrind procps"
+
+case "${1:-build}" in
+build) want=$BUILD_PKGS ;;
+test) want="$BUILD_PKGS $TEST_PKGS" ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+# node and npm may come from outside Debian (e.g. nodesource or a tarball): accept them.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	missing=$(echo "$missing" | tr ' ' '\n' | grep -v -x -e nodejs -e npm | tr '\n' ' ')
+fi
+missing=$(echo "$missing" | xargs)
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing Debian packages: $missing (run as root, or install them)" >&2
+		exit 1
+	fi
+	echo "deps: installing $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ "${1:-build}" = test ]; then
+	# npm packages for the tests, pinned by tests/package-lock.json.
+	here=$(cd "$(dirname "$0")/.." && pwd)
+	if [ ! -d "$here/tests/node_modules" ] || [ "$here/tests/package-lock.json" -nt "$here/tests/node_modules/.package-lock.json" ]; then
+		echo "deps: installing npm packages for the tests (tests/package-lock.json)"
+		(cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi
