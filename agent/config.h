@@ -15,28 +15,28 @@
 #include "../exporters/hostlat_exporter.h"
 
 enum hl_opt_type {
-	HL_OPT_BOOL,     /* bool */
-	HL_OPT_UINT,     /* uint32_t, range min..max */
+	HL_OPT_BOOL,	 /* bool */
+	HL_OPT_UINT,	 /* uint32_t, range min..max */
 	HL_OPT_DURATION, /* uint64_t ns: "100us", "1ms", "10s", "1m", "1h", "250ns" */
-	HL_OPT_STRING,   /* char * (strdup'd) */
-	HL_OPT_ENUM,     /* int: index into names[] */
-	HL_OPT_FLAGS,    /* uint32_t bitmask: a YAML list of names[] (bit i = names[i]) */
-	HL_OPT_STRLIST,  /* struct hl_strlist */
+	HL_OPT_STRING,	 /* char * (strdup'd) */
+	HL_OPT_ENUM,	 /* int: index into names[] */
+	HL_OPT_FLAGS,	 /* uint32_t bitmask: a YAML list of names[] (bit i = names[i]) */
+	HL_OPT_STRLIST,	 /* struct hl_strlist */
 	HL_OPT_UINTLIST, /* struct hl_uintlist */
-	HL_OPT_KVMAP,    /* struct hl_kvlist: mapping of string -> scalar string */
-	HL_OPT_SECTION,  /* nested mapping described by sub[] at the same base */
+	HL_OPT_KVMAP,	 /* struct hl_kvlist: mapping of string -> scalar string */
+	HL_OPT_SECTION,	 /* nested mapping described by sub[] at the same base */
 	HL_OPT_EXPORTERS /* struct hl_exporter_list: list of mappings keyed by type */
 };
 
 struct hl_option {
 	const char *name;
 	enum hl_opt_type type;
-	size_t offset;           /* into the struct being filled */
-	const char *def;         /* default as YAML text; NULL = empty/none */
-	int64_t min, max;        /* HL_OPT_UINT, HL_OPT_DURATION (ns), each item of HL_OPT_UINTLIST */
-	const char *const *names; /* HL_OPT_ENUM / HL_OPT_FLAGS, NULL-terminated */
+	size_t offset;	  /* into the struct being filled */
+	const char *def;  /* default as YAML text; NULL = empty/none */
+	int64_t min, max; /* HL_OPT_UINT, HL_OPT_DURATION (ns), each item of HL_OPT_UINTLIST */
+	const char *const *names;    /* HL_OPT_ENUM / HL_OPT_FLAGS, NULL-terminated */
 	const struct hl_option *sub; /* HL_OPT_SECTION, terminated by name == NULL */
-	const char *help;        /* one line for docs */
+	const char *help;	     /* one line for docs */
 };
 
 struct hl_strlist {
@@ -65,7 +65,7 @@ struct hl_kvlist {
  */
 struct hl_exporter_conf {
 	const struct hl_exporter_ops *type;
-	void *conf; /* config_size bytes filled from type->options */
+	void *conf;	  /* config_size bytes filled from type->options */
 	int line, column; /* where the item starts (1-based), for messages */
 };
 
@@ -95,13 +95,13 @@ struct hl_config {
 	} resource;
 	struct {
 		bool enabled;
-		uint32_t stages;  /* bit per enum hl_stage */
+		uint32_t stages; /* bit per enum hl_stage */
 		uint32_t histogram_scale;
-		uint32_t max_buckets;   /* export max size per histogram */
-		uint32_t max_groups;    /* kernel map bound for group-by keys */
+		uint32_t max_buckets;	     /* export max size per histogram */
+		uint32_t max_groups;	     /* kernel map bound for group-by keys */
 		uint32_t max_bucket_entries; /* kernel per-bucket counter map capacity */
 		struct hl_stack_filters filters;
-		uint32_t group_by;      /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
+		uint32_t group_by; /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
 	} stack;
 	struct hl_exporter_list exporters;
 };

@@ -588,11 +588,42 @@ static int add_u64_string(cJSON *o, const char *name, uint64_t v)
 	return o && cJSON_AddStringToObject(o, name, buf) ? 0 : -1;
 }
 
-static int add_number(cJSON *o, const char *name, double v)
+/*
+ * A double that reads back exactly: cJSON prints numbers with %.15g and
+ * only falls back to %.17g when the result is more than an epsilon off,
+ * which can lose the last bit (99.98910829200001 came out as
+ * 99.989108292).  So the text is made here, in the shortest %g form that
+ * round-trips, and stored as a raw item that still carries valuedouble.
+ */
+static int add_double(cJSON *o, const char *name, double v)
 {
+	char buf[40];
+	cJSON *item;
+	int prec;
+
+	if (!o)
+		return -1;
 	if (!isfinite(v)) /* cannot happen for u64 ns, but never emit NaN/Inf */
 		v = 0;
-	return o && cJSON_AddNumberToObject(o, name, v) ? 0 : -1;
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	item = cJSON_CreateRaw(buf);
+	if (!item)
+		return -1;
+	item->valuedouble = v;
+	if (!cJSON_AddItemToObject(o, name, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_int(cJSON *o, const char *name, int64_t v)
+{
+	return o && cJSON_AddNumberToObject(o, name, (double)v) ? 0 : -1;
 }
 
 struct cJSON *hl_hist_to_json(const struct hl_hist *h)
@@ -604,8 +635,8 @@ struct cJSON *hl_hist_to_json(const struct hl_hist *h)
 	if (!o)
 		return NULL;
 	err |= add_u64_string(o, "count", h->count);
-	err |= add_number(o, "sum", ns_to_s(h->sum_ns));
-	err |= add_number(o, "scale", h->scale);
+	err |= add_double(o, "sum", ns_to_s(h->sum_ns));
+	err |= add_int(o, "scale", h->scale);
 	err |= add_u64_string(o, "zeroCount", h->zero_count);
 	while (first < last && !h->counts[first])
 		first++;
@@ -615,7 +646,7 @@ struct cJSON *hl_hist_to_json(const struct hl_hist *h)
 		cJSON *pos = cJSON_AddObjectToObject(o, "positive");
 		cJSON *arr = NULL;
 
-		err |= add_number(pos, "offset", (double)((int64_t)h->offset + first));
+		err |= add_int(pos, "offset", (int64_t)h->offset + first);
 		if (pos)
 			arr = cJSON_AddArrayToObject(pos, "bucketCounts");
 		if (!arr)
@@ -633,9 +664,9 @@ struct cJSON *hl_hist_to_json(const struct hl_hist *h)
 		}
 	}
 	if (h->has_min)
-		err |= add_number(o, "min", ns_to_s(h->min_ns));
+		err |= add_double(o, "min", ns_to_s(h->min_ns));
 	if (h->has_max)
-		err |= add_number(o, "max", ns_to_s(h->max_ns));
+		err |= add_double(o, "max", ns_to_s(h->max_ns));
 	if (err) {
 		cJSON_Delete(o);
 		return NULL;

@@ -35,11 +35,11 @@ void hl_exph_bounds(int scale, int32_t index, double *lo, double *hi);
 
 struct hl_hist {
 	int scale;
-	int32_t offset;    /* bucket index of counts[0] */
-	uint32_t len;      /* buckets in use, <= max_size */
+	int32_t offset;	   /* bucket index of counts[0] */
+	uint32_t len;	   /* buckets in use, <= max_size */
 	uint32_t max_size; /* capacity of counts */
 	uint64_t *counts;
-	uint64_t count;      /* zero_count + sum of counts */
+	uint64_t count;	     /* zero_count + sum of counts */
 	uint64_t zero_count; /* values of exactly 0 */
 	uint64_t sum_ns;
 	uint64_t min_ns, max_ns;

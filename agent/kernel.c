@@ -205,7 +205,7 @@ int64_t hl_kernel_clock_offset(bool use_tai)
 	int64_t best = 0, best_gap = INT64_MAX;
 
 	if (use_tai) {
-		struct timex tx = { 0 };
+		struct timex tx = {0};
 
 		/* TAI = REALTIME + tai seconds; adjtimex reports tai (0 when unset). */
 		if (adjtimex(&tx) >= 0)
@@ -320,7 +320,7 @@ int hl_cgroup_id(const char *path, uint64_t *id)
 static struct cg_entry {
 	uint64_t id;
 	char *path;
-} *cg_cache;
+} * cg_cache;
 static size_t cg_n;
 static size_t cg_mnt_len;
 static time_t cg_walked;

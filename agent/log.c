@@ -10,7 +10,7 @@
 
 int hl_log_level = HL_LOG_INFO;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void hl_log(int level, const char *component, const char *fmt, ...)
 {

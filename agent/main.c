@@ -64,8 +64,10 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE       YAML config (default: the embedded default config)\n"
 		"      --check             load the config, probe the kernel, print which stages\n"
-		"                          can run and through which hook; exit 0 if the config is valid\n"
-		"  -l, --log-level LEVEL   error, warn, info (default) or debug; overrides the config\n"
+		"                          can run and through which hook; exit 0 if the config is "
+		"valid\n"
+		"  -l, --log-level LEVEL   error, warn, info (default) or debug; overrides the "
+		"config\n"
 		"      --config-reference  print every config key (Markdown) and exit\n"
 		"      --print-default-config  print the embedded default config and exit\n"
 		"  -h, --help              this text\n"
@@ -83,13 +85,13 @@ static void build_resource(struct agent *a)
 	for (size_t i = 0; i < kv->n && a->n_resource < MAX_RESOURCE - 3; i++) {
 		if (!strcmp(kv->v[i].key, "service.name"))
 			have_name = true;
-		a->resource[a->n_resource++] = (struct hl_attr){ kv->v[i].key, kv->v[i].value };
+		a->resource[a->n_resource++] = (struct hl_attr){kv->v[i].key, kv->v[i].value};
 	}
 	if (!have_name)
-		a->resource[a->n_resource++] = (struct hl_attr){ "service.name", "hostlat" };
-	a->resource[a->n_resource++] = (struct hl_attr){ "service.version", HOSTLAT_VERSION };
+		a->resource[a->n_resource++] = (struct hl_attr){"service.name", "hostlat"};
+	a->resource[a->n_resource++] = (struct hl_attr){"service.version", HOSTLAT_VERSION};
 	if (gethostname(a->hostname, sizeof(a->hostname) - 1) == 0)
-		a->resource[a->n_resource++] = (struct hl_attr){ "host.name", a->hostname };
+		a->resource[a->n_resource++] = (struct hl_attr){"host.name", a->hostname};
 }
 
 static int start_exporters(struct agent *a)
@@ -107,8 +109,8 @@ static int start_exporters(struct agent *a)
 		e->ops = ec->type;
 		e->state = e->ops->init(ec->conf, err, sizeof(err));
 		if (!e->state) {
-			hl_err("agent", "%s:%d:%d: exporter %s: %s", a->cfg.path, ec->line, ec->column,
-			       e->ops->name, err[0] ? err : strerror(errno));
+			hl_err("agent", "%s:%d:%d: exporter %s: %s", a->cfg.path, ec->line,
+			       ec->column, e->ops->name, err[0] ? err : strerror(errno));
 			return -EINVAL;
 		}
 		a->n_exporters++;
@@ -127,7 +129,7 @@ static void stop_exporters(struct agent *a)
 
 static void collect_and_export(struct agent *a, bool final)
 {
-	struct hl_batch b = { 0 };
+	struct hl_batch b = {0};
 	int n = 0;
 
 	hl_stack_refresh_clock(a->stack);
@@ -163,8 +165,8 @@ static void collect_and_export(struct agent *a, bool final)
 
 static int run_loop(struct agent *a)
 {
-	struct itimerspec its = { 0 };
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct itimerspec its = {0};
+	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
 	int ep = -1, tfd = -1, sfd = -1, ret = 1;
 	uint64_t iv = a->cfg.agent.interval_ns;
@@ -208,7 +210,8 @@ static int run_loop(struct agent *a)
 
 				if (read(tfd, &expirations, sizeof(expirations)) > 0) {
 					if (expirations > 1)
-						hl_warn("agent", "collection ran late: %llu intervals "
+						hl_warn("agent",
+							"collection ran late: %llu intervals "
 							"merged into one",
 							(unsigned long long)expirations);
 					collect_and_export(a, false);
@@ -220,7 +223,7 @@ static int run_loop(struct agent *a)
 					continue;
 				if (si.ssi_signo == SIGHUP) {
 					hl_warn("agent", "SIGHUP: reloading is not supported yet; "
-						"restart the agent to apply a new config");
+							 "restart the agent to apply a new config");
 					continue;
 				}
 				hl_info("agent", "%s: exporting once more and stopping",
@@ -244,16 +247,16 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "config-reference", no_argument, NULL, 'R' },
-		{ "print-default-config", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'k'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"config-reference", no_argument, NULL, 'R'},
+		{"print-default-config", no_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
 	};
-	struct agent a = { 0 };
+	struct agent a = {0};
 	const char *config_path = NULL;
 	int log_override = -1, c, ret = 1;
 	bool check = false;
@@ -270,8 +273,9 @@ int main(int argc, char **argv)
 		case 'l':
 			log_override = hl_log_level_parse(optarg);
 			if (log_override < 0) {
-				fprintf(stderr, "hostlat: unknown log level '%s' (error, warn, info, "
-						"debug)\n",
+				fprintf(stderr,
+					"hostlat: unknown log level '%s' (error, warn, info, "
+					"debug)\n",
 					optarg);
 				return EXIT_CONFIG;
 			}

@@ -70,7 +70,8 @@ int hl_map_dump_read(struct hl_map_dump *d, int fd, size_t key_size, size_t valu
 	for (;;) {
 		__u32 count;
 
-		if (d->n == d->cap && reserve(d, d->cap * 2 > max_entries ? max_entries : d->cap * 2))
+		if (d->n == d->cap &&
+		    reserve(d, d->cap * 2 > max_entries ? max_entries : d->cap * 2))
 			return -ENOMEM;
 		count = d->cap - d->n;
 		if (!count)

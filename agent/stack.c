@@ -33,40 +33,48 @@ struct hook {
 struct stage_def {
 	struct hook tramp[MAX_HOOKS]; /* preferred: fentry/fexit, all must work */
 	struct hook tp[MAX_HOOKS];    /* fallback: tp_btf, all must exist */
-	const char *no_tp_why;        /* why there is no fallback */
+	const char *no_tp_why;	      /* why there is no fallback */
 };
 
 static const struct stage_def stage_defs[HL_STAGE_COUNT] = {
-	[HL_STAGE_IP_START] = {
-		.tramp = { { "hl_ip4_rcv_core", "ip_rcv_core" }, { "hl_ip6_rcv_core", "ip6_rcv_core" } },
-		.tp = { { "hl_tp_netif_receive_skb", "netif_receive_skb" } },
-	},
-	[HL_STAGE_TCP_START] = {
-		.tramp = { { "hl_tcp_v4_rcv", "tcp_v4_rcv" }, { "hl_tcp_v6_rcv", "tcp_v6_rcv" } },
-		.tp = { { "hl_tp_tcp_probe", "tcp_probe" } },
-	},
-	[HL_STAGE_UDP_START] = {
-		.tramp = { { "hl_udp_rcv", "udp_rcv" }, { "hl_udpv6_rcv", "udpv6_rcv" } },
-		.no_tp_why = "no tracepoint sees UDP packets on arrival at the UDP layer",
-	},
-	[HL_STAGE_TCP_SOCK_ENQUEUED] = {
-		.tramp = { { "hl_tcp_queue_rcv", "tcp_queue_rcv", true } },
-		.tp = { { "hl_tp_sk_data_ready", "sk_data_ready" } },
-	},
-	[HL_STAGE_UDP_SOCK_ENQUEUED] = {
-		.tramp = { { "hl_udp_enqueue", "__udp_enqueue_schedule_skb", true } },
-		.tp = { { "hl_tp_sk_data_ready", "sk_data_ready" } },
-	},
-	[HL_STAGE_TCP_SOCK_READ] = {
-		.tramp = { { "hl_tcp_recv_timestamp", "tcp_recv_timestamp" } },
-		.tp = { { "hl_tp_skb_copy", "skb_copy_datagram_iovec" },
-			{ "hl_tp_sock_recv_length", "sock_recv_length" } },
-	},
-	[HL_STAGE_UDP_SOCK_READ] = {
-		.tramp = { { "hl_skb_consume_udp", "skb_consume_udp" } },
-		.no_tp_why = "UDP reads copy linear skbs without a tracepoint "
-			     "(skb_copy_datagram_iovec does not fire)",
-	},
+	[HL_STAGE_IP_START] =
+		{
+			.tramp = {{"hl_ip4_rcv_core", "ip_rcv_core"},
+				  {"hl_ip6_rcv_core", "ip6_rcv_core"}},
+			.tp = {{"hl_tp_netif_receive_skb", "netif_receive_skb"}},
+		},
+	[HL_STAGE_TCP_START] =
+		{
+			.tramp = {{"hl_tcp_v4_rcv", "tcp_v4_rcv"}, {"hl_tcp_v6_rcv", "tcp_v6_rcv"}},
+			.tp = {{"hl_tp_tcp_probe", "tcp_probe"}},
+		},
+	[HL_STAGE_UDP_START] =
+		{
+			.tramp = {{"hl_udp_rcv", "udp_rcv"}, {"hl_udpv6_rcv", "udpv6_rcv"}},
+			.no_tp_why = "no tracepoint sees UDP packets on arrival at the UDP layer",
+		},
+	[HL_STAGE_TCP_SOCK_ENQUEUED] =
+		{
+			.tramp = {{"hl_tcp_queue_rcv", "tcp_queue_rcv", true}},
+			.tp = {{"hl_tp_sk_data_ready", "sk_data_ready"}},
+		},
+	[HL_STAGE_UDP_SOCK_ENQUEUED] =
+		{
+			.tramp = {{"hl_udp_enqueue", "__udp_enqueue_schedule_skb", true}},
+			.tp = {{"hl_tp_sk_data_ready", "sk_data_ready"}},
+		},
+	[HL_STAGE_TCP_SOCK_READ] =
+		{
+			.tramp = {{"hl_tcp_recv_timestamp", "tcp_recv_timestamp"}},
+			.tp = {{"hl_tp_skb_copy", "skb_copy_datagram_iovec"},
+			       {"hl_tp_sock_recv_length", "sock_recv_length"}},
+		},
+	[HL_STAGE_UDP_SOCK_READ] =
+		{
+			.tramp = {{"hl_skb_consume_udp", "skb_consume_udp"}},
+			.no_tp_why = "UDP reads copy linear skbs without a tracepoint "
+				     "(skb_copy_datagram_iovec does not fire)",
+		},
 };
 
 static const char *const drop_reason_names[HL_DROP_REASON_COUNT] = {
@@ -225,8 +233,8 @@ static int resolve_netns(const char *spec, uint64_t *ino, char *err, size_t errl
 		return 0;
 	if (stat(spec, &st) < 0) {
 		snprintf(err, errlen,
-			 "probes.stack_latency.filters.network_namespace: cannot open '%s': %s", spec,
-			 strerror(errno));
+			 "probes.stack_latency.filters.network_namespace: cannot open '%s': %s",
+			 spec, strerror(errno));
 		return -errno;
 	}
 	*ino = st.st_ino;
@@ -248,8 +256,8 @@ static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *e
 				 f->interfaces.v[i]);
 			return -ENODEV;
 		}
-		if (bpf_map__update_elem(s->skel->maps.iface_filter, &ifindex, sizeof(ifindex), &one,
-					 sizeof(one), BPF_ANY))
+		if (bpf_map__update_elem(s->skel->maps.iface_filter, &ifindex, sizeof(ifindex),
+					 &one, sizeof(one), BPF_ANY))
 			return -errno;
 	}
 	for (size_t i = 0; i < f->cgroups.n; i++) {
@@ -257,11 +265,12 @@ static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *e
 		int e = hl_cgroup_id(f->cgroups.v[i], &id);
 
 		if (e) {
-			snprintf(err, errlen,
-				 "probes.stack_latency.filters.cgroups: cgroup '%s' not found under "
-				 "the cgroup v2 mount %s: %s",
-				 f->cgroups.v[i], hl_cgroup2_mount() ? hl_cgroup2_mount() : "(none)",
-				 strerror(-e));
+			snprintf(
+				err, errlen,
+				"probes.stack_latency.filters.cgroups: cgroup '%s' not found under "
+				"the cgroup v2 mount %s: %s",
+				f->cgroups.v[i], hl_cgroup2_mount() ? hl_cgroup2_mount() : "(none)",
+				strerror(-e));
 			return e;
 		}
 		if (bpf_map__update_elem(s->skel->maps.cgroup_filter, &id, sizeof(id), &one,
@@ -293,7 +302,8 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 			mask |= 1U << st;
 	e = hl_exph_table_init(&s->table, (int)cfg->stack.histogram_scale);
 	if (e) {
-		snprintf(err, errlen, "histogram_scale %u is out of range", cfg->stack.histogram_scale);
+		snprintf(err, errlen, "histogram_scale %u is out of range",
+			 cfg->stack.histogram_scale);
 		return e;
 	}
 	ro->hist_scale = cfg->stack.histogram_scale;
@@ -503,7 +513,6 @@ static int hist_entry_cmp(const void *pa, const void *pb)
 		return c;
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
-
 static int series_cmp(const void *pa, const void *pb)
 {
 	return key_cmp(&((const struct series *)pa)->key, &((const struct series *)pb)->key);
@@ -511,9 +520,9 @@ static int series_cmp(const void *pa, const void *pb)
 
 static struct series *series_get(struct hl_stack *s, const struct hl_series_key *key)
 {
-	struct series tmp = { .key = *key }, *sr, *grown;
+	struct series tmp = {.key = *key}, *sr, *grown;
 
-	sr = bsearch(&tmp, s->series, s->n_series, sizeof(*sr), series_cmp);
+	sr = s->n_series ? bsearch(&tmp, s->series, s->n_series, sizeof(*sr), series_cmp) : NULL;
 	if (sr)
 		return sr;
 	if (s->n_series >= s->max_series)
@@ -629,7 +638,8 @@ static void series_update(struct hl_stack *s, struct series *sr, const struct ra
 		sr->prev = p;
 		sr->cap_prev = n;
 	}
-	memcpy(sr->prev, cur, n * sizeof(*cur));
+	if (n)
+		memcpy(sr->prev, cur, n * sizeof(*cur));
 	sr->n_prev = n;
 	sr->prev_zero = zero;
 	sr->prev_sum = sum;
@@ -664,21 +674,21 @@ static int collect_histograms(struct hl_stack *s)
 		const struct hl_hist_key *hk = hl_map_dump_key(&s->hist_dump, i);
 		const __u64 *v = hl_map_dump_value(&s->hist_dump, i);
 
-		ents[i].key = (struct hl_series_key){ .cgroup = hk->cgroup,
-						      .ifindex = hk->ifindex,
-						      .stage = hk->stage };
+		ents[i].key = (struct hl_series_key){
+			.cgroup = hk->cgroup, .ifindex = hk->ifindex, .stage = hk->stage};
 		ents[i].pos = hk->pos;
 		ents[i].count = 0;
 		for (int c = 0; c < s->ncpus; c++)
 			ents[i].count += v[c];
 	}
-	qsort(ents, n_ents, sizeof(*ents), hist_entry_cmp);
+	if (n_ents)
+		qsort(ents, n_ents, sizeof(*ents), hist_entry_cmp);
 
 	for (size_t i = 0; i < s->series_dump.n; i++) {
 		const struct hl_series_key *key = hl_map_dump_key(&s->series_dump, i);
 		const struct hl_series_val *v = hl_map_dump_value(&s->series_dump, i);
 		uint64_t zero = 0, sum = 0, min = UINT64_MAX, max = 0;
-		struct hist_entry probe = { .key = *key };
+		struct hist_entry probe = {.key = *key};
 		struct series *sr;
 		size_t n = 0, lo;
 

@@ -14,11 +14,11 @@ struct hl_stack;
 /* How a stage is measured on this kernel. */
 struct hl_stage_plan {
 	const char *stage;
-	bool wanted;    /* enabled in the config */
-	bool available; /* a hook can run here */
+	bool wanted;	  /* enabled in the config */
+	bool available;	  /* a hook can run here */
 	const char *hook; /* "fentry", "fexit", "tp_btf" or "none" */
 	char detail[160]; /* hook targets, e.g. "tp_btf/netif_receive_skb" */
-	char why[200];    /* when a preferred hook or every hook is unusable */
+	char why[200];	  /* when a preferred hook or every hook is unusable */
 };
 
 /* Decide per stage which hook to use (no BPF is loaded except probes). */

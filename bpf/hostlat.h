@@ -21,7 +21,7 @@ enum hl_stage {
 /* Why a sample was not recorded (per stage, per-CPU counters). */
 enum hl_drop_reason {
 	HL_DROP_NO_TSTAMP = 0, /* skb carried no RX software timestamp */
-	HL_DROP_FUTURE,        /* stamp later than now (clock step) */
+	HL_DROP_FUTURE,	       /* stamp later than now (clock step) */
 	HL_DROP_TX_TSTAMP,     /* skb carries a transmit delivery time */
 	HL_DROP_MAP_FULL,      /* no room for a new group-by key */
 	HL_DROP_REASON_COUNT,
@@ -56,7 +56,7 @@ struct hl_series_val {
 /* Per-CPU counters array: index = stage * HL_CNT_PER_STAGE + slot. */
 enum hl_counter_slot {
 	HL_CNT_EVENTS = 0, /* samples recorded */
-	HL_CNT_DROP0,      /* + enum hl_drop_reason */
+	HL_CNT_DROP0,	   /* + enum hl_drop_reason */
 	HL_CNT_PER_STAGE = HL_CNT_DROP0 + HL_DROP_REASON_COUNT,
 };
 #define HL_COUNTERS_SIZE (HL_STAGE_COUNT * HL_CNT_PER_STAGE)

@@ -31,8 +31,8 @@ const volatile __u32 hist_scale = 3;
 const volatile __u64 exph_bounds[HL_EXPH_TABLE_SIZE];
 const volatile __u32 exph_octave_first[64];
 const volatile __u32 stage_enabled = 0; /* bit per enum hl_stage */
-const volatile __u32 group_by = 0;      /* HL_GROUP_* */
-const volatile __u64 netns_ino = 0;     /* 0: every network namespace */
+const volatile __u32 group_by = 0;	/* HL_GROUP_* */
+const volatile __u64 netns_ino = 0;	/* 0: every network namespace */
 const volatile bool filter_ifaces = false;
 const volatile bool filter_cgroups = false;
 const volatile bool filter_pids = false;
@@ -211,7 +211,7 @@ static __always_inline bool queue_match(const struct sock *sk)
  */
 static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u64 cgroup)
 {
-	struct hl_series_key skey = { .stage = stage };
+	struct hl_series_key skey = {.stage = stage};
 	struct hl_series_val *sv;
 	struct hl_hist_key hkey;
 	__u64 now, v, *cnt = NULL;
@@ -235,7 +235,7 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 
 	sv = bpf_map_lookup_elem(&series, &skey);
 	if (!sv) {
-		struct hl_series_val init = { .min_ns = ~0ULL };
+		struct hl_series_val init = {.min_ns = ~0ULL};
 
 		err = bpf_map_update_elem(&series, &skey, &init, BPF_NOEXIST);
 		if (err && err != -17 /* EEXIST: another CPU won */) {

@@ -35,10 +35,10 @@ struct hl_point {
 	struct hl_attr attrs[HL_MAX_ATTRS];
 	unsigned int n_attrs;
 	const struct hl_hist *cumulative; /* HL_METRIC_EXPHIST */
-	const struct hl_hist *delta;      /* HL_METRIC_EXPHIST */
-	uint64_t value;                   /* HL_METRIC_COUNTER: cumulative */
-	uint64_t value_delta;             /* HL_METRIC_COUNTER: since last export */
-	double gauge;                     /* HL_METRIC_GAUGE */
+	const struct hl_hist *delta;	  /* HL_METRIC_EXPHIST */
+	uint64_t value;			  /* HL_METRIC_COUNTER: cumulative */
+	uint64_t value_delta;		  /* HL_METRIC_COUNTER: since last export */
+	double gauge;			  /* HL_METRIC_GAUGE */
 };
 
 struct hl_metric {
@@ -51,9 +51,9 @@ struct hl_metric {
 };
 
 struct hl_batch {
-	uint64_t start_unix_ns;    /* start of the cumulative streams */
-	uint64_t prev_unix_ns;     /* start of this delta interval */
-	uint64_t time_unix_ns;     /* collection time */
+	uint64_t start_unix_ns;		/* start of the cumulative streams */
+	uint64_t prev_unix_ns;		/* start of this delta interval */
+	uint64_t time_unix_ns;		/* collection time */
 	const struct hl_attr *resource; /* resource attributes */
 	size_t n_resource;
 	const char *scope_name, *scope_version;
@@ -65,7 +65,7 @@ struct hl_batch {
 enum hl_export_result {
 	HL_EXPORT_OK = 0,
 	HL_EXPORT_RETRY, /* transient: try again later */
-	HL_EXPORT_DROP,  /* permanent: drop this batch */
+	HL_EXPORT_DROP,	 /* permanent: drop this batch */
 };
 
 struct hl_option; /* agent/config.h */

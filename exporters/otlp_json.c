@@ -84,8 +84,9 @@ static cJSON *metric(const struct hl_batch *b, const struct hl_metric *m, bool d
 	const char *kind_key;
 
 	for (size_t i = 0; points && i < m->n_points; i++) {
-		cJSON *dp = m->kind == HL_METRIC_EXPHIST ? exphist_point(b, &m->points[i], delta) :
-							   number_point(b, &m->points[i], m->kind, delta);
+		cJSON *dp = m->kind == HL_METRIC_EXPHIST
+				    ? exphist_point(b, &m->points[i], delta)
+				    : number_point(b, &m->points[i], m->kind, delta);
 		if (dp)
 			cJSON_AddItemToArray(points, dp);
 	}

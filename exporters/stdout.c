@@ -12,20 +12,29 @@
 #include "config.h"
 #include "exporters.h"
 
-static const char *const format_names[] = { "pretty", "json", NULL };
-static const char *const temporality_names[] = { "auto", "delta", "cumulative", NULL };
+static const char *const format_names[] = {"pretty", "json", NULL};
+static const char *const temporality_names[] = {"auto", "delta", "cumulative", NULL};
 
 static const struct hl_option stdout_options[] = {
-	{ .name = "format", .type = HL_OPT_ENUM, .offset = offsetof(struct hl_stdout_conf, format),
-	  .def = "pretty", .names = format_names,
-	  .help = "pretty: per-series count, percentiles and a bar chart; json: one OTLP JSON request per line" },
-	{ .name = "temporality", .type = HL_OPT_ENUM,
-	  .offset = offsetof(struct hl_stdout_conf, temporality), .def = "auto",
-	  .names = temporality_names,
-	  .help = "delta or cumulative points; auto is delta for pretty, cumulative for json" },
-	{ .name = "output", .type = HL_OPT_STRING, .offset = offsetof(struct hl_stdout_conf, output),
-	  .def = "\"-\"", .help = "where to write: - for standard output, or a file path (appended)" },
-	{ 0 },
+	{.name = "format",
+	 .type = HL_OPT_ENUM,
+	 .offset = offsetof(struct hl_stdout_conf, format),
+	 .def = "pretty",
+	 .names = format_names,
+	 .help = "pretty: per-series count, percentiles and a bar chart; json: one OTLP JSON "
+		 "request per line"},
+	{.name = "temporality",
+	 .type = HL_OPT_ENUM,
+	 .offset = offsetof(struct hl_stdout_conf, temporality),
+	 .def = "auto",
+	 .names = temporality_names,
+	 .help = "delta or cumulative points; auto is delta for pretty, cumulative for json"},
+	{.name = "output",
+	 .type = HL_OPT_STRING,
+	 .offset = offsetof(struct hl_stdout_conf, output),
+	 .def = "\"-\"",
+	 .help = "where to write: - for standard output, or a file path (appended)"},
+	{0},
 };
 
 struct stdout_state {
@@ -131,8 +140,8 @@ static void print_hist_point(FILE *f, const struct hl_metric *m, const struct hl
 	fprintf(f, "\n    count %llu", (unsigned long long)h->count);
 	if (delta && p->cumulative)
 		fprintf(f, " (total %llu)", (unsigned long long)p->cumulative->count);
-	fprintf(f, "  p50 %s  p90 %s  p99 %s  max %s%s\n", p50, p90, p99, h->has_max ? "" : "<=",
-		mx);
+	fprintf(f, "  p50 %s  p90 %s  p99 %s  max %s%s\n", p50, p90, p99,
+		h->has_max ? "" : "<=", mx);
 	print_bars(f, h);
 }
 

@@ -82,10 +82,11 @@ start_agent() {
 # stop_agent: SIGTERM, wait, require exit status 0.
 stop_agent() {
 	local rc=0
-	kill -TERM "$AGENT_PID"
+	kill -TERM "$AGENT_PID" || { cat "$TMP/agent.err" >&2; fail "the agent died before SIGTERM"; }
 	wait "$AGENT_PID" || rc=$?
 	[ $rc -eq 0 ] || { cat "$TMP/agent.err" >&2; fail "agent exited with $rc after SIGTERM"; }
 }
 
 # Programs of ours still loaded (name prefix hl_).
 hl_progs_loaded() { bpftool prog show 2>/dev/null | grep -c ' name hl_' || true; }
+no_hl_progs() { [ "$(hl_progs_loaded)" -eq 0 ]; }

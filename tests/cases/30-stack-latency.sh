@@ -97,5 +97,5 @@ start_agent "$TMP/hostlat.yaml"
 [ "$(hl_progs_loaded)" -gt 0 ] || fail "no hl_ programs loaded while the agent runs"
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
-wait_for 10 test "$(hl_progs_loaded)" -eq 0 || fail "programs still loaded after SIGKILL: $(bpftool prog show | grep ' name hl_')"
+wait_for 10 no_hl_progs || fail "programs still loaded after SIGKILL: $(bpftool prog show | grep ' name hl_')"
 ok "SIGKILL left no program behind"
