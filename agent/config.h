@@ -64,9 +64,19 @@ struct hl_kvlist {
  * the parser uses their name, options and config_size.
  */
 struct hl_exporter_conf {
-	const struct hl_exporter_ops *type;
-	void *conf;	  /* config_size bytes filled from type->options */
-	int line, column; /* where the item starts (1-based), for messages */
+	const struct hl_exporter_ops *type; /* NULL for `type: plugin` until loaded */
+	void *conf;			    /* config_size bytes filled from type->options */
+	int line, column;		    /* where the item starts (1-based), for messages */
+	/* Keys every exporter item takes (common to all types): */
+	char *name;		       /* `name`: instance name for logs and the `exporter`
+				       attribute; default: the type, then type-2, type-3... */
+	uint32_t queue_size;	       /* `queue_size`: batches waiting to be sent */
+	uint64_t retry_initial_ns;     /* `retry.initial` backoff */
+	uint64_t retry_max_ns;	       /* `retry.max` backoff cap */
+	uint64_t retry_max_elapsed_ns; /* `retry.max_elapsed`: give up on a batch after this */
+	/* `type: plugin` only: */
+	char *plugin_path;		/* `path`: the shared object */
+	struct hl_kvlist plugin_config; /* `config`: string map handed to its init */
 };
 
 struct hl_exporter_list {

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #include "../bpf/exphist.h"
+#include "../exporters/hostlat_exporter.h"
 
 struct cJSON;
 
@@ -33,18 +34,7 @@ int32_t hl_exph_index_ref(int scale, uint64_t v_ns);
 /* Bucket i at scale s holds (lo, hi] seconds. */
 void hl_exph_bounds(int scale, int32_t index, double *lo, double *hi);
 
-struct hl_hist {
-	int scale;
-	int32_t offset;	   /* bucket index of counts[0] */
-	uint32_t len;	   /* buckets in use, <= max_size */
-	uint32_t max_size; /* capacity of counts */
-	uint64_t *counts;
-	uint64_t count;	     /* zero_count + sum of counts */
-	uint64_t zero_count; /* values of exactly 0 */
-	uint64_t sum_ns;
-	uint64_t min_ns, max_ns;
-	bool has_min, has_max; /* set only when known exactly */
-};
+/* struct hl_hist is part of the exporter ABI: exporters/hostlat_exporter.h */
 
 /* max_size >= 2; scale is the starting (highest) scale. -ENOMEM. */
 int hl_hist_init(struct hl_hist *h, uint32_t max_size, int scale);

@@ -153,7 +153,9 @@ static void collect_and_export(struct agent *a, bool final)
 	for (size_t i = 0; i < a->n_exporters; i++) {
 		struct exporter *e = &a->exporters[i];
 
-		if (e->ops->export_batch(e->state, &b) == HL_EXPORT_OK) {
+		struct hl_export_status status = {0};
+
+		if (e->ops->export_batch(e->state, &b, &status) == HL_EXPORT_OK) {
 			e->sent++;
 		} else {
 			e->failed++;

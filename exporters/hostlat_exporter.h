@@ -1,10 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hostlat exporter interface. Built-in exporters (stdout, ...) and
- * external modules use the same structure: a name, a config table, and
- * init / export / shutdown callbacks. The agent core owns the batch, the
- * schedule and (later) retries; an exporter only turns a batch into bytes
- * and sends them.
+ * The hostlat exporter interface, version HL_EXPORTER_ABI_VERSION.
+ *
+ * Built-in exporters (stdout, otlp_http, statsd) and external modules
+ * loaded with dlopen (`type: plugin`) use the same structure: a name, a
+ * config description, and init / export_batch / shutdown callbacks.
+ *
+ * The agent core owns the schedule, the per-exporter queue and thread,
+ * and retries: export_batch is called from the exporter's own thread,
+ * one batch at a time, and returns OK, RETRY (optionally with a delay) or
+ * DROP. It must not keep pointers into the batch after it returns.
+ *
+ * A module is a shared object exporting one function,
+ *     const struct hl_exporter_ops *hostlat_exporter_module(void);
+ * whose result has abi_version == HL_EXPORTER_ABI_VERSION and options ==
+ * NULL: its init then receives a `const struct hl_module_params *` with
+ * the item's `config:` keys as strings.
  */
 #ifndef HOSTLAT_EXPORTER_H
 #define HOSTLAT_EXPORTER_H
@@ -15,7 +26,23 @@
 
 #define HL_EXPORTER_ABI_VERSION 1
 
-struct hl_hist;
+/*
+ * An exponential histogram with OTel semantics: bucket i (at `scale`)
+ * holds values in (2^(i/2^scale), 2^((i+1)/2^scale)] seconds; counts[k]
+ * is bucket offset + k. Values are durations measured in nanoseconds.
+ */
+struct hl_hist {
+	int scale;
+	int32_t offset;	   /* bucket index of counts[0] */
+	uint32_t len;	   /* buckets in use, <= max_size */
+	uint32_t max_size; /* capacity of counts */
+	uint64_t *counts;
+	uint64_t count;	     /* zero_count + sum of counts */
+	uint64_t zero_count; /* values of exactly 0 */
+	uint64_t sum_ns;
+	uint64_t min_ns, max_ns;
+	bool has_min, has_max; /* set only when known exactly */
+};
 
 enum hl_metric_kind {
 	HL_METRIC_EXPHIST, /* exponential histogram (struct hl_hist) */
@@ -68,17 +95,39 @@ enum hl_export_result {
 	HL_EXPORT_DROP,	 /* permanent: drop this batch */
 };
 
-struct hl_option; /* agent/config.h */
+struct hl_option; /* agent/config.h: built-ins only */
+
+/* What a module's init receives: the `config:` map of its item. */
+struct hl_module_params {
+	size_t n;
+	const char *const *keys;
+	const char *const *values;
+};
+
+/* Filled by export_batch beyond its return value (zeroed by the core). */
+struct hl_export_status {
+	uint64_t retry_after_ns;  /* RETRY: wait at least this long (0: core backoff) */
+	uint64_t rejected_points; /* OK: points the receiver refused (partial success) */
+	uint64_t bytes;		  /* bytes sent, for self-metrics */
+	char message[256];	  /* why it failed, for the log; never secrets */
+};
+
+#define HL_EXPORTER_MODULE_SYMBOL "hostlat_exporter_module"
 
 struct hl_exporter_ops {
 	uint32_t abi_version; /* HL_EXPORTER_ABI_VERSION */
 	const char *name;
-	const struct hl_option *options; /* keys besides `type` */
+	const struct hl_option *options; /* built-ins: keys besides the common ones */
 	size_t config_size;
 	const char *help;
-	/* conf: config_size bytes filled from options. Return NULL + errno on error. */
+	/*
+	 * Built-ins: conf is config_size bytes filled from options. Modules
+	 * (options == NULL): conf is a const struct hl_module_params *.
+	 * Returns the exporter's state, or NULL with a message in err.
+	 */
 	void *(*init)(const void *conf, char *err, size_t errlen);
-	enum hl_export_result (*export_batch)(void *state, const struct hl_batch *batch);
+	enum hl_export_result (*export_batch)(void *state, const struct hl_batch *batch,
+					      struct hl_export_status *status);
 	void (*shutdown)(void *state); /* NULL-safe */
 };
 

@@ -186,7 +186,8 @@ static void print_pretty(struct stdout_state *st, const struct hl_batch *b)
 	fputc('\n', f);
 }
 
-static enum hl_export_result stdout_export(void *state, const struct hl_batch *batch)
+static enum hl_export_result stdout_export(void *state, const struct hl_batch *batch,
+					   struct hl_export_status *status)
 {
 	struct stdout_state *st = state;
 
@@ -201,6 +202,8 @@ static enum hl_export_result stdout_export(void *state, const struct hl_batch *b
 		print_pretty(st, batch);
 	}
 	if (fflush(st->f) == EOF || ferror(st->f)) {
+		snprintf(status->message, sizeof(status->message), "write failed: %s",
+			 strerror(errno));
 		clearerr(st->f);
 		return HL_EXPORT_DROP;
 	}

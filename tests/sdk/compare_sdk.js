@@ -15,10 +15,12 @@
 // both must agree exactly on scale, offset, bucket counts, count and zero
 // count, on sum within 1e-9 relative, and min/max must be exactly v * 1e-9.
 //
-// Usage: node tests/sdk/compare_sdk.js [EXPHIST]   (or env EXPHIST)
+// Usage: node tests/sdk/compare_sdk.js [EXPHIST]   (or env EXPHIST; default
+// build/asan/exphist, then build/exphist)
 // Exit status: 0 all equal, 1 a difference or an error.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
@@ -32,9 +34,23 @@ try {
 }
 const { MeterProvider, MetricReader, View, ExponentialHistogramAggregation } = sdk;
 
-const EXPHIST = process.argv[2] || process.env.EXPHIST;
+// The binary: argument, env EXPHIST, else build/asan/exphist, else build/exphist.
+function defaultExphist() {
+	const root = path.join(__dirname, '..', '..');
+	for (const p of ['build/asan/exphist', 'build/exphist']) {
+		const f = path.join(root, p);
+		try {
+			fs.accessSync(f, fs.constants.X_OK);
+			return f;
+		} catch (e) {
+			// try the next one
+		}
+	}
+	return null;
+}
+const EXPHIST = process.argv[2] || process.env.EXPHIST || defaultExphist();
 if (!EXPHIST) {
-	console.error('usage: compare_sdk.js EXPHIST-BINARY (or set EXPHIST)');
+	console.error('usage: compare_sdk.js [EXPHIST-BINARY] (or set EXPHIST; default build/asan/exphist)');
 	process.exit(1);
 }
 
