@@ -27,9 +27,11 @@ struct hl_exph_table {
 
 /* Fill t for scale 0..HL_EXPH_MAX_SCALE exactly; -EINVAL on a bad scale. */
 int hl_exph_table_init(struct hl_exph_table *t, int scale);
-/* OTel bucket index of v ns (v >= 1) through the kernel's code path. */
+/* OTel bucket index of v ns (v >= 1) through the kernel's code path;
+ * INT32_MIN for v == 0 (the zero bucket). */
 int32_t hl_exph_index(const struct hl_exph_table *t, uint64_t v_ns);
-/* Same index computed independently with exact big-integer arithmetic. */
+/* Same index computed independently with exact big-integer arithmetic;
+ * INT32_MIN for v == 0 or a bad scale. */
 int32_t hl_exph_index_ref(int scale, uint64_t v_ns);
 /* Bucket i at scale s holds (lo, hi] seconds. */
 void hl_exph_bounds(int scale, int32_t index, double *lo, double *hi);
@@ -49,11 +51,13 @@ void hl_hist_reset(struct hl_hist *h, int scale);
  */
 void hl_hist_add_bucket(struct hl_hist *h, int scale, int32_t index, uint64_t n);
 void hl_hist_add_zero(struct hl_hist *h, uint64_t n);
-/* Record one value in ns exactly (count, sum, min, max, bucket). */
+/* Record one value in ns exactly (count, sum, bucket); min/max stay known
+ * only if h was empty or they were already known. */
 void hl_hist_record(struct hl_hist *h, const struct hl_exph_table *t, uint64_t v_ns);
 /* Downscale by d >= 0 steps (i -> i >> d). */
 void hl_hist_downscale(struct hl_hist *h, int d);
-/* dst += src (scales reconciled, min of mins, max of maxes). */
+/* dst += src (scales reconciled, min of mins, max of maxes). An empty src
+ * changes nothing; an empty dst takes the lower of the two scales. */
 void hl_hist_merge(struct hl_hist *dst, const struct hl_hist *src);
 /*
  * Value at quantile q (0..1) in seconds: the upper bound of the bucket
@@ -62,7 +66,9 @@ void hl_hist_merge(struct hl_hist *dst, const struct hl_hist *src);
 double hl_hist_quantile(const struct hl_hist *h, double q);
 /* OTLP JSON ExponentialHistogramDataPoint fields (without attributes and
  * times): count, sum, scale, zeroCount, positive{offset,bucketCounts},
- * min, max (when known). Seconds; 64-bit integers as strings. */
+ * min, max (when known). Seconds; 64-bit integers as strings. sum, min
+ * and max are raw number items printed to round-trip exactly (so
+ * cJSON_IsNumber is false for them). */
 struct cJSON *hl_hist_to_json(const struct hl_hist *h);
 
 #endif /* HOSTLAT_HIST_H */
