@@ -16,36 +16,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
 #include "hostlat_exporter.h"
 #include "kernel.h"
 #include "log.h"
+#include "pipeline.h"
+#include "resource.h"
 #include <linux/types.h>
 
 #include "hostlat.h"
 #include "stack.h"
 
 #define MAX_METRICS 32
-#define MAX_RESOURCE 64
 
 enum { EXIT_CONFIG = 2 };
 
 struct exporter {
-	const struct hl_exporter_ops *ops;
-	void *state;
-	uint64_t sent, failed;
+	struct hl_pipeline *pipe;
+	char name[64];
+	struct hl_pipeline_stats prev; /* at the previous collection */
+	void *plugin;		       /* dlopen handle for modules */
 };
+
+/* Self-metrics of the pipelines: one metric per statistic. */
+enum { XS_SENT, XS_FAILED, XS_DROPPED, XS_RETRIES, XS_REJECTED, XS_COUNT };
 
 struct agent {
 	struct hl_config cfg;
 	struct hl_stack *stack;
 	struct exporter *exporters;
 	size_t n_exporters;
-	struct hl_attr resource[MAX_RESOURCE];
-	size_t n_resource;
-	char hostname[256];
+	struct hl_resource resource;
 	uint64_t start_ns, prev_ns;
 	struct hl_metric metrics[MAX_METRICS];
+	struct hl_point *xs_points; /* XS_COUNT * n_exporters */
 };
 
 static uint64_t now_unix_ns(void)
@@ -77,92 +83,152 @@ static void usage(FILE *f)
 		"Runs until SIGINT or SIGTERM, then exports once more and detaches every probe.\n");
 }
 
-static void build_resource(struct agent *a)
-{
-	const struct hl_kvlist *kv = &a->cfg.resource.attributes;
-	bool have_name = false;
-
-	for (size_t i = 0; i < kv->n && a->n_resource < MAX_RESOURCE - 3; i++) {
-		if (!strcmp(kv->v[i].key, "service.name"))
-			have_name = true;
-		a->resource[a->n_resource++] = (struct hl_attr){kv->v[i].key, kv->v[i].value};
-	}
-	if (!have_name)
-		a->resource[a->n_resource++] = (struct hl_attr){"service.name", "hostlat"};
-	a->resource[a->n_resource++] = (struct hl_attr){"service.version", HOSTLAT_VERSION};
-	if (gethostname(a->hostname, sizeof(a->hostname) - 1) == 0)
-		a->resource[a->n_resource++] = (struct hl_attr){"host.name", a->hostname};
-}
-
 static int start_exporters(struct agent *a)
 {
 	char err[256];
 
 	a->exporters = calloc(a->cfg.exporters.n ? a->cfg.exporters.n : 1, sizeof(*a->exporters));
-	if (!a->exporters)
+	a->xs_points = calloc((a->cfg.exporters.n ? a->cfg.exporters.n : 1) * XS_COUNT,
+			      sizeof(*a->xs_points));
+	if (!a->exporters || !a->xs_points)
 		return -ENOMEM;
 	for (size_t i = 0; i < a->cfg.exporters.n; i++) {
 		const struct hl_exporter_conf *ec = &a->cfg.exporters.v[i];
 		struct exporter *e = &a->exporters[a->n_exporters];
+		const struct hl_exporter_ops *ops = ec->type;
+		void *state;
 
 		err[0] = 0;
-		e->ops = ec->type;
-		e->state = e->ops->init(ec->conf, err, sizeof(err));
-		if (!e->state) {
+		snprintf(e->name, sizeof(e->name), "%s", ec->name ? ec->name : ops->name);
+		state = ops->init(ec->conf, err, sizeof(err));
+		if (!state) {
 			hl_err("agent", "%s:%d:%d: exporter %s: %s", a->cfg.path, ec->line,
-			       ec->column, e->ops->name, err[0] ? err : strerror(errno));
+			       ec->column, e->name, err[0] ? err : strerror(errno));
 			return -EINVAL;
+		}
+		e->pipe = hl_pipeline_start(e->name, ops, state, ec);
+		if (!e->pipe) {
+			hl_err("agent", "exporter %s: cannot start its thread", e->name);
+			return -ENOMEM;
 		}
 		a->n_exporters++;
 	}
 	return 0;
 }
 
-static void stop_exporters(struct agent *a)
+static void stop_exporters(struct agent *a, uint64_t drain_ns)
 {
 	for (size_t i = 0; i < a->n_exporters; i++)
-		a->exporters[i].ops->shutdown(a->exporters[i].state);
+		hl_pipeline_stop(a->exporters[i].pipe, drain_ns);
 	free(a->exporters);
+	free(a->xs_points);
 	a->exporters = NULL;
+	a->xs_points = NULL;
 	a->n_exporters = 0;
+}
+
+/* hostlat.exporter.* counters, from the pipelines' statistics. */
+static size_t exporter_metrics(struct agent *a, struct hl_metric *out, size_t max)
+{
+	static const struct {
+		const char *name, *desc, *unit;
+	} defs[XS_COUNT] = {
+		[XS_SENT] = {"hostlat.exporter.sent", "Batches the receiver accepted", "{batch}"},
+		[XS_FAILED] = {"hostlat.exporter.failed", "Export attempts that failed",
+			       "{attempt}"},
+		[XS_DROPPED] = {"hostlat.exporter.dropped",
+				"Batches given up: queue full, refused, or out of retry time",
+				"{batch}"},
+		[XS_RETRIES] = {"hostlat.exporter.retries", "Export attempts that were retries",
+				"{attempt}"},
+		[XS_REJECTED] = {"hostlat.exporter.rejected",
+				 "Data points the receiver refused in partial successes",
+				 "{point}"},
+	};
+	size_t m = 0;
+
+	if (!a->n_exporters || max < XS_COUNT)
+		return 0;
+	for (int k = 0; k < XS_COUNT; k++) {
+		struct hl_point *pts = &a->xs_points[k * a->n_exporters];
+
+		for (size_t i = 0; i < a->n_exporters; i++) {
+			struct exporter *e = &a->exporters[i];
+			struct hl_pipeline_stats st;
+			uint64_t v, was;
+
+			hl_pipeline_get_stats(e->pipe, &st);
+			v = k == XS_SENT      ? st.sent
+			    : k == XS_FAILED  ? st.failed
+			    : k == XS_DROPPED ? st.dropped
+			    : k == XS_RETRIES ? st.retries
+					      : st.rejected;
+			was = k == XS_SENT	? e->prev.sent
+			      : k == XS_FAILED	? e->prev.failed
+			      : k == XS_DROPPED ? e->prev.dropped
+			      : k == XS_RETRIES ? e->prev.retries
+						: e->prev.rejected;
+			memset(&pts[i], 0, sizeof(pts[i]));
+			pts[i].attrs[0] = (struct hl_attr){"exporter", e->name};
+			pts[i].n_attrs = 1;
+			pts[i].value = v;
+			pts[i].value_delta = v - was;
+			if (k == XS_COUNT - 1)
+				e->prev = st;
+		}
+		out[m++] = (struct hl_metric){.name = defs[k].name,
+					      .description = defs[k].desc,
+					      .unit = defs[k].unit,
+					      .kind = HL_METRIC_COUNTER,
+					      .points = pts,
+					      .n_points = a->n_exporters};
+	}
+	return m;
 }
 
 static void collect_and_export(struct agent *a, bool final)
 {
 	struct hl_batch b = {0};
-	int n = 0;
+	struct hl_snapshot *snap;
+	size_t n = 0;
 
 	hl_stack_refresh_clock(a->stack);
 	if (a->stack) {
-		n = hl_stack_collect(a->stack, a->metrics, MAX_METRICS);
-		if (n < 0) {
-			hl_err("agent", "collection failed: %s", strerror(-n));
-			return;
-		}
+		int got = hl_stack_collect(a->stack, a->metrics, MAX_METRICS);
+
+		if (got < 0)
+			hl_err("agent", "stack_latency: collection failed: %s", strerror(-got));
+		else
+			n = (size_t)got;
 	}
+	n += exporter_metrics(a, a->metrics + n, MAX_METRICS - n);
 	b.start_unix_ns = a->start_ns;
 	b.prev_unix_ns = a->prev_ns;
 	b.time_unix_ns = now_unix_ns();
-	b.resource = a->resource;
-	b.n_resource = a->n_resource;
+	b.resource = a->resource.attrs;
+	b.n_resource = a->resource.n;
 	b.scope_name = "hostlat";
 	b.scope_version = HOSTLAT_VERSION;
 	b.metrics = a->metrics;
-	b.n_metrics = (size_t)n;
+	b.n_metrics = n;
 	b.final = final;
-	for (size_t i = 0; i < a->n_exporters; i++) {
-		struct exporter *e = &a->exporters[i];
-
-		struct hl_export_status status = {0};
-
-		if (e->ops->export_batch(e->state, &b, &status) == HL_EXPORT_OK) {
-			e->sent++;
-		} else {
-			e->failed++;
-			hl_warn("agent", "exporter %s failed to export a batch", e->ops->name);
-		}
+	snap = hl_snapshot_new(&b);
+	if (!snap) {
+		hl_err("agent", "out of memory: the batch of this interval is lost");
+		return;
 	}
+	for (size_t i = 0; i < a->n_exporters; i++)
+		hl_pipeline_push(a->exporters[i].pipe, snap);
+	hl_snapshot_unref(snap);
 	a->prev_ns = b.time_unix_ns;
+}
+
+static void handled_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGHUP);
 }
 
 static int run_loop(struct agent *a)
@@ -173,12 +239,7 @@ static int run_loop(struct agent *a)
 	int ep = -1, tfd = -1, sfd = -1, ret = 1;
 	uint64_t iv = a->cfg.agent.interval_ns;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		goto out;
+	handled_signals(&mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -324,7 +385,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	build_resource(&a);
+	/* Before any thread exists: threads inherit the mask, so the signals
+	 * reach only the event loop's signalfd. */
+	{
+		sigset_t mask;
+
+		handled_signals(&mask);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		signal(SIGPIPE, SIG_IGN);
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	hl_resource_build(&a.resource, &a.cfg.resource.attributes);
 	if (start_exporters(&a)) {
 		ret = EXIT_CONFIG;
 		goto out;
@@ -347,8 +418,12 @@ int main(int argc, char **argv)
 	ret = run_loop(&a);
 out:
 	hl_stack_stop(a.stack);
-	stop_exporters(&a);
+	/* The final batch gets at most one interval (capped at 10 s) to leave. */
+	stop_exporters(&a, a.cfg.agent.interval_ns < 10000000000ULL ? a.cfg.agent.interval_ns
+								    : 10000000000ULL);
+	hl_resource_free(&a.resource);
 	hl_config_free(&a.cfg);
 	hl_kernel_cleanup();
+	curl_global_cleanup();
 	return ret;
 }
