@@ -25,6 +25,12 @@ static int reserve(struct hl_map_dump *d, size_t cap)
 	if (!v)
 		return -ENOMEM;
 	d->values = v;
+	/*
+	 * Zero the new room: the kernel fills it, but memory checkers that do
+	 * not model batch lookups would otherwise call it uninitialised.
+	 */
+	memset((char *)d->keys + d->cap * d->key_size, 0, (cap - d->cap) * d->key_size);
+	memset((char *)d->values + d->cap * d->value_size, 0, (cap - d->cap) * d->value_size);
 	d->cap = cap;
 	return 0;
 }
