@@ -143,3 +143,26 @@ format-check:
 
 clean:
 	$(Q)rm -rf $(BUILD)
+
+# ---- plugins ------------------------------------------------------------------
+# Exporter modules (`type: plugin`, docs/plugins.md): each is built from its
+# own sources and exporters/hostlat_exporter.h only, never from agent code.
+PLUGIN_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iexporters -fPIC -fvisibility=hidden
+PLUGINS       := $(BUILD)/plugins/hostlat_csv.so
+TEST_PLUGINS  := $(BUILD)/tests/bad_abi.so $(BUILD)/tests/no_symbol.so
+
+all: $(PLUGINS)
+unit: $(PLUGINS) $(TEST_PLUGINS)
+
+$(BUILD)/plugins/hostlat_csv.so: exporters/plugins/csv.c exporters/hostlat_exporter.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,PLUGIN,$@)
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(CFLAGS) -shared $< -o $@ -lm
+
+$(TEST_PLUGINS): $(BUILD)/tests/%.so: tests/plugins/%.c exporters/hostlat_exporter.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,PLUGIN,$@)
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(CFLAGS) -shared $< -o $@
+
+C_SOURCES += $(wildcard exporters/plugins/*.c tests/plugins/*.c)
+# ---- end plugins ----------------------------------------------------------------

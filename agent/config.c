@@ -218,6 +218,85 @@ const struct hl_option hl_config_options[] = {
 	{0},
 };
 
+/*
+ * Keys every item of `exporters:` takes besides `type` and its type's keys;
+ * offsets are into struct hl_exporter_conf.
+ */
+#define EC_OFF(field) offsetof(struct hl_exporter_conf, field)
+#define EXPORTER_NAME_MAX 64
+
+static const struct hl_option retry_options[] = {
+	{.name = "initial",
+	 .type = HL_OPT_DURATION,
+	 .offset = EC_OFF(retry_initial_ns),
+	 .def = "1s",
+	 .min = MS(10),
+	 .max = SEC(60),
+	 .help = "wait before the first retry of a failed batch; doubled (with jitter) after "
+		 "each further failure"},
+	{.name = "max",
+	 .type = HL_OPT_DURATION,
+	 .offset = EC_OFF(retry_max_ns),
+	 .def = "30s",
+	 .min = MS(10),
+	 .max = SEC(3600),
+	 .help = "longest wait between two retries; at least retry.initial"},
+	{.name = "max_elapsed",
+	 .type = HL_OPT_DURATION,
+	 .offset = EC_OFF(retry_max_elapsed_ns),
+	 .def = "5m",
+	 .min = 0,
+	 .max = SEC(86400),
+	 .help = "drop a batch still failing this long after its first attempt; 0: never give "
+		 "up"},
+	{0},
+};
+
+enum { EC_NAME, EC_QUEUE_SIZE, EC_RETRY, EC_COUNT };
+
+static const struct hl_option exporter_common_options[EC_COUNT + 1] = {
+	[EC_NAME] = {.name = "name",
+		     .type = HL_OPT_STRING,
+		     .offset = EC_OFF(name),
+		     .help = "this exporter's name in logs and self-metrics, unique; default: the "
+			     "type, then TYPE-2, TYPE-3... for further unnamed items of that type"},
+	[EC_QUEUE_SIZE] = {.name = "queue_size",
+			   .type = HL_OPT_UINT,
+			   .offset = EC_OFF(queue_size),
+			   .def = "16",
+			   .min = 1,
+			   .max = 1024,
+			   .help = "batches waiting to be sent by this exporter; when the queue is "
+				   "full the oldest is dropped"},
+	[EC_RETRY] = {.name = "retry",
+		      .type = HL_OPT_SECTION,
+		      .sub = retry_options,
+		      .help = "how a failed batch is retried"},
+	{0},
+};
+
+/* `type: plugin`: an exporter module loaded with dlopen (agent/plugin.h). */
+#define PLUGIN_TYPE "plugin"
+#define PLUGIN_HELP "an exporter module, a shared object loaded at start (docs/plugins.md)"
+
+enum { PL_PATH, PL_CONFIG, PL_COUNT };
+
+static const struct hl_option plugin_options[PL_COUNT + 1] = {
+	[PL_PATH] = {.name = "path",
+		     .type = HL_OPT_STRING,
+		     .offset = EC_OFF(plugin_path),
+		     .help = "required: the module's shared object file; a name without '/' is "
+			     "searched for like a library"},
+	[PL_CONFIG] = {.name = "config",
+		       .type = HL_OPT_KVMAP,
+		       .offset = EC_OFF(plugin_config),
+		       .def = "{}",
+		       .max = 64,
+		       .help = "settings for the module: names to scalar values, handed to it as "
+			       "strings"},
+	{0},
+};
+
 /* ---- durations ------------------------------------------------------------------ */
 
 static const struct {
@@ -403,16 +482,26 @@ static void join_names(char *buf, size_t len, const char *const *names)
 		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "", names[i]);
 }
 
-static void join_options(char *buf, size_t len, const char *first, const struct hl_option *opts)
+/* Options of one table filled at one base; a mapping can take several. */
+struct opt_group {
+	const struct hl_option *opts;
+	void *base;
+};
+
+#define MAX_GROUPS 2
+
+static void join_options(char *buf, size_t len, const char *first, const struct opt_group *g,
+			 size_t ng)
 {
 	size_t pos = 0;
 
 	buf[0] = 0;
 	if (first)
 		pos += (size_t)snprintf(buf, len, "%s", first);
-	for (size_t i = 0; opts && opts[i].name && pos < len; i++)
-		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", pos ? ", " : "",
-					opts[i].name);
+	for (size_t k = 0; k < ng; k++)
+		for (size_t i = 0; g[k].opts && g[k].opts[i].name && pos < len; i++)
+			pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", pos ? ", " : "",
+						g[k].opts[i].name);
 }
 
 /* "parent.name" into buf; a path too long for buf is cut (messages only). */
@@ -562,6 +651,15 @@ static int check_string(struct ctx *c, const struct hl_option *o, const yaml_nod
 		return check_netns(c, n, path, s);
 	if (o == &filter_options[F_IFACES] && strlen(s) > 15)
 		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
+	if (o == &exporter_common_options[EC_NAME]) {
+		if (strlen(s) > EXPORTER_NAME_MAX)
+			return fail(c, n, path, "the exporter name is longer than %d characters",
+				    EXPORTER_NAME_MAX);
+		for (const char *q = s; *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				return fail(c, n, path,
+					    "the exporter name contains a control character");
+	}
 	return 0;
 }
 
@@ -894,20 +992,24 @@ static int parse_default(struct ctx *c, const struct hl_option *o, void *base, c
 }
 
 /*
- * Fill every option of opts from mapping n (NULL or null: all defaults).
- * extra_key: one more valid key the caller handles (an exporter's type).
+ * Fill every option of the ng groups from mapping n (NULL or null: all
+ * defaults). A key belongs to the first group that has it. extra_key: one
+ * more valid key the caller handles (an exporter's type).
  */
-static int parse_section(struct ctx *c, const struct hl_option *opts, const yaml_node_t *n,
-			 void *base, const char *path, const char *extra_key)
+static int parse_groups(struct ctx *c, const struct opt_group *g, size_t ng, const yaml_node_t *n,
+			const char *path, const char *extra_key)
 {
-	uint64_t set = 0;
-	size_t nopts = 0;
+	uint64_t set[MAX_GROUPS] = {0};
+	size_t nopts[MAX_GROUPS] = {0};
 	char d[64], cpath[PATH_LEN];
 	int e;
 
-	while (opts && opts[nopts].name)
-		nopts++;
-	assert(nopts <= 64);
+	assert(ng <= MAX_GROUPS);
+	for (size_t k = 0; k < ng; k++) {
+		while (g[k].opts && g[k].opts[nopts[k]].name)
+			nopts[k]++;
+		assert(nopts[k] <= 64);
+	}
 	if (n && !is_null(n)) {
 		const yaml_node_pair_t *pr;
 
@@ -915,44 +1017,60 @@ static int parse_section(struct ctx *c, const struct hl_option *opts, const yaml
 			return fail(c, n, path, "expected a mapping, got %s",
 				    describe(n, d, sizeof(d)));
 		for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-			const yaml_node_t *k = node(c, pr->key), *v = node(c, pr->value);
+			const yaml_node_t *kn = node(c, pr->key), *v = node(c, pr->value);
 			const char *ks;
-			size_t i;
+			size_t k, i = 0;
 
-			e = want_scalar(c, k, path, "a key name", &ks);
+			e = want_scalar(c, kn, path, "a key name", &ks);
 			if (e)
 				return e;
 			if (extra_key && !strcmp(ks, extra_key))
 				continue;
 			child_path(cpath, sizeof(cpath), path, ks);
-			for (i = 0; i < nopts; i++)
-				if (!strcmp(opts[i].name, ks))
+			for (k = 0; k < ng; k++) {
+				for (i = 0; i < nopts[k]; i++)
+					if (!strcmp(g[k].opts[i].name, ks))
+						break;
+				if (i < nopts[k])
 					break;
-			if (i == nopts) {
+			}
+			if (k == ng) {
 				char valid[512];
 
-				join_options(valid, sizeof(valid), extra_key, opts);
-				return fail(c, k, cpath, "unknown key '%s'; valid keys: %s", ks,
+				join_options(valid, sizeof(valid), extra_key, g, ng);
+				return fail(c, kn, cpath, "unknown key '%s'; valid keys: %s", ks,
 					    valid);
 			}
-			if (set & (1ULL << i))
-				return fail(c, k, cpath, "duplicate key '%s'", ks);
-			set |= 1ULL << i;
-			e = parse_value(c, &opts[i], v, base, cpath);
+			if (set[k] & (1ULL << i))
+				return fail(c, kn, cpath, "duplicate key '%s'", ks);
+			set[k] |= 1ULL << i;
+			e = parse_value(c, &g[k].opts[i], v, g[k].base, cpath);
 			if (e)
 				return e;
 		}
 	}
-	for (size_t i = 0; i < nopts; i++) {
-		if (set & (1ULL << i))
-			continue;
-		child_path(cpath, sizeof(cpath), path, opts[i].name);
-		e = parse_default(c, &opts[i], base, cpath);
-		if (e)
-			return e;
+	for (size_t k = 0; k < ng; k++) {
+		for (size_t i = 0; i < nopts[k]; i++) {
+			if (set[k] & (1ULL << i))
+				continue;
+			child_path(cpath, sizeof(cpath), path, g[k].opts[i].name);
+			e = parse_default(c, &g[k].opts[i], g[k].base, cpath);
+			if (e)
+				return e;
+		}
 	}
 	return 0;
 }
+
+static int parse_section(struct ctx *c, const struct hl_option *opts, const yaml_node_t *n,
+			 void *base, const char *path, const char *extra_key)
+{
+	const struct opt_group g = {opts, base};
+
+	return parse_groups(c, &g, 1, n, path, extra_key);
+}
+
+/* ---- exporters ------------------------------------------------------------------ */
 
 static const struct hl_exporter_ops *find_exporter(const char *name)
 {
@@ -962,14 +1080,61 @@ static const struct hl_exporter_ops *find_exporter(const char *name)
 	return NULL;
 }
 
+/* "stdout, ..., plugin" */
 static void join_exporters(char *buf, size_t len)
 {
 	size_t pos = 0;
 
 	buf[0] = 0;
 	for (size_t i = 0; hl_exporter_types[i] && pos < len; i++)
-		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "",
-					hl_exporter_types[i]->name);
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s, ", hl_exporter_types[i]->name);
+	if (pos < len)
+		snprintf(buf + pos, len - pos, "%s", PLUGIN_TYPE);
+}
+
+static const char *exporter_type_name(const struct hl_exporter_conf *ec)
+{
+	return ec->type ? ec->type->name : PLUGIN_TYPE;
+}
+
+/* The value of key in mapping n, or NULL. */
+static const yaml_node_t *find_key(struct ctx *c, const yaml_node_t *n, const char *key)
+{
+	const yaml_node_pair_t *pr;
+
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		const yaml_node_t *k = node(c, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE && !strcmp(scalar(k), key))
+			return node(c, pr->value);
+	}
+	return NULL;
+}
+
+/* retry.max >= retry.initial, reported at whichever of the two the item sets. */
+static int check_retry(struct ctx *c, const yaml_node_t *item, const struct hl_exporter_conf *ec,
+		       const char *path)
+{
+	const yaml_node_t *retry = find_key(c, item, "retry"), *at;
+	char ini[32], max[32], rpath[PATH_LEN], kpath[PATH_LEN];
+	const char *key = "max";
+
+	if (ec->retry_max_ns >= ec->retry_initial_ns)
+		return 0;
+	at = find_key(c, retry, "max");
+	if (!at) {
+		key = "initial";
+		at = find_key(c, retry, "initial");
+	}
+	if (!at)
+		at = retry ? retry : item;
+	child_path(rpath, sizeof(rpath), path, "retry");
+	child_path(kpath, sizeof(kpath), rpath, key);
+	hl_format_duration(ec->retry_initial_ns, ini, sizeof(ini));
+	hl_format_duration(ec->retry_max_ns, max, sizeof(max));
+	return fail(c, at, kpath, "retry.max (%s) must be at least retry.initial (%s)", max, ini);
 }
 
 static int parse_exporter(struct ctx *c, const yaml_node_t *item, struct hl_exporter_conf *ec,
@@ -977,8 +1142,10 @@ static int parse_exporter(struct ctx *c, const yaml_node_t *item, struct hl_expo
 {
 	const yaml_node_t *type = NULL;
 	const yaml_node_pair_t *pr;
+	struct opt_group g[2];
 	char d[64], known[256], tpath[PATH_LEN];
 	const char *ts;
+	bool plugin;
 	int e;
 
 	join_exporters(known, sizeof(known));
@@ -1000,16 +1167,104 @@ static int parse_exporter(struct ctx *c, const yaml_node_t *item, struct hl_expo
 	e = want_scalar(c, type, tpath, "an exporter type", &ts);
 	if (e)
 		return e;
-	ec->type = find_exporter(ts);
-	if (!ec->type)
-		return fail(c, type, tpath, "unknown exporter type '%s'; known types: %s", ts,
-			    known);
 	ec->line = (int)item->start_mark.line + 1;
 	ec->column = (int)item->start_mark.column + 1;
-	ec->conf = calloc(1, ec->type->config_size ? ec->type->config_size : 1);
-	if (!ec->conf)
+	plugin = !strcmp(ts, PLUGIN_TYPE);
+	if (plugin) {
+		ec->type = NULL;
+		g[0] = (struct opt_group){plugin_options, ec};
+	} else {
+		ec->type = find_exporter(ts);
+		if (!ec->type)
+			return fail(c, type, tpath, "unknown exporter type '%s'; known types: %s",
+				    ts, known);
+		ec->conf = calloc(1, ec->type->config_size ? ec->type->config_size : 1);
+		if (!ec->conf)
+			return fail_nomem(c);
+		g[0] = (struct opt_group){ec->type->options, ec->conf};
+	}
+	g[1] = (struct opt_group){exporter_common_options, ec};
+	e = parse_groups(c, g, 2, item, path, "type");
+	if (e)
+		return e;
+	if (plugin && !ec->plugin_path) {
+		char ppath[PATH_LEN];
+
+		child_path(ppath, sizeof(ppath), path, "path");
+		return fail(c, item, ppath,
+			    "a plugin exporter needs a 'path': the shared object of its module");
+	}
+	return check_retry(c, item, ec, path);
+}
+
+/*
+ * Unnamed items get their type as name, then TYPE-2, TYPE-3... (counting
+ * the unnamed items of the type). All names must then be unique; a clash is
+ * reported at the `name` the user wrote.
+ */
+static int name_exporters(struct ctx *c, const yaml_node_t *list, struct hl_exporter_list *l,
+			  const char *path)
+{
+	char ipath[PATH_LEN], npath[PATH_LEN];
+	bool *given = calloc(l->n, sizeof(*given));
+	int e = 0;
+
+	if (!given)
 		return fail_nomem(c);
-	return parse_section(c, ec->type->options, item, ec->conf, path, "type");
+	for (size_t i = 0; i < l->n; i++)
+		given[i] = l->v[i].name != NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *t = exporter_type_name(&l->v[i]);
+		unsigned int k = 1;
+		char buf[EXPORTER_NAME_MAX + 16];
+
+		if (given[i])
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (!given[j] && !strcmp(exporter_type_name(&l->v[j]), t))
+				k++;
+		if (k == 1)
+			snprintf(buf, sizeof(buf), "%s", t);
+		else
+			snprintf(buf, sizeof(buf), "%s-%u", t, k);
+		l->v[i].name = strdup(buf);
+		if (!l->v[i].name) {
+			e = fail_nomem(c);
+			goto out;
+		}
+	}
+	for (size_t j = 1; j < l->n; j++) {
+		for (size_t i = 0; i < j; i++) {
+			const yaml_node_t *item, *at;
+			size_t where, other;
+
+			if (strcmp(l->v[i].name, l->v[j].name))
+				continue;
+			/* Point at a name the user wrote: the later one if both are. */
+			where = given[j] || !given[i] ? j : i;
+			other = where == j ? i : j;
+			item = node(c, LIST_ITEM(list, where));
+			at = find_key(c, item, "name");
+			snprintf(ipath, sizeof(ipath), "%s[%zu]", path, where);
+			child_path(npath, sizeof(npath), ipath, "name");
+			if (!at)
+				at = item;
+			if (given[other])
+				e = fail(c, at, npath,
+					 "duplicate exporter name '%s': %s[%zu] has it too; names "
+					 "must be unique",
+					 l->v[where].name, path, other);
+			else
+				e = fail(c, at, npath,
+					 "exporter name '%s' is also the default name of %s[%zu]; "
+					 "choose another name or give %s[%zu] one",
+					 l->v[where].name, path, other, path, other);
+			goto out;
+		}
+	}
+out:
+	free(given);
+	return e;
 }
 
 static int parse_exporters(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
@@ -1034,7 +1289,7 @@ static int parse_exporters(struct ctx *c, const struct hl_option *o, const yaml_
 		if (e)
 			return e;
 	}
-	return 0;
+	return name_exporters(c, n, out, path);
 }
 
 /* ---- free ----------------------------------------------------------------------- */
@@ -1087,6 +1342,8 @@ static void free_options(const struct hl_option *opts, void *base)
 				if (l->v[j].type && l->v[j].conf)
 					free_options(l->v[j].type->options, l->v[j].conf);
 				free(l->v[j].conf);
+				free_options(exporter_common_options, &l->v[j]);
+				free_options(plugin_options, &l->v[j]);
 			}
 			free(l->v);
 			*l = (struct hl_exporter_list){0};
@@ -1264,6 +1521,35 @@ static void put_row(FILE *f, const char *path, const struct hl_option *o)
 	fprintf(f, " |\n");
 }
 
+static void print_options(FILE *f, const struct hl_option *opts, const char *prefix);
+
+/* The rows under an HL_OPT_EXPORTERS option at path. */
+static void print_exporter_rows(FILE *f, const char *path)
+{
+	char sub[PATH_LEN + 64];
+
+	fprintf(f, "| `%s[].type` | one of: ", path);
+	for (size_t t = 0; hl_exporter_types[t]; t++)
+		fprintf(f, "%s, ", hl_exporter_types[t]->name);
+	fprintf(f, "%s |  | required: the exporter type;", PLUGIN_TYPE);
+	for (size_t t = 0; hl_exporter_types[t]; t++) {
+		fprintf(f, " %s: ", hl_exporter_types[t]->name);
+		put_cell(f, hl_exporter_types[t]->help ? hl_exporter_types[t]->help : "");
+		fputc(',', f);
+	}
+	fprintf(f, " %s: ", PLUGIN_TYPE);
+	put_cell(f, PLUGIN_HELP);
+	fprintf(f, " |\n");
+	snprintf(sub, sizeof(sub), "%s[]", path);
+	print_options(f, exporter_common_options, sub);
+	for (size_t t = 0; hl_exporter_types[t]; t++) {
+		snprintf(sub, sizeof(sub), "%s[type=%s]", path, hl_exporter_types[t]->name);
+		print_options(f, hl_exporter_types[t]->options, sub);
+	}
+	snprintf(sub, sizeof(sub), "%s[type=%s]", path, PLUGIN_TYPE);
+	print_options(f, plugin_options, sub);
+}
+
 static void print_options(FILE *f, const struct hl_option *opts, const char *prefix)
 {
 	char path[PATH_LEN];
@@ -1277,23 +1563,8 @@ static void print_options(FILE *f, const struct hl_option *opts, const char *pre
 			continue;
 		}
 		put_row(f, path, o);
-		if (o->type != HL_OPT_EXPORTERS)
-			continue;
-		fprintf(f, "| `%s[].type` | one of: ", path);
-		for (size_t t = 0; hl_exporter_types[t]; t++)
-			fprintf(f, "%s%s", t ? ", " : "", hl_exporter_types[t]->name);
-		fprintf(f, " |  | required: the exporter type;");
-		for (size_t t = 0; hl_exporter_types[t]; t++) {
-			fprintf(f, "%s %s: ", t ? "," : "", hl_exporter_types[t]->name);
-			put_cell(f, hl_exporter_types[t]->help ? hl_exporter_types[t]->help : "");
-		}
-		fprintf(f, " |\n");
-		for (size_t t = 0; hl_exporter_types[t]; t++) {
-			char tp[PATH_LEN + 64];
-
-			snprintf(tp, sizeof(tp), "%s[type=%s]", path, hl_exporter_types[t]->name);
-			print_options(f, hl_exporter_types[t]->options, tp);
-		}
+		if (o->type == HL_OPT_EXPORTERS)
+			print_exporter_rows(f, path);
 	}
 }
 

@@ -23,6 +23,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "pipeline.h"
+#include "plugin.h"
 #include "resource.h"
 #include <linux/types.h>
 
@@ -96,30 +97,44 @@ static int start_exporters(struct agent *a)
 		const struct hl_exporter_conf *ec = &a->cfg.exporters.v[i];
 		struct exporter *e = &a->exporters[a->n_exporters];
 		const struct hl_exporter_ops *ops = ec->type;
+		struct hl_module_params params = {0};
 		void *state;
 
 		err[0] = 0;
+		if (!ops) { /* type: plugin */
+			if (hl_plugin_load(ec->plugin_path, &e->plugin, &ops, err, sizeof(err)) ||
+			    hl_plugin_params(&ec->plugin_config, &params)) {
+				hl_err("agent", "%s:%d:%d: %s", a->cfg.path, ec->line, ec->column,
+				       err[0] ? err : "out of memory");
+				hl_plugin_unload(e->plugin);
+				e->plugin = NULL;
+				return -EINVAL;
+			}
+		}
 		snprintf(e->name, sizeof(e->name), "%s", ec->name ? ec->name : ops->name);
-		state = ops->init(ec->conf, err, sizeof(err));
+		state = ops->init(ec->type ? ec->conf : (const void *)&params, err, sizeof(err));
+		hl_plugin_params_free(&params);
 		if (!state) {
 			hl_err("agent", "%s:%d:%d: exporter %s: %s", a->cfg.path, ec->line,
 			       ec->column, e->name, err[0] ? err : strerror(errno));
 			return -EINVAL;
 		}
+		a->n_exporters++; /* from here on stop_exporters unloads the plugin */
 		e->pipe = hl_pipeline_start(e->name, ops, state, ec);
 		if (!e->pipe) {
 			hl_err("agent", "exporter %s: cannot start its thread", e->name);
 			return -ENOMEM;
 		}
-		a->n_exporters++;
 	}
 	return 0;
 }
 
 static void stop_exporters(struct agent *a, uint64_t drain_ns)
 {
-	for (size_t i = 0; i < a->n_exporters; i++)
+	for (size_t i = 0; i < a->n_exporters; i++) {
 		hl_pipeline_stop(a->exporters[i].pipe, drain_ns);
+		hl_plugin_unload(a->exporters[i].plugin);
+	}
 	free(a->exporters);
 	free(a->xs_points);
 	a->exporters = NULL;

@@ -3,10 +3,12 @@
  * OTLP/JSON mapping: lowerCamelCase keys, 64-bit integers as decimal
  * strings, enums as integers, no NaN or infinities, no empty envelopes.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -78,77 +80,120 @@ static cJSON *number_point(const struct hl_batch *b, const struct hl_point *p,
 	return dp;
 }
 
-static cJSON *metric(const struct hl_batch *b, const struct hl_metric *m, bool delta)
+static cJSON *point(const struct hl_batch *b, const struct hl_metric *m, size_t i, bool delta)
 {
-	cJSON *obj, *data, *points = cJSON_CreateArray();
-	const char *kind_key;
+	if (m->kind == HL_METRIC_EXPHIST)
+		return exphist_point(b, &m->points[i], delta);
+	return number_point(b, &m->points[i], m->kind, delta);
+}
 
-	for (size_t i = 0; points && i < m->n_points; i++) {
-		cJSON *dp = m->kind == HL_METRIC_EXPHIST
-				    ? exphist_point(b, &m->points[i], delta)
-				    : number_point(b, &m->points[i], m->kind, delta);
-		if (dp)
-			cJSON_AddItemToArray(points, dp);
-	}
-	if (!points || cJSON_GetArraySize(points) == 0) {
-		cJSON_Delete(points);
-		return NULL;
-	}
-	obj = cJSON_CreateObject();
-	data = cJSON_CreateObject();
-	cJSON_AddStringToObject(obj, "name", m->name);
+/* The metric without data points: its "dataPoints" array is returned in *points. */
+static cJSON *metric_shell(const struct hl_metric *m, bool delta, cJSON **points)
+{
+	cJSON *obj = cJSON_CreateObject(), *data = cJSON_CreateObject();
+	const char *kind_key;
+	bool ok = obj && data;
+
+	*points = NULL;
+	ok = ok && cJSON_AddStringToObject(obj, "name", m->name);
 	if (m->description)
-		cJSON_AddStringToObject(obj, "description", m->description);
+		ok = ok && cJSON_AddStringToObject(obj, "description", m->description);
 	if (m->unit)
-		cJSON_AddStringToObject(obj, "unit", m->unit);
+		ok = ok && cJSON_AddStringToObject(obj, "unit", m->unit);
 	switch (m->kind) {
 	case HL_METRIC_EXPHIST:
 		kind_key = "exponentialHistogram";
 		break;
 	case HL_METRIC_COUNTER:
 		kind_key = "sum";
-		cJSON_AddBoolToObject(data, "isMonotonic", 1);
+		ok = ok && cJSON_AddBoolToObject(data, "isMonotonic", 1);
 		break;
 	default:
 		kind_key = "gauge";
 		break;
 	}
 	if (m->kind != HL_METRIC_GAUGE)
-		cJSON_AddNumberToObject(data, "aggregationTemporality",
-					delta ? TEMPORALITY_DELTA : TEMPORALITY_CUMULATIVE);
-	cJSON_AddItemToObject(data, "dataPoints", points);
-	cJSON_AddItemToObject(obj, kind_key, data);
+		ok = ok &&
+		     cJSON_AddNumberToObject(data, "aggregationTemporality",
+					     delta ? TEMPORALITY_DELTA : TEMPORALITY_CUMULATIVE);
+	ok = ok && (*points = cJSON_AddArrayToObject(data, "dataPoints"));
+	if (ok && cJSON_AddItemToObject(obj, kind_key, data))
+		return obj;
+	cJSON_Delete(data);
+	cJSON_Delete(obj);
+	*points = NULL;
+	return NULL;
+}
+
+static cJSON *metric(const struct hl_batch *b, const struct hl_metric *m, bool delta)
+{
+	cJSON *points, *obj = metric_shell(m, delta, &points);
+
+	for (size_t i = 0; obj && i < m->n_points; i++) {
+		cJSON *dp = point(b, m, i, delta);
+
+		if (dp)
+			cJSON_AddItemToArray(points, dp);
+	}
+	if (!obj || cJSON_GetArraySize(points) == 0) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
 	return obj;
+}
+
+/* The request without metrics: its "metrics" array is returned in *metrics. */
+static cJSON *envelope(const struct hl_batch *batch, cJSON **metrics)
+{
+	cJSON *req = cJSON_CreateObject(), *rms, *rm, *res, *sms, *sm, *scope;
+
+	*metrics = NULL;
+	rms = cJSON_AddArrayToObject(req, "resourceMetrics");
+	rm = cJSON_CreateObject();
+	if (!rms || !rm || !cJSON_AddItemToArray(rms, rm)) {
+		cJSON_Delete(rm);
+		cJSON_Delete(req);
+		return NULL;
+	}
+	res = cJSON_AddObjectToObject(rm, "resource");
+	if (!res || !cJSON_AddItemToObject(res, "attributes",
+					   attributes(batch->resource, batch->n_resource)))
+		goto fail;
+	sms = cJSON_AddArrayToObject(rm, "scopeMetrics");
+	sm = cJSON_CreateObject();
+	if (!sms || !sm || !cJSON_AddItemToArray(sms, sm)) {
+		cJSON_Delete(sm);
+		goto fail;
+	}
+	scope = cJSON_AddObjectToObject(sm, "scope");
+	if (!scope || !cJSON_AddStringToObject(scope, "name",
+					       batch->scope_name ? batch->scope_name : "hostlat"))
+		goto fail;
+	if (batch->scope_version &&
+	    !cJSON_AddStringToObject(scope, "version", batch->scope_version))
+		goto fail;
+	*metrics = cJSON_AddArrayToObject(sm, "metrics");
+	if (*metrics)
+		return req;
+fail:
+	cJSON_Delete(req);
+	return NULL;
 }
 
 cJSON *hl_otlp_encode(const struct hl_batch *batch, bool delta)
 {
-	cJSON *req, *rms, *rm, *res, *sms, *sm, *scope, *metrics = cJSON_CreateArray();
+	cJSON *metrics, *req = envelope(batch, &metrics);
 
-	for (size_t i = 0; metrics && i < batch->n_metrics; i++) {
+	for (size_t i = 0; req && i < batch->n_metrics; i++) {
 		cJSON *m = metric(batch, &batch->metrics[i], delta);
 
 		if (m)
 			cJSON_AddItemToArray(metrics, m);
 	}
-	if (!metrics || cJSON_GetArraySize(metrics) == 0) {
-		cJSON_Delete(metrics);
+	if (!req || cJSON_GetArraySize(metrics) == 0) {
+		cJSON_Delete(req);
 		return NULL;
 	}
-	req = cJSON_CreateObject();
-	rms = cJSON_AddArrayToObject(req, "resourceMetrics");
-	rm = cJSON_CreateObject();
-	cJSON_AddItemToArray(rms, rm);
-	res = cJSON_AddObjectToObject(rm, "resource");
-	cJSON_AddItemToObject(res, "attributes", attributes(batch->resource, batch->n_resource));
-	sms = cJSON_AddArrayToObject(rm, "scopeMetrics");
-	sm = cJSON_CreateObject();
-	cJSON_AddItemToArray(sms, sm);
-	scope = cJSON_AddObjectToObject(sm, "scope");
-	cJSON_AddStringToObject(scope, "name", batch->scope_name ? batch->scope_name : "hostlat");
-	if (batch->scope_version)
-		cJSON_AddStringToObject(scope, "version", batch->scope_version);
-	cJSON_AddItemToObject(sm, "metrics", metrics);
 	return req;
 }
 
@@ -162,4 +207,248 @@ char *hl_otlp_encode_string(const struct hl_batch *batch, bool delta)
 	s = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	return s;
+}
+
+/* ---- splitting a batch into requests ------------------------------------------------ */
+
+static size_t printed_len(const cJSON *item, bool *nomem)
+{
+	char *s = cJSON_PrintUnformatted(item);
+	size_t n;
+
+	if (!s) {
+		*nomem = true;
+		return 0;
+	}
+	n = strlen(s);
+	cJSON_free(s);
+	return n;
+}
+
+/* resourceMetrics[0].scopeMetrics[0].metrics of a request made by envelope(). */
+static cJSON *request_metrics(cJSON *req)
+{
+	cJSON *rm = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(req, "resourceMetrics"), 0);
+	cJSON *sm = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rm, "scopeMetrics"), 0);
+
+	return cJSON_GetObjectItemCaseSensitive(sm, "metrics");
+}
+
+/* The dataPoints array of a metric made by metric_shell(). */
+static cJSON *shell_points(cJSON *shell)
+{
+	cJSON *c;
+
+	cJSON_ArrayForEach(c, shell) if (cJSON_IsObject(c)) return cJSON_GetObjectItemCaseSensitive(
+		c, "dataPoints");
+	return NULL;
+}
+
+/* The request being filled. */
+struct pending {
+	cJSON *req, *metrics, *points; /* points: of the metric added last */
+	size_t metric;		       /* index in the batch of the metric added last */
+	size_t size;		       /* printed length so far */
+	size_t n_points, n_metrics, n_metric_points;
+};
+
+static int flush_pending(struct pending *p, struct hl_otlp_split *out)
+{
+	struct hl_otlp_body *v, body;
+
+	if (!p->req)
+		return 0;
+	body.json = cJSON_PrintUnformatted(p->req);
+	cJSON_Delete(p->req);
+	if (!body.json)
+		return -ENOMEM;
+	body.len = strlen(body.json);
+	body.n_points = p->n_points;
+	v = realloc(out->v, (out->n + 1) * sizeof(*v));
+	if (!v) {
+		cJSON_free(body.json);
+		return -ENOMEM;
+	}
+	out->v = v;
+	out->v[out->n++] = body;
+	out->n_points += p->n_points;
+	memset(p, 0, sizeof(*p));
+	return 0;
+}
+
+int hl_otlp_encode_split(const struct hl_batch *batch, bool delta, size_t max_bytes,
+			 struct hl_otlp_split *out)
+{
+	struct pending p = {0};
+	cJSON *env_metrics, *env = envelope(batch, &env_metrics);
+	bool nomem = !env;
+	size_t env_len;
+
+	memset(out, 0, sizeof(*out));
+	env_len = env ? printed_len(env, &nomem) : 0;
+	for (size_t i = 0; !nomem && i < batch->n_metrics; i++) {
+		const struct hl_metric *m = &batch->metrics[i];
+		cJSON *shell_pts, *shell = metric_shell(m, delta, &shell_pts);
+		size_t shell_len = shell ? printed_len(shell, &nomem) : 0;
+
+		nomem |= !shell;
+		for (size_t j = 0; !nomem && j < m->n_points; j++) {
+			cJSON *dp = point(batch, m, j, delta);
+			size_t dp_len, add;
+
+			if (!dp)
+				continue;
+			dp_len = printed_len(dp, &nomem);
+			if (nomem || env_len + shell_len + dp_len > max_bytes) {
+				out->oversize_points += !nomem;
+				cJSON_Delete(dp);
+				continue;
+			}
+			/* bytes this point adds: itself, its metric if new, separators */
+			if (p.req && p.metric == i)
+				add = dp_len + 1;
+			else
+				add = shell_len + dp_len + (p.n_metrics ? 1 : 0);
+			if (p.req && p.size + add > max_bytes) {
+				if (flush_pending(&p, out)) {
+					nomem = true;
+					cJSON_Delete(dp);
+					break;
+				}
+			}
+			if (!p.req) {
+				p.req = cJSON_Duplicate(env, true);
+				p.metrics = request_metrics(p.req);
+				p.size = env_len;
+				add = shell_len + dp_len;
+			}
+			if (p.req && (p.n_metrics == 0 || p.metric != i)) {
+				cJSON *copy = cJSON_Duplicate(shell, true);
+
+				p.points = shell_points(copy);
+				if (!copy || !p.points || !cJSON_AddItemToArray(p.metrics, copy)) {
+					cJSON_Delete(copy);
+					p.points = NULL;
+				}
+				p.metric = i;
+				p.n_metrics++;
+				p.n_metric_points = 0;
+			}
+			if (!p.points || !cJSON_AddItemToArray(p.points, dp)) {
+				cJSON_Delete(dp);
+				nomem = true;
+				break;
+			}
+			p.size += add;
+			p.n_points++;
+			p.n_metric_points++;
+		}
+		cJSON_Delete(shell);
+	}
+	if (!nomem && flush_pending(&p, out))
+		nomem = true;
+	cJSON_Delete(p.req);
+	cJSON_Delete(env);
+	if (nomem) {
+		hl_otlp_split_free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void hl_otlp_split_free(struct hl_otlp_split *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		cJSON_free(s->v[i].json);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- responses -------------------------------------------------------------------- */
+
+/*
+ * Printable ASCII of s[0..len) into out: runs of blanks and control
+ * characters become one space, other bytes '?', at most max characters,
+ * without leading or trailing spaces.
+ */
+static void printable(const char *s, size_t len, size_t max, char *out, size_t outlen)
+{
+	size_t o = 0;
+	bool space = false;
+
+	if (!outlen)
+		return;
+	if (max > outlen - 1)
+		max = outlen - 1;
+	for (size_t i = 0; i < len && o < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f) {
+			space = o > 0;
+			continue;
+		}
+		if (space && o + 1 < max)
+			out[o++] = ' ';
+		space = false;
+		out[o++] = c < 0x7f ? (char)c : '?';
+	}
+	out[o] = 0;
+}
+
+static const cJSON *member(const cJSON *o, const char *camel, const char *snake)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, camel);
+
+	return v ? v : cJSON_GetObjectItemCaseSensitive(o, snake);
+}
+
+void hl_otlp_parse_success(const char *body, size_t len, uint64_t *rejected, char *msg,
+			   size_t msglen)
+{
+	cJSON *root;
+	const cJSON *ps, *n, *em;
+
+	*rejected = 0;
+	if (msglen)
+		msg[0] = 0;
+	if (!body || !len)
+		return;
+	root = cJSON_ParseWithLength(body, len);
+	ps = member(root, "partialSuccess", "partial_success");
+	n = member(ps, "rejectedDataPoints", "rejected_data_points");
+	if (cJSON_IsString(n) && n->valuestring[0] >= '0' && n->valuestring[0] <= '9') {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(n->valuestring, &end, 10);
+		if (!*end && !errno)
+			*rejected = v;
+	} else if (cJSON_IsNumber(n) && n->valuedouble >= 1 && n->valuedouble < 1.8e19) {
+		*rejected = (uint64_t)n->valuedouble;
+	}
+	em = member(ps, "errorMessage", "error_message");
+	if (cJSON_IsString(em))
+		printable(em->valuestring, strlen(em->valuestring), 200, msg, msglen);
+	cJSON_Delete(root);
+}
+
+void hl_otlp_error_text(const char *body, size_t len, char *msg, size_t msglen)
+{
+	cJSON *root;
+	const cJSON *m;
+
+	if (msglen)
+		msg[0] = 0;
+	if (!body || !len)
+		return;
+	root = cJSON_ParseWithLength(body, len);
+	m = cJSON_GetObjectItemCaseSensitive(root, "message");
+	if (cJSON_IsString(m) && m->valuestring[0])
+		printable(m->valuestring, strlen(m->valuestring), 200, msg, msglen);
+	else
+		printable(body, len, 200, msg, msglen);
+	cJSON_Delete(root);
 }

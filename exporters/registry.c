@@ -5,5 +5,7 @@
 
 const struct hl_exporter_ops *const hl_exporter_types[] = {
 	&hl_stdout_exporter,
+	&hl_otlp_http_exporter,
+	&hl_statsd_exporter,
 	NULL,
 };

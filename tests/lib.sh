@@ -89,4 +89,17 @@ stop_agent() {
 
 # Programs of ours still loaded (name prefix hl_).
 hl_progs_loaded() { bpftool prog show 2>/dev/null | grep -c ' name hl_' || true; }
-no_hl_progs() { [ "$(hl_progs_loaded)" -eq 0 ]; }
+# IDs of the BPF programs a process holds through its file descriptors
+# (program and link fds show prog_id in fdinfo); other agents may run too.
+agent_prog_ids() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un | tr '\n' ' '
+}
+# True when none of the given program IDs is loaded any more.
+progs_gone() {
+	local loaded
+	loaded=$(bpftool -j prog show 2>/dev/null | "$PY" -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))')
+	for id in "$@"; do
+		[[ " $loaded " == *" $id "* ]] && return 1
+	done
+	return 0
+}

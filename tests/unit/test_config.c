@@ -34,6 +34,33 @@ static bool is_empty(const struct hl_config *cfg)
 
 static bool same_options(const struct hl_option *opts, const void *a, const void *b);
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_kvlist(const struct hl_kvlist *la, const struct hl_kvlist *lb)
+{
+	if (la->n != lb->n)
+		return false;
+	for (size_t i = 0; i < la->n; i++)
+		if (strcmp(la->v[i].key, lb->v[i].key) || strcmp(la->v[i].value, lb->v[i].value))
+			return false;
+	return true;
+}
+
+/* The keys every exporter item has, and a plugin's. */
+static bool same_exporter(const struct hl_exporter_conf *a, const struct hl_exporter_conf *b)
+{
+	if (a->type != b->type || !same_str(a->name, b->name) || a->queue_size != b->queue_size ||
+	    a->retry_initial_ns != b->retry_initial_ns || a->retry_max_ns != b->retry_max_ns ||
+	    a->retry_max_elapsed_ns != b->retry_max_elapsed_ns ||
+	    !same_str(a->plugin_path, b->plugin_path) ||
+	    !same_kvlist(&a->plugin_config, &b->plugin_config))
+		return false;
+	return !a->type || same_options(a->type->options, a->conf, b->conf);
+}
+
 static bool same_value(const struct hl_option *o, const void *a, const void *b)
 {
 	const void *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
@@ -48,11 +75,8 @@ static bool same_value(const struct hl_option *o, const void *a, const void *b)
 		return *(const uint64_t *)pa == *(const uint64_t *)pb;
 	case HL_OPT_ENUM:
 		return *(const int *)pa == *(const int *)pb;
-	case HL_OPT_STRING: {
-		const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
-
-		return (!sa && !sb) || (sa && sb && !strcmp(sa, sb));
-	}
+	case HL_OPT_STRING:
+		return same_str(*(char *const *)pa, *(char *const *)pb);
 	case HL_OPT_STRLIST: {
 		const struct hl_strlist *la = pa, *lb = pb;
 
@@ -68,17 +92,8 @@ static bool same_value(const struct hl_option *o, const void *a, const void *b)
 
 		return la->n == lb->n && (!la->n || !memcmp(la->v, lb->v, la->n * sizeof(*la->v)));
 	}
-	case HL_OPT_KVMAP: {
-		const struct hl_kvlist *la = pa, *lb = pb;
-
-		if (la->n != lb->n)
-			return false;
-		for (size_t i = 0; i < la->n; i++)
-			if (strcmp(la->v[i].key, lb->v[i].key) ||
-			    strcmp(la->v[i].value, lb->v[i].value))
-				return false;
-		return true;
-	}
+	case HL_OPT_KVMAP:
+		return same_kvlist(pa, pb);
 	case HL_OPT_SECTION:
 		return same_options(o->sub, a, b);
 	case HL_OPT_EXPORTERS: {
@@ -87,8 +102,7 @@ static bool same_value(const struct hl_option *o, const void *a, const void *b)
 		if (la->n != lb->n)
 			return false;
 		for (size_t i = 0; i < la->n; i++)
-			if (la->v[i].type != lb->v[i].type ||
-			    !same_options(la->v[i].type->options, la->v[i].conf, lb->v[i].conf))
+			if (!same_exporter(&la->v[i], &lb->v[i]))
 				return false;
 		return true;
 	}
@@ -105,6 +119,20 @@ static bool same_options(const struct hl_option *opts, const void *a, const void
 }
 
 /* ---- defaults ------------------------------------------------------------------- */
+
+#define SEC_NS 1000000000ULL
+
+/* The common keys' defaults (name aside). */
+static void check_exporter_defaults(const struct hl_exporter_conf *ec, const char *what)
+{
+	CHECK(ec->queue_size == 16, "%s: queue_size %u", what, ec->queue_size);
+	CHECK(ec->retry_initial_ns == SEC_NS, "%s: retry.initial %llu", what,
+	      (unsigned long long)ec->retry_initial_ns);
+	CHECK(ec->retry_max_ns == 30 * SEC_NS, "%s: retry.max %llu", what,
+	      (unsigned long long)ec->retry_max_ns);
+	CHECK(ec->retry_max_elapsed_ns == 300 * SEC_NS, "%s: retry.max_elapsed %llu", what,
+	      (unsigned long long)ec->retry_max_elapsed_ns);
+}
 
 static void check_defaults(const struct hl_config *c, const char *what)
 {
@@ -137,6 +165,11 @@ static void check_defaults(const struct hl_config *c, const char *what)
 	CHECK(so && so->format == HL_STDOUT_PRETTY, "%s: stdout format", what);
 	CHECK(so && so->temporality == HL_TEMP_AUTO, "%s: stdout temporality", what);
 	CHECK(so && so->output && !strcmp(so->output, "-"), "%s: stdout output", what);
+	CHECK(c->exporters.v[0].name && !strcmp(c->exporters.v[0].name, "stdout"), "%s: name %s",
+	      what, c->exporters.v[0].name);
+	check_exporter_defaults(&c->exporters.v[0], what);
+	CHECK(!c->exporters.v[0].plugin_path && !c->exporters.v[0].plugin_config.n,
+	      "%s: plugin keys set on a built-in", what);
 }
 
 static void test_defaults(void)
@@ -174,38 +207,54 @@ static void test_defaults(void)
 
 /* ---- every key set -------------------------------------------------------------- */
 
-static const char full_config[] = "agent:\n"
-				  "  interval: 1500ms\n"
-				  "  log_level: debug\n"
-				  "resource:\n"
-				  "  attributes:\n"
-				  "    deployment.environment: prod\n"
-				  "    team: \"net ops\"\n"
-				  "    port: 8080\n"
-				  "    empty: \"\"\n"
-				  "probes:\n"
-				  "  stack_latency:\n"
-				  "    enabled: no\n"
-				  "    stages: [udp-socket-read, ip-start]\n"
-				  "    histogram_scale: 5\n"
-				  "    max_buckets: 2\n"
-				  "    max_series: 1048576\n"
-				  "    max_bucket_entries: 64\n"
-				  "    filters:\n"
-				  "      interfaces: [eth0, veth-0123456789]\n"
-				  "      network_namespace: /var/run/netns/blue\n"
-				  "      cgroups:\n"
-				  "        - /sys/fs/cgroup/system.slice\n"
-				  "        - user.slice\n"
-				  "      pids: [1, 4194304, 77]\n"
-				  "      min_queue_length: 4294967295\n"
-				  "    group_by: [cgroup, interface]\n"
-				  "exporters:\n"
-				  "  - type: stdout\n"
-				  "    format: json\n"
-				  "    temporality: delta\n"
-				  "    output: /tmp/metrics.jsonl\n"
-				  "  - { type: stdout, temporality: cumulative }\n";
+static const char full_config[] =
+	"agent:\n"
+	"  interval: 1500ms\n"
+	"  log_level: debug\n"
+	"resource:\n"
+	"  attributes:\n"
+	"    deployment.environment: prod\n"
+	"    team: \"net ops\"\n"
+	"    port: 8080\n"
+	"    empty: \"\"\n"
+	"probes:\n"
+	"  stack_latency:\n"
+	"    enabled: no\n"
+	"    stages: [udp-socket-read, ip-start]\n"
+	"    histogram_scale: 5\n"
+	"    max_buckets: 2\n"
+	"    max_series: 1048576\n"
+	"    max_bucket_entries: 64\n"
+	"    filters:\n"
+	"      interfaces: [eth0, veth-0123456789]\n"
+	"      network_namespace: /var/run/netns/blue\n"
+	"      cgroups:\n"
+	"        - /sys/fs/cgroup/system.slice\n"
+	"        - user.slice\n"
+	"      pids: [1, 4194304, 77]\n"
+	"      min_queue_length: 4294967295\n"
+	"    group_by: [cgroup, interface]\n"
+	"exporters:\n"
+	"  - type: stdout\n"
+	"    format: json\n"
+	"    temporality: delta\n"
+	"    output: /tmp/metrics.jsonl\n"
+	"  - { type: stdout, temporality: cumulative, name: console, "
+	"queue_size: 1, retry: {initial: 10ms, max: 1h, max_elapsed: 0s} }\n"
+	"  - type: plugin\n"
+	"    path: /usr/lib/hostlat/hostlat_csv.so\n"
+	"    name: csv\n"
+	"    queue_size: 1024\n"
+	"    retry:\n"
+	"      initial: 1m\n"
+	"      max: 1m\n"
+	"      max_elapsed: 24h\n"
+	"    config:\n"
+	"      file: /tmp/x.csv\n"
+	"      header: false\n"
+	"      n: 5\n"
+	"  - type: plugin\n"
+	"    path: build/plugins/hostlat_csv.so\n";
 
 static void test_full(void)
 {
@@ -256,8 +305,11 @@ static void test_full(void)
 	CHECK(c.stack.filters.min_queue_length == 4294967295U, "min_queue_length");
 	CHECK(c.stack.group_by == (HL_GROUP_IFACE | HL_GROUP_CGROUP), "group_by %#x",
 	      c.stack.group_by);
-	CHECK(c.exporters.n == 2, "exporters %zu", c.exporters.n);
-	if (c.exporters.n == 2) {
+	CHECK(c.exporters.n == 4, "exporters %zu", c.exporters.n);
+	if (c.exporters.n == 4) {
+		const struct hl_exporter_conf *ec = c.exporters.v;
+		const struct hl_kvlist *pc = &ec[2].plugin_config;
+
 		so = c.exporters.v[0].conf;
 		CHECK(c.exporters.v[0].type == &hl_stdout_exporter, "exporter 0 type");
 		CHECK(c.exporters.v[0].line == 28 && c.exporters.v[0].column == 5,
@@ -271,6 +323,34 @@ static void test_full(void)
 		CHECK(so->format == HL_STDOUT_PRETTY && so->temporality == HL_TEMP_CUMULATIVE &&
 			      !strcmp(so->output, "-"),
 		      "exporter 1 conf");
+		CHECK(!strcmp(ec[0].name, "stdout"), "exporter 0 name %s", ec[0].name);
+		check_exporter_defaults(&ec[0], "exporter 0");
+		CHECK(!strcmp(ec[1].name, "console"), "exporter 1 name %s", ec[1].name);
+		CHECK(ec[1].queue_size == 1 && ec[1].retry_initial_ns == 10000000ULL &&
+			      ec[1].retry_max_ns == 3600 * SEC_NS &&
+			      ec[1].retry_max_elapsed_ns == 0,
+		      "exporter 1 queue/retry");
+		CHECK(!ec[1].plugin_path && !ec[1].plugin_config.n, "exporter 1 plugin keys");
+		CHECK(!ec[2].type && !ec[2].conf, "exporter 2: a plugin has no type or conf");
+		CHECK(ec[2].line == 33 && ec[2].column == 5, "exporter 2 at %d:%d", ec[2].line,
+		      ec[2].column);
+		CHECK(!strcmp(ec[2].name, "csv"), "exporter 2 name %s", ec[2].name);
+		CHECK(!strcmp(ec[2].plugin_path, "/usr/lib/hostlat/hostlat_csv.so"),
+		      "exporter 2 path %s", ec[2].plugin_path);
+		CHECK(ec[2].queue_size == 1024 && ec[2].retry_initial_ns == 60 * SEC_NS &&
+			      ec[2].retry_max_ns == 60 * SEC_NS &&
+			      ec[2].retry_max_elapsed_ns == 86400 * SEC_NS,
+		      "exporter 2 queue/retry");
+		CHECK(pc->n == 3 && !strcmp(pc->v[0].key, "file") &&
+			      !strcmp(pc->v[0].value, "/tmp/x.csv") &&
+			      !strcmp(pc->v[1].key, "header") && !strcmp(pc->v[1].value, "false") &&
+			      !strcmp(pc->v[2].key, "n") && !strcmp(pc->v[2].value, "5"),
+		      "exporter 2 config");
+		CHECK(!ec[3].type && !ec[3].conf && !strcmp(ec[3].name, "plugin") &&
+			      !strcmp(ec[3].plugin_path, "build/plugins/hostlat_csv.so") &&
+			      ec[3].plugin_config.n == 0,
+		      "exporter 3");
+		check_exporter_defaults(&ec[3], "exporter 3");
 	}
 	hl_config_free(&c);
 }
@@ -530,13 +610,14 @@ static const struct {
 	 "bad.yaml:3:3:", "duplicate key 'interval' (key 'agent.interval')"},
 	{"agent: {}\nprobes: {}\nagent: {}\n", "bad.yaml:3:1:", "duplicate key 'agent'"},
 	/* exporters */
-	{"exporters:\n  - format: json\n", "bad.yaml:2:5:",
-	 "the exporter has no 'type'; known types: stdout (key 'exporters[0].type')"},
-	{"exporters:\n  - type: kafka\n", "bad.yaml:2:11:",
-	 "unknown exporter type 'kafka'; known types: stdout (key 'exporters[0].type')"},
+	/* (the full list of known types is checked in test_known_types) */
+	{"exporters:\n  - format: json\n",
+	 "bad.yaml:2:5:", "the exporter has no 'type'; known types: stdout, "},
+	{"exporters:\n  - type: kafka\n",
+	 "bad.yaml:2:11:", "unknown exporter type 'kafka'; known types: stdout, "},
 	{"exporters:\n  - type: stdout\n    colour: red\n", "bad.yaml:3:5:",
-	 "unknown key 'colour'; valid keys: type, format, temporality, output (key "
-	 "'exporters[0].colour')"},
+	 "unknown key 'colour'; valid keys: type, format, temporality, output, name, queue_size, "
+	 "retry (key 'exporters[0].colour')"},
 	{"exporters:\n  - type: stdout\n  - type: stdout\n    format: yaml\n", "bad.yaml:4:13:",
 	 "unknown value 'yaml'; valid values: pretty, json (key 'exporters[1].format')"},
 	{"exporters:\n  - type: stdout\n    type: stdout\n",
@@ -545,8 +626,88 @@ static const struct {
 	 "bad.yaml:2:28:", "the value must not be empty (key 'exporters[0].output')"},
 	{"exporters: []\n", "bad.yaml:1:12:", "the list needs at least 1 item (key 'exporters')"},
 	{"exporters:\n", "bad.yaml:1:11:", "the list needs at least 1 item (key 'exporters')"},
-	{"exporters: [stdout]\n", "bad.yaml:1:13:",
-	 "expected a mapping with a 'type' (stdout), got 'stdout' (key 'exporters[0]')"},
+	{"exporters: [stdout]\n", "bad.yaml:1:13:", "expected a mapping with a 'type' (stdout, "},
+	/* keys common to every exporter */
+	{"exporters:\n  - {type: stdout, queue_size: 0}\n",
+	 "bad.yaml:2:32:", "0 is out of range 1..1024 (key 'exporters[0].queue_size')"},
+	{"exporters:\n  - type: stdout\n  - {type: stdout, queue_size: 1025}\n",
+	 "bad.yaml:3:32:", "1025 is out of range 1..1024 (key 'exporters[1].queue_size')"},
+	{"exporters:\n  - {type: stdout, queue_size: many}\n",
+	 "bad.yaml:2:32:", "expected an unsigned integer, got 'many'"},
+	{"exporters:\n  - type: stdout\n    retry: {initial: 5ms}\n", "bad.yaml:3:22:",
+	 "duration '5ms' is out of range 10ms..1m (key 'exporters[0].retry.initial')"},
+	{"exporters:\n  - type: stdout\n    retry: {initial: 61s}\n", "bad.yaml:3:22:",
+	 "duration '61s' is out of range 10ms..1m (key 'exporters[0].retry.initial')"},
+	{"exporters:\n  - type: stdout\n    retry: {max: 2h}\n",
+	 "bad.yaml:3:18:", "duration '2h' is out of range 10ms..1h (key 'exporters[0].retry.max')"},
+	{"exporters:\n  - type: stdout\n    retry: {max_elapsed: 25h}\n", "bad.yaml:3:26:",
+	 "duration '25h' is out of range 0s..24h (key 'exporters[0].retry.max_elapsed')"},
+	{"exporters:\n  - type: stdout\n    retry: {max_elapsed: forever}\n",
+	 "bad.yaml:3:26:", "invalid duration 'forever'"},
+	{"exporters:\n  - type: stdout\n    retry:\n      initial: 1m\n      max: 10s\n",
+	 "bad.yaml:5:12:",
+	 "retry.max (10s) must be at least retry.initial (1m) (key 'exporters[0].retry.max')"},
+	{"exporters:\n  - type: stdout\n    retry:\n      initial: 45s\n", "bad.yaml:4:16:",
+	 "retry.max (30s) must be at least retry.initial (45s) (key "
+	 "'exporters[0].retry.initial')"},
+	{"exporters:\n  - type: stdout\n    retry: [1s]\n",
+	 "bad.yaml:3:12:", "expected a mapping, got a list (key 'exporters[0].retry')"},
+	{"exporters:\n  - type: stdout\n    retry: {backoff: 1s}\n", "bad.yaml:3:13:",
+	 "unknown key 'backoff'; valid keys: initial, max, max_elapsed (key "
+	 "'exporters[0].retry.backoff')"},
+	{"exporters:\n  - {type: stdout, name: \"\"}\n",
+	 "bad.yaml:2:26:", "the value must not be empty (key 'exporters[0].name')"},
+	{"exporters:\n  - {type: stdout, name: \"a\\tb\"}\n", "bad.yaml:2:26:",
+	 "the exporter name contains a control character (key 'exporters[0].name')"},
+	{"exporters:\n  - {type: stdout, name: "
+	 "a123456789b123456789c123456789d123456789e123456789f123456789g1234}\n",
+	 "bad.yaml:2:26:", "the exporter name is longer than 64 characters"},
+	{"exporters:\n  - {type: stdout, name: [a]}\n",
+	 "bad.yaml:2:26:", "expected a string, got a list (key 'exporters[0].name')"},
+	{"exporters:\n  - {type: stdout, name: a, name: b}\n",
+	 "bad.yaml:2:29:", "duplicate key 'name' (key 'exporters[0].name')"},
+	/* unique names */
+	{"exporters:\n  - {type: stdout, name: a}\n  - {type: stdout, name: a}\n", "bad.yaml:3:26:",
+	 "duplicate exporter name 'a': exporters[0] has it too; names must be unique (key "
+	 "'exporters[1].name')"},
+	{"exporters:\n  - {type: stdout, name: stdout-2}\n  - type: stdout\n  - type: stdout\n",
+	 "bad.yaml:2:26:",
+	 "exporter name 'stdout-2' is also the default name of exporters[2]; choose another name "
+	 "or give exporters[2] one (key 'exporters[0].name')"},
+	{"exporters:\n  - type: stdout\n  - {type: stdout, name: stdout}\n", "bad.yaml:3:26:",
+	 "exporter name 'stdout' is also the default name of exporters[0]; choose another name "
+	 "or give exporters[0] one (key 'exporters[1].name')"},
+	{"exporters:\n  - {type: plugin, path: /a.so}\n  - {type: stdout, name: plugin}\n",
+	 "bad.yaml:3:26:", "exporter name 'plugin' is also the default name of exporters[0]"},
+	/* type: plugin */
+	{"exporters:\n  - type: plugin\n", "bad.yaml:2:5:",
+	 "a plugin exporter needs a 'path': the shared object of its module (key "
+	 "'exporters[0].path')"},
+	{"exporters:\n  - type: plugin\n    config: {file: /tmp/x}\n",
+	 "bad.yaml:2:5:", "a plugin exporter needs a 'path'"},
+	{"exporters:\n  - {type: plugin, path: \"\"}\n",
+	 "bad.yaml:2:26:", "the value must not be empty (key 'exporters[0].path')"},
+	{"exporters:\n  - {type: plugin, path: [a.so]}\n",
+	 "bad.yaml:2:26:", "expected a string, got a list (key 'exporters[0].path')"},
+	{"exporters:\n  - {type: plugin, path: /a.so, path: /b.so}\n",
+	 "bad.yaml:2:33:", "duplicate key 'path' (key 'exporters[0].path')"},
+	{"exporters:\n  - {type: plugin, path: /a.so, format: json}\n", "bad.yaml:2:33:",
+	 "unknown key 'format'; valid keys: type, path, config, name, queue_size, retry (key "
+	 "'exporters[0].format')"},
+	{"exporters:\n  - type: plugin\n    path: /a.so\n    config: /etc/a.conf\n",
+	 "bad.yaml:4:13:",
+	 "expected a mapping of names to values, got '/etc/a.conf' (key 'exporters[0].config')"},
+	{"exporters:\n  - type: plugin\n    path: /a.so\n    config:\n      file: [a, b]\n",
+	 "bad.yaml:5:13:",
+	 "expected a string value for 'file', got a list (key 'exporters[0].config')"},
+	{"exporters:\n  - type: plugin\n    path: /a.so\n    config:\n      file: {a: b}\n",
+	 "bad.yaml:5:13:", "expected a string value for 'file', got a mapping"},
+	{"exporters:\n  - type: plugin\n    path: /a.so\n    config:\n      file:\n",
+	 "bad.yaml:5:12:", "'file' has no value"},
+	{"exporters:\n  - type: plugin\n    path: /a.so\n    config: {a: 1, a: 2}\n",
+	 "bad.yaml:4:20:", "duplicate key 'a' (key 'exporters[0].config')"},
+	{"exporters:\n  - type: plugin\n    path: /a.so\n    queue_size: 0\n",
+	 "bad.yaml:4:17:", "0 is out of range 1..1024 (key 'exporters[0].queue_size')"},
 	{"exporters: {type: stdout}\n",
 	 "bad.yaml:1:12:", "expected a list of exporters, got a mapping"},
 	/* YAML syntax and documents */
@@ -582,6 +743,90 @@ static void test_bad(void)
 		CHECK(!strchr(err, '\n'), "row %zu: message has a newline", i);
 		CHECK(is_empty(&c), "row %zu: config not left empty", i);
 		hl_config_free(&c);
+	}
+}
+
+/* ---- exporter names and types --------------------------------------------------- */
+
+static void test_exporter_names(void)
+{
+	static const struct {
+		const char *text;
+		const char *names[5];
+	} rows[] = {
+		{"exporters: [{type: stdout}]", {"stdout"}},
+		{"exporters: [{type: stdout}, {type: stdout}, {type: stdout}]",
+		 {"stdout", "stdout-2", "stdout-3"}},
+		/* named items do not count */
+		{"exporters: [{type: stdout, name: a}, {type: stdout}, {type: stdout}]",
+		 {"a", "stdout", "stdout-2"}},
+		{"exporters: [{type: plugin, path: /a.so}, {type: stdout}, {type: plugin, path: "
+		 "b.so}]",
+		 {"plugin", "stdout", "plugin-2"}},
+		{"exporters: [{type: stdout, name: plugin}, {type: stdout}]", {"plugin", "stdout"}},
+		{"exporters: [{type: stdout, name: stdout-3}, {type: stdout}, {type: stdout}]",
+		 {"stdout-3", "stdout", "stdout-2"}},
+		{"exporters: [{type: stdout, name: \"prod console\"}, {type: stdout, name: "
+		 "\"\xc3\xa9"
+		 "cran\"}]",
+		 {"prod console", "\xc3\xa9"
+				  "cran"}},
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct hl_config c;
+		size_t n = 0;
+		int e = load(&c, rows[i].text, err, sizeof(err));
+
+		CHECK(e == 0, "names %zu: %s", i, err);
+		if (e)
+			continue;
+		while (n < 5 && rows[i].names[n])
+			n++;
+		CHECK(c.exporters.n == n, "names %zu: %zu exporters", i, c.exporters.n);
+		for (size_t j = 0; j < n && j < c.exporters.n; j++)
+			CHECK(c.exporters.v[j].name &&
+				      !strcmp(c.exporters.v[j].name, rows[i].names[j]),
+			      "names %zu: exporter %zu is '%s', want '%s'", i, j,
+			      c.exporters.v[j].name, rows[i].names[j]);
+		hl_config_free(&c);
+	}
+}
+
+/* Every message naming the types lists the built-ins, then plugin. */
+static void test_known_types(void)
+{
+	static const struct {
+		const char *text, *fmt;
+	} rows[] = {
+		{"exporters:\n  - format: json\n",
+		 "bad.yaml:2:5: the exporter has no 'type'; known types: %s (key "
+		 "'exporters[0].type')"},
+		{"exporters:\n  - type: kafka\n",
+		 "bad.yaml:2:11: unknown exporter type 'kafka'; known types: %s (key "
+		 "'exporters[0].type')"},
+		{"exporters: [stdout]\n",
+		 "bad.yaml:1:13: expected a mapping with a 'type' (%s), got 'stdout' (key "
+		 "'exporters[0]')"},
+	};
+	char known[256] = "", want[512], err[512];
+	size_t pos = 0;
+
+	for (size_t t = 0; hl_exporter_types[t]; t++) {
+		CHECK(strcmp(hl_exporter_types[t]->name, "plugin"),
+		      "a built-in exporter is named plugin");
+		pos += (size_t)snprintf(known + pos, sizeof(known) - pos, "%s, ",
+					hl_exporter_types[t]->name);
+	}
+	snprintf(known + pos, sizeof(known) - pos, "plugin");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct hl_config c;
+		int e = load(&c, rows[i].text, err, sizeof(err));
+
+		snprintf(want, sizeof(want), rows[i].fmt, known);
+		CHECK(e == -EINVAL && !strcmp(err, want), "known types %zu: '%s', want '%s'", i,
+		      err, want);
 	}
 }
 
@@ -635,7 +880,7 @@ static void test_files(void)
 	snprintf(path, sizeof(path), "%s/good.yaml", dir);
 	write_file(path, full_config);
 	e = hl_config_load(&c, path, err, sizeof(err));
-	CHECK(e == 0 && c.path && !strcmp(c.path, path) && c.exporters.n == 2, "good file: %d %s",
+	CHECK(e == 0 && c.path && !strcmp(c.path, path) && c.exporters.n == 4, "good file: %d %s",
 	      e, err);
 	hl_config_free(&c);
 
@@ -675,9 +920,16 @@ static const char *const all_keys[] = {
 	"probes.stack_latency.group_by",
 	"exporters",
 	"exporters[].type",
+	"exporters[].name",
+	"exporters[].queue_size",
+	"exporters[].retry.initial",
+	"exporters[].retry.max",
+	"exporters[].retry.max_elapsed",
 	"exporters[type=stdout].format",
 	"exporters[type=stdout].temporality",
 	"exporters[type=stdout].output",
+	"exporters[type=plugin].path",
+	"exporters[type=plugin].config",
 };
 
 static char *reference(size_t *len)
@@ -701,9 +953,28 @@ static size_t count_leaves(const struct hl_option *opts)
 	return n;
 }
 
+/* Rows of a table under prefix (the other built-in exporters' keys); how many. */
+static size_t check_rows(const char *ref, const struct hl_option *opts, const char *prefix)
+{
+	char path[256], cell[300];
+	size_t n = 0;
+
+	for (size_t i = 0; opts && opts[i].name; i++) {
+		snprintf(path, sizeof(path), "%s.%s", prefix, opts[i].name);
+		if (opts[i].type == HL_OPT_SECTION) {
+			n += check_rows(ref, opts[i].sub, path);
+			continue;
+		}
+		snprintf(cell, sizeof(cell), "\n| `%s` | ", path);
+		CHECK(strstr(ref, cell), "reference lacks %s", path);
+		n++;
+	}
+	return n;
+}
+
 static void test_reference(void)
 {
-	size_t len = 0, len2 = 0, rows = 0, want_rows;
+	size_t len = 0, len2 = 0, rows = 0, want_rows, other_rows = 0;
 	char *ref = reference(&len), *ref2 = reference(&len2), cell[128];
 
 	CHECK(ref && ref2, "open_memstream failed");
@@ -718,13 +989,26 @@ static void test_reference(void)
 	}
 	for (const char *p = ref; (p = strchr(p, '\n')); p++)
 		rows++;
-	/* table leaves + exporters[].type + the stdout keys, + 2 header lines */
-	want_rows =
-		count_leaves(hl_config_options) + 1 + count_leaves(hl_stdout_exporter.options) + 2;
+	/*
+	 * table leaves + exporters[].type + 5 common keys + each type's keys + the
+	 * 2 plugin keys, + 2 header lines
+	 */
+	want_rows = count_leaves(hl_config_options) + 1 + 5 + 2 + 2;
+	for (size_t t = 0; hl_exporter_types[t]; t++)
+		want_rows += count_leaves(hl_exporter_types[t]->options);
 	CHECK(rows == want_rows, "%zu lines, want %zu", rows, want_rows);
-	CHECK(want_rows == sizeof(all_keys) / sizeof(all_keys[0]) + 2,
+	/* all_keys lists every key but those of the built-ins other than stdout */
+	for (size_t t = 0; hl_exporter_types[t]; t++) {
+		char prefix[128];
+
+		if (hl_exporter_types[t] == &hl_stdout_exporter)
+			continue;
+		snprintf(prefix, sizeof(prefix), "exporters[type=%s]", hl_exporter_types[t]->name);
+		other_rows += check_rows(ref, hl_exporter_types[t]->options, prefix);
+	}
+	CHECK(want_rows == sizeof(all_keys) / sizeof(all_keys[0]) + other_rows + 2,
 	      "all_keys lists %zu keys, the tables %zu", sizeof(all_keys) / sizeof(all_keys[0]),
-	      want_rows - 2);
+	      want_rows - other_rows - 2);
 	CHECK(strstr(ref, "| `agent.interval` | duration, 100ms..1h | `10s` |"), "interval row");
 	CHECK(strstr(ref, "| `probes.stack_latency.histogram_scale` | uint, 0..5 | `3` |"),
 	      "scale row");
@@ -732,6 +1016,26 @@ static void test_reference(void)
 	CHECK(strstr(ref, "list of: interface, cgroup"), "group_by names");
 	CHECK(strstr(ref, "list of uint, 1..4194304"), "pids range");
 	CHECK(strstr(ref, "one of: pretty, json"), "stdout format values");
+	CHECK(strstr(ref, "\n| `exporters[].type` | one of: stdout, "), "type row");
+	CHECK(strstr(ref, ", plugin |  | required: the exporter type; stdout: "),
+	      "type row: plugin");
+	CHECK(strstr(ref, "\n| `exporters[].name` | string |  | "), "name row");
+	CHECK(strstr(ref, "\n| `exporters[].queue_size` | uint, 1..1024 | `16` | "),
+	      "queue_size row");
+	CHECK(strstr(ref, "\n| `exporters[].retry.initial` | duration, 10ms..1m | `1s` | "),
+	      "retry.initial row");
+	CHECK(strstr(ref, "\n| `exporters[].retry.max` | duration, 10ms..1h | `30s` | "),
+	      "retry.max row");
+	CHECK(strstr(ref, "\n| `exporters[].retry.max_elapsed` | duration, 0s..24h | `5m` | "),
+	      "retry.max_elapsed row");
+	CHECK(strstr(ref, "\n| `exporters[type=plugin].path` | string |  | required: "),
+	      "plugin path row");
+	CHECK(strstr(ref, "\n| `exporters[type=plugin].config` | map of string to string (0..64 "
+			  "items) | `{}` | "),
+	      "plugin config row");
+	/* the common keys appear once, not per type */
+	CHECK(!strstr(ref, "[type=stdout].name") && !strstr(ref, "[type=plugin].queue_size"),
+	      "common keys repeated per type");
 out:
 	free(ref);
 	free(ref2);
@@ -744,6 +1048,8 @@ int main(void)
 	test_variants();
 	test_durations();
 	test_bad();
+	test_exporter_names();
+	test_known_types();
 	test_small_buffers();
 	test_files();
 	test_reference();

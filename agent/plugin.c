@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* Exporter modules: dlopen, the ABI checks, and the init parameters. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin.h"
+
+typedef const struct hl_exporter_ops *(*module_fn)(void);
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+							  ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* NULL when ops is usable by this agent, else what is wrong (into buf). */
+static const char *check_ops(const struct hl_exporter_ops *ops, char *buf, size_t len)
+{
+	const char *missing = NULL;
+
+	/* abi_version is the first member in every version: safe to read first. */
+	if (ops->abi_version != HL_EXPORTER_ABI_VERSION) {
+		snprintf(buf, len, "was built for exporter ABI %u; this hostlat speaks ABI %u",
+			 ops->abi_version, HL_EXPORTER_ABI_VERSION);
+		return buf;
+	}
+	if (!ops->name || !ops->name[0])
+		return "has no name";
+	if (!ops->init)
+		missing = "init";
+	else if (!ops->export_batch)
+		missing = "export_batch";
+	else if (!ops->shutdown)
+		missing = "shutdown";
+	if (missing) {
+		snprintf(buf, len, "(%s) has no %s callback", ops->name, missing);
+		return buf;
+	}
+	if (ops->options) {
+		snprintf(buf, len,
+			 "(%s) sets options: a module's options must be NULL (its init "
+			 "receives its config as strings)",
+			 ops->name);
+		return buf;
+	}
+	return NULL;
+}
+
+int hl_plugin_load(const char *path, void **handle, const struct hl_exporter_ops **ops, char *err,
+		   size_t errlen)
+{
+	const struct hl_exporter_ops *o;
+	const char *why;
+	char buf[256];
+	module_fn fn;
+	void *h, *sym;
+
+	*handle = NULL;
+	*ops = NULL;
+	if (!path || !*path) {
+		set_err(err, errlen, "cannot load plugin '': no path");
+		return -EINVAL;
+	}
+	dlerror();
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		why = dlerror();
+		set_err(err, errlen, "cannot load plugin '%s': %s", path,
+			why ? why : "unknown error");
+		return -EINVAL;
+	}
+	dlerror();
+	sym = dlsym(h, HL_EXPORTER_MODULE_SYMBOL);
+	if (!sym || dlerror()) {
+		set_err(err, errlen, "plugin '%s' has no symbol %s", path,
+			HL_EXPORTER_MODULE_SYMBOL);
+		dlclose(h);
+		return -EINVAL;
+	}
+	/* POSIX guarantees a data pointer from dlsym converts to a function pointer. */
+	memcpy(&fn, &sym, sizeof(fn));
+	o = fn();
+	if (!o) {
+		set_err(err, errlen, "plugin '%s': %s() returned NULL", path,
+			HL_EXPORTER_MODULE_SYMBOL);
+		dlclose(h);
+		return -EINVAL;
+	}
+	why = check_ops(o, buf, sizeof(buf));
+	if (why) {
+		set_err(err, errlen, "plugin '%s' %s", path, why);
+		dlclose(h);
+		return -EINVAL;
+	}
+	*handle = h;
+	*ops = o;
+	return 0;
+}
+
+void hl_plugin_unload(void *handle)
+{
+	if (handle)
+		dlclose(handle);
+}
+
+int hl_plugin_params(const struct hl_kvlist *kv, struct hl_module_params *out)
+{
+	const char **keys = NULL, **values = NULL;
+	size_t n = kv ? kv->n : 0;
+
+	*out = (struct hl_module_params){0};
+	if (n) {
+		keys = calloc(n, sizeof(*keys));
+		values = calloc(n, sizeof(*values));
+		if (!keys || !values) {
+			free(keys);
+			free(values);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++) {
+			keys[i] = kv->v[i].key;
+			values[i] = kv->v[i].value;
+		}
+	}
+	out->n = n;
+	out->keys = keys;
+	out->values = values;
+	return 0;
+}
+
+void hl_plugin_params_free(struct hl_module_params *p)
+{
+	if (!p)
+		return;
+	free((void *)p->keys);
+	free((void *)p->values);
+	*p = (struct hl_module_params){0};
+}

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OTLP JSON encoding and the otlp_http exporter's pure parts: splitting a
+ * batch below a size limit, response bodies, Retry-After, the
+ * OTEL_EXPORTER_OTLP_HEADERS syntax, endpoint resolution, and the
+ * precedence of config keys over environment variables (through init).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "exporters.h"
+#include "hist.h"
+#include "otlp_json.h"
+#include "unit.h"
+
+#define N_HIST 12
+#define N_CNT 9
+
+/* ---- a batch built by hand ------------------------------------------------------------ */
+
+static struct hl_hist cum[N_HIST], dlt[N_HIST];
+static struct hl_point hist_points[N_HIST], cnt_points[N_CNT], gauge_points[2];
+static struct hl_metric metrics[3];
+static const struct hl_attr resource[] = {{"service.name", "hostlat"}, {"host.name", "h1"}};
+static char stage_names[N_HIST][16];
+
+static void make_batch(struct hl_batch *b)
+{
+	static struct hl_exph_table t;
+
+	hl_exph_table_init(&t, 3);
+	for (int i = 0; i < N_HIST; i++) {
+		hl_hist_init(&cum[i], 160, 3);
+		hl_hist_init(&dlt[i], 160, 3);
+		/* point i has i * 7 values spread over many buckets; point 0 is empty */
+		for (int k = 0; k < i * 7; k++) {
+			uint64_t v = 1000ULL + (uint64_t)k * 7919ULL * (uint64_t)(i + 1);
+
+			hl_hist_record(&cum[i], &t, v);
+			if (k % 2)
+				hl_hist_record(&dlt[i], &t, v);
+		}
+		snprintf(stage_names[i], sizeof(stage_names[i]), "stage-%d", i);
+		hist_points[i] =
+			(struct hl_point){.n_attrs = 1, .cumulative = &cum[i], .delta = &dlt[i]};
+		hist_points[i].attrs[0] = (struct hl_attr){"stage", stage_names[i]};
+	}
+	for (int i = 0; i < N_CNT; i++) {
+		cnt_points[i] = (struct hl_point){.n_attrs = 2,
+						  .value = 1000000ULL * (uint64_t)i,
+						  .value_delta = (uint64_t)i};
+		cnt_points[i].attrs[0] = (struct hl_attr){"stage", stage_names[i]};
+		cnt_points[i].attrs[1] = (struct hl_attr){"reason", "no_timestamp"};
+	}
+	gauge_points[0] = (struct hl_point){.n_attrs = 1, .gauge = 1};
+	gauge_points[0].attrs[0] = (struct hl_attr){"hook", "tp_btf/x"};
+	gauge_points[1] = (struct hl_point){.n_attrs = 1, .gauge = 0.5};
+	gauge_points[1].attrs[0] = (struct hl_attr){"hook", "none"};
+	metrics[0] = (struct hl_metric){"hostlat.stack.latency", "latency",   "s",
+					HL_METRIC_EXPHIST,	 hist_points, N_HIST};
+	metrics[1] = (struct hl_metric){"hostlat.probe.events", "events",   "{sample}",
+					HL_METRIC_COUNTER,	cnt_points, N_CNT};
+	metrics[2] = (struct hl_metric){"hostlat.probe.hook", NULL,	    "1",
+					HL_METRIC_GAUGE,      gauge_points, 2};
+	*b = (struct hl_batch){.start_unix_ns = 1700000000000000000ULL,
+			       .prev_unix_ns = 1700000009000000000ULL,
+			       .time_unix_ns = 1700000010000000000ULL,
+			       .resource = resource,
+			       .n_resource = 2,
+			       .scope_name = "hostlat",
+			       .scope_version = "0.1.0",
+			       .metrics = metrics,
+			       .n_metrics = 3};
+}
+
+static void free_batch(void)
+{
+	for (int i = 0; i < N_HIST; i++) {
+		hl_hist_free(&cum[i]);
+		hl_hist_free(&dlt[i]);
+	}
+}
+
+/* ---- splitting ---------------------------------------------------------------------------- */
+
+/* Every point of a request, as "metric name\tprinted point", appended to out. */
+static size_t collect_points(const cJSON *req, char **out, size_t n, size_t cap)
+{
+	const cJSON *rm = cJSON_GetArrayItem(cJSON_GetObjectItem(req, "resourceMetrics"), 0);
+	const cJSON *sm = cJSON_GetArrayItem(cJSON_GetObjectItem(rm, "scopeMetrics"), 0);
+	const cJSON *m;
+
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(req, "resourceMetrics")) == 1,
+	      "one resourceMetrics");
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(sm, "metrics")) > 0, "no empty metrics");
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(rm, "resource")->child) == 2,
+	      "resource attributes in every request");
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(sm, "metrics"))
+	{
+		const char *name = cJSON_GetObjectItem(m, "name")->valuestring;
+		const cJSON *data = cJSON_GetObjectItem(m, "exponentialHistogram"), *dp;
+
+		if (!data)
+			data = cJSON_GetObjectItem(m, "sum");
+		if (!data)
+			data = cJSON_GetObjectItem(m, "gauge");
+		CHECK(data && cJSON_GetArraySize(cJSON_GetObjectItem(data, "dataPoints")) > 0,
+		      "%s: no empty dataPoints", name);
+		if (!data)
+			continue;
+		cJSON_ArrayForEach(dp, cJSON_GetObjectItem(data, "dataPoints"))
+		{
+			char *s = cJSON_PrintUnformatted(dp);
+
+			if (n < cap && s && asprintf(&out[n], "%s\t%s", name, s) > 0)
+				n++;
+			free(s);
+		}
+	}
+	return n;
+}
+
+static void free_strs(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+}
+
+static void test_split(void)
+{
+	static const size_t limits[] = {1500, 2000, 2500, 3000, 4096, 8192, 100000, 4 << 20};
+	struct hl_batch b;
+	struct hl_otlp_split sp, sp2;
+	char *whole, *want[64], *got[64];
+	cJSON *req;
+	size_t n_want;
+
+	make_batch(&b);
+	for (int delta = 0; delta <= 1; delta++) {
+		whole = hl_otlp_encode_string(&b, delta);
+		req = cJSON_Parse(whole);
+		n_want = collect_points(req, want, 0, 64);
+		cJSON_Delete(req);
+		/* delta: the empty histogram point 0 is left out */
+		CHECK(n_want == (size_t)(N_HIST + N_CNT + 2 - delta), "%zu points (delta %d)",
+		      n_want, delta);
+
+		for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+			size_t n_got = 0;
+
+			CHECK(hl_otlp_encode_split(&b, delta, limits[l], &sp) == 0, "split");
+			CHECK(sp.oversize_points == 0, "limit %zu: %llu oversize", limits[l],
+			      (unsigned long long)sp.oversize_points);
+			CHECK(sp.n_points == n_want, "limit %zu: %zu points", limits[l],
+			      sp.n_points);
+			if (limits[l] >= strlen(whole)) {
+				CHECK(sp.n == 1 && !strcmp(sp.v[0].json, whole),
+				      "limit %zu: one request, same as hl_otlp_encode", limits[l]);
+			} else {
+				CHECK(sp.n > 1, "limit %zu: split", limits[l]);
+			}
+			for (size_t i = 0; i < sp.n; i++) {
+				size_t before = n_got;
+
+				CHECK(sp.v[i].len == strlen(sp.v[i].json), "len");
+				CHECK(sp.v[i].len <= limits[l],
+				      "limit %zu: request %zu has %zu bytes", limits[l], i,
+				      sp.v[i].len);
+				req = cJSON_Parse(sp.v[i].json);
+				CHECK(req, "request %zu parses", i);
+				n_got = collect_points(req, got, n_got, 64);
+				CHECK(n_got - before == sp.v[i].n_points, "n_points of request %zu",
+				      i);
+				cJSON_Delete(req);
+			}
+			/* the same points, in the same order, under the same metrics */
+			CHECK(n_got == n_want, "limit %zu: %zu points, want %zu", limits[l], n_got,
+			      n_want);
+			for (size_t i = 0; i < n_got && i < n_want; i++)
+				CHECK(!strcmp(got[i], want[i]), "limit %zu: point %zu differs",
+				      limits[l], i);
+			free_strs(got, n_got);
+			/* deterministic */
+			CHECK(hl_otlp_encode_split(&b, delta, limits[l], &sp2) == 0, "split again");
+			CHECK(sp2.n == sp.n, "same number of requests");
+			for (size_t i = 0; i < sp.n && i < sp2.n; i++)
+				CHECK(!strcmp(sp.v[i].json, sp2.v[i].json), "same request %zu", i);
+			hl_otlp_split_free(&sp2);
+			hl_otlp_split_free(&sp);
+			hl_otlp_split_free(&sp); /* idempotent */
+		}
+		free_strs(want, n_want);
+		free(whole);
+	}
+
+	/* A limit below the smallest request: everything is oversize, nothing sent. */
+	CHECK(hl_otlp_encode_split(&b, false, 200, &sp) == 0, "split");
+	CHECK(sp.n == 0 && sp.oversize_points == N_HIST + N_CNT + 2, "all oversize: %zu, %llu",
+	      sp.n, (unsigned long long)sp.oversize_points);
+	hl_otlp_split_free(&sp);
+
+	/* A limit that fits small points but not the big histograms. */
+	CHECK(hl_otlp_encode_split(&b, false, 900, &sp) == 0, "split");
+	CHECK(sp.oversize_points > 0 && sp.n > 0 && sp.n_points + sp.oversize_points == 23,
+	      "some oversize: %zu requests, %zu points, %llu oversize", sp.n, sp.n_points,
+	      (unsigned long long)sp.oversize_points);
+	for (size_t i = 0; i < sp.n; i++)
+		CHECK(sp.v[i].len <= 900 && sp.v[i].n_points > 0, "request %zu", i);
+	hl_otlp_split_free(&sp);
+
+	/* Nothing to send: no request at all. */
+	b.n_metrics = 0;
+	CHECK(hl_otlp_encode_split(&b, false, 4096, &sp) == 0 && sp.n == 0 && !sp.oversize_points,
+	      "empty batch");
+	CHECK(hl_otlp_encode(&b, false) == NULL, "no empty envelope");
+	hl_otlp_split_free(&sp);
+	free_batch();
+}
+
+/* The mapping details of one request. */
+static void test_mapping(void)
+{
+	struct hl_batch b;
+	char *s;
+
+	make_batch(&b);
+	s = hl_otlp_encode_string(&b, false);
+	CHECK(s && strstr(s, "\"timeUnixNano\":\"1700000010000000000\""), "time as a string");
+	CHECK(s && strstr(s, "\"startTimeUnixNano\":\"1700000000000000000\""),
+	      "start (cumulative)");
+	CHECK(s && strstr(s, "\"aggregationTemporality\":2"), "cumulative = 2");
+	CHECK(s && strstr(s, "\"asInt\":\"8000000\""), "asInt as a string");
+	CHECK(s && strstr(s, "\"isMonotonic\":true"), "monotonic sum");
+	CHECK(s && strstr(s, "\"asDouble\":0.5"), "gauge");
+	CHECK(s && !strstr(s, "_\":"), "no snake_case keys");
+	free(s);
+	s = hl_otlp_encode_string(&b, true);
+	CHECK(s && strstr(s, "\"aggregationTemporality\":1"), "delta = 1");
+	CHECK(s && strstr(s, "\"startTimeUnixNano\":\"1700000009000000000\""), "start (delta)");
+	CHECK(s && strstr(s, "\"asInt\":\"8\""), "delta counter");
+	free(s);
+	free_batch();
+}
+
+/* ---- responses ---------------------------------------------------------------------------- */
+
+static void test_responses(void)
+{
+	static const struct {
+		const char *body;
+		uint64_t rejected;
+		const char *msg;
+	} ok[] = {
+		{"", 0, ""},
+		{"{}", 0, ""},
+		{"not json", 0, ""},
+		{"{\"partialSuccess\":{}}", 0, ""},
+		{"{\"partialSuccess\":{\"rejectedDataPoints\":\"5\",\"errorMessage\":\"bad "
+		 "points\"}}",
+		 5, "bad points"},
+		{"{\"partialSuccess\":{\"rejectedDataPoints\":7}}", 7, ""},
+		{"{\"partial_success\":{\"rejected_data_points\":\"3\",\"error_message\":\"x\"}}",
+		 3, "x"},
+		{"{\"partialSuccess\":{\"rejectedDataPoints\":\"-1\"}}", 0, ""},
+		{"{\"partialSuccess\":{\"errorMessage\":\"a\\nb\\u0001\\tc\"}}", 0, "a b c"},
+		{"{\"partialSuccess\":{\"rejectedDataPoints\":\"18446744073709551615\"}}",
+		 UINT64_MAX, ""},
+	};
+	static const struct {
+		const char *body;
+		const char *msg;
+	} errs[] = {
+		{"", ""},
+		{"{\"code\":3,\"message\":\"invalid metric name\"}", "invalid metric name"},
+		{"{\"code\":3}", "{\"code\":3}"},
+		{"Bad Request\r\n\r\nsomething\x01 else", "Bad Request something else"},
+		{"caf\xc3\xa9", "caf??"},
+	};
+	uint64_t rejected;
+	char msg[256], big[600];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		hl_otlp_parse_success(ok[i].body, strlen(ok[i].body), &rejected, msg, sizeof(msg));
+		CHECK(rejected == ok[i].rejected, "%s: rejected %llu", ok[i].body,
+		      (unsigned long long)rejected);
+		CHECK(!strcmp(msg, ok[i].msg), "%s: message '%s'", ok[i].body, msg);
+	}
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		hl_otlp_error_text(errs[i].body, strlen(errs[i].body), msg, sizeof(msg));
+		CHECK(!strcmp(msg, errs[i].msg), "%s: message '%s'", errs[i].body, msg);
+	}
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	hl_otlp_error_text(big, strlen(big), msg, sizeof(msg));
+	CHECK(strlen(msg) == 200, "first 200 bytes: %zu", strlen(msg));
+	hl_otlp_error_text(big, strlen(big), msg, 50);
+	CHECK(strlen(msg) == 49, "fits the buffer: %zu", strlen(msg));
+}
+
+static void test_retry_after(void)
+{
+	/* Wed, 21 Oct 2015 07:28:00 GMT */
+	const time_t t0 = 1445412480;
+	uint64_t ns = 42;
+
+	CHECK(hl_otlp_retry_after("2", t0, &ns) == 0 && ns == 2000000000ULL, "2 s: %llu",
+	      (unsigned long long)ns);
+	CHECK(hl_otlp_retry_after(" 120 ", t0, &ns) == 0 && ns == 120000000000ULL, "120 s");
+	CHECK(hl_otlp_retry_after("0", t0, &ns) == 0 && ns == 0, "0 s");
+	CHECK(hl_otlp_retry_after("99999999999999999999999", t0, &ns) == 0 &&
+		      ns == 86400ULL * 1000000000ULL,
+	      "capped at a day");
+	CHECK(hl_otlp_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", t0, &ns) == 0 &&
+		      ns == 10000000000ULL,
+	      "IMF-fixdate: %llu", (unsigned long long)ns);
+	CHECK(hl_otlp_retry_after("Wednesday, 21-Oct-15 07:29:00 GMT", t0, &ns) == 0 &&
+		      ns == 60000000000ULL,
+	      "RFC 850: %llu", (unsigned long long)ns);
+	CHECK(hl_otlp_retry_after("Wed Oct 21 07:28:05 2015", t0, &ns) == 0 && ns == 5000000000ULL,
+	      "asctime: %llu", (unsigned long long)ns);
+	CHECK(hl_otlp_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", t0, &ns) == 0 && ns == 0,
+	      "a date in the past: 0");
+	CHECK(hl_otlp_retry_after("soon", t0, &ns) == -EINVAL, "garbage");
+	CHECK(hl_otlp_retry_after("2s", t0, &ns) == -EINVAL, "unit");
+	CHECK(hl_otlp_retry_after("-1", t0, &ns) == -EINVAL, "negative");
+	CHECK(hl_otlp_retry_after("", t0, &ns) == -EINVAL, "empty");
+}
+
+static void test_header_list(void)
+{
+	struct hl_otlp_headers h = {0};
+	char err[128];
+
+	CHECK(hl_otlp_parse_header_list("a=b,X-Tenant = t%201 , c=%3D%2C", &h, err, sizeof(err)) ==
+		      0,
+	      "valid: %s", err);
+	CHECK(h.n == 3, "3 headers");
+	if (h.n == 3) {
+		CHECK(!strcmp(h.v[0].name, "a") && !strcmp(h.v[0].value, "b"), "a=b");
+		CHECK(!strcmp(h.v[1].name, "X-Tenant") && !strcmp(h.v[1].value, "t 1"),
+		      "trimmed and decoded: '%s'='%s'", h.v[1].name, h.v[1].value);
+		CHECK(!strcmp(h.v[2].value, "=,"), "decoded = and ,");
+	}
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("a=1,,b=2,", &h, err, sizeof(err)) == 0 && h.n == 2,
+	      "empty entries skipped");
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("k=", &h, err, sizeof(err)) == 0 && h.n == 1 &&
+		      !strcmp(h.v[0].value, ""),
+	      "empty value");
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("a=b,novalue", &h, err, sizeof(err)) == -EINVAL &&
+		      strstr(err, "entry 2"),
+	      "no '=': %s", err);
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("a=%zzsecret", &h, err, sizeof(err)) == -EINVAL &&
+		      !strstr(err, "secret"),
+	      "bad escape, value not in the message: %s", err);
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("a=%4", &h, err, sizeof(err)) == -EINVAL, "short escape");
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("a=x%0d%0aInjected: 1", &h, err, sizeof(err)) == -EINVAL,
+	      "CR LF in a value");
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("bad name=1", &h, err, sizeof(err)) == -EINVAL,
+	      "space in a name");
+	hl_otlp_headers_free(&h);
+	CHECK(hl_otlp_parse_header_list("a=%00", &h, err, sizeof(err)) == -EINVAL, "NUL");
+	hl_otlp_headers_free(&h);
+}
+
+static void test_endpoint(void)
+{
+	static const struct {
+		const char *config, *metrics, *base, *want, *source;
+	} cases[] = {
+		{NULL, NULL, NULL, "http://localhost:4318/v1/metrics", "default"},
+		{"http://c:4318", NULL, NULL, "http://c:4318/v1/metrics", "config"},
+		{"http://c:4318/", "http://m/x", "http://b", "http://c:4318/v1/metrics", "config"},
+		{"https://c/otlp/v1/metrics", NULL, NULL, "https://c/otlp/v1/metrics", "config"},
+		{"HTTP://c:1/custom", NULL, NULL, "http://c:1/custom", "config"},
+		{NULL, "http://m:4318/custom", "http://b:4318", "http://m:4318/custom",
+		 "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"},
+		{NULL, "http://m:4318", NULL, "http://m:4318/",
+		 "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"},
+		{NULL, NULL, "http://b:4318", "http://b:4318/v1/metrics",
+		 "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{NULL, NULL, "http://b:4318/prefix", "http://b:4318/prefix/v1/metrics",
+		 "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{NULL, NULL, "https://b:4318/prefix/", "https://b:4318/prefix/v1/metrics",
+		 "OTEL_EXPORTER_OTLP_ENDPOINT"},
+	};
+	static const char *const bad[] = {"ftp://x/", "localhost:4318", "not a url", "http://"};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *url = NULL;
+		const char *src = NULL;
+		int e = hl_otlp_resolve_endpoint(cases[i].config, cases[i].metrics, cases[i].base,
+						 &url, &src, err, sizeof(err));
+
+		CHECK(e == 0 && url && !strcmp(url, cases[i].want), "case %zu: %d %s", i, e,
+		      url ? url : err);
+		CHECK(src && !strcmp(src, cases[i].source), "case %zu: source %s", i, src);
+		free(url);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *url = NULL;
+		const char *src;
+
+		CHECK(hl_otlp_resolve_endpoint(bad[i], NULL, NULL, &url, &src, err, sizeof(err)) ==
+				      -EINVAL &&
+			      strstr(err, "http:// or https://"),
+		      "%s: %s", bad[i], err);
+		free(url);
+	}
+}
+
+/* ---- init: config keys, environment, precedence -------------------------------------------- */
+
+static const char *const env_vars[] = {
+	"OTEL_EXPORTER_OTLP_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_HEADERS",
+	"OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+	"OTEL_EXPORTER_OTLP_COMPRESSION",
+	"OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+	"OTEL_EXPORTER_OTLP_TIMEOUT",
+	"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+	"OTEL_EXPORTER_OTLP_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_CLIENT_KEY",
+	"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+	"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+	"HL_TEST_TOKEN",
+};
+
+static void clear_env(void)
+{
+	for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
+		unsetenv(env_vars[i]);
+}
+
+/*
+ * Load "exporters: [ITEM]", init the exporter; returns its state (NULL
+ * with the message in err) and the config in cfg.
+ */
+static void *init_item(const char *item, struct hl_config *cfg, char *err, size_t errlen)
+{
+	char text[1024];
+	void *st;
+
+	snprintf(text, sizeof(text), "exporters:\n  - %s\n", item);
+	err[0] = 0;
+	if (hl_config_load_string(cfg, text, strlen(text), "t.yaml", err, errlen)) {
+		memset(cfg, 0, sizeof(*cfg));
+		return NULL;
+	}
+	st = hl_otlp_http_exporter.init(cfg->exporters.v[0].conf, err, errlen);
+	return st;
+}
+
+static void expect_desc(const char *item, const char *const *want, const char *const *unwanted)
+{
+	struct hl_config cfg;
+	char err[256];
+	void *st = init_item(item, &cfg, err, sizeof(err));
+	const char *d = hl_otlp_http_describe(st);
+
+	CHECK(st, "%s: init failed: %s", item, err);
+	for (size_t i = 0; st && want[i]; i++)
+		CHECK(strstr(d, want[i]), "%s: '%s' not in '%s'", item, want[i], d);
+	for (size_t i = 0; st && unwanted && unwanted[i]; i++)
+		CHECK(!strstr(d, unwanted[i]), "%s: '%s' in '%s'", item, unwanted[i], d);
+	hl_otlp_http_exporter.shutdown(st);
+	hl_config_free(&cfg);
+}
+
+static void expect_init_error(const char *item, const char *want)
+{
+	struct hl_config cfg;
+	char err[256];
+	void *st = init_item(item, &cfg, err, sizeof(err));
+
+	CHECK(!st && strstr(err, want), "%s: want error '%s', got '%s'", item, want, err);
+	hl_otlp_http_exporter.shutdown(st);
+	hl_config_free(&cfg);
+}
+
+static void test_init(void)
+{
+	char path[] = "/tmp/hostlat-test-otlp-XXXXXX";
+	int fd;
+
+	clear_env();
+	expect_desc("{type: otlp_http}",
+		    (const char *const[]){"endpoint http://localhost:4318/v1/metrics (default)",
+					  "compression gzip", "temporality cumulative",
+					  "timeout 10s (default)", NULL},
+		    (const char *const[]){"headers", NULL});
+
+	/* environment only */
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://base:4318", 1);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
+	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1500", 1);
+	setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20generic-secret", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "LowMemory", 1);
+	expect_desc("{type: otlp_http}",
+		    (const char *const[]){
+			    "http://base:4318/v1/metrics (OTEL_EXPORTER_OTLP_ENDPOINT)",
+			    "compression none", "temporality delta",
+			    "timeout 1500ms (OTEL_EXPORTER_OTLP_TIMEOUT)",
+			    "headers from OTEL_EXPORTER_OTLP_HEADERS: Authorization", NULL},
+		    (const char *const[]){"secret", NULL});
+
+	/* per-signal variables win over generic ones */
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://sig:1234/custom", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "gzip", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "2000", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-sig=1", 1);
+	expect_desc("{type: otlp_http}",
+		    (const char *const[]){"http://sig:1234/custom (OTEL_EXPORTER_OTLP_METRICS_"
+					  "ENDPOINT)",
+					  "compression gzip",
+					  "timeout 2s (OTEL_EXPORTER_OTLP_METRICS_"
+					  "TIMEOUT)",
+					  "headers from OTEL_EXPORTER_OTLP_METRICS_HEADERS: x-sig",
+					  NULL},
+		    (const char *const[]){"Authorization", NULL});
+
+	/* config keys win over both */
+	setenv("HL_TEST_TOKEN", "Bearer env-secret", 1);
+	expect_desc("{type: otlp_http, endpoint: \"http://cfg:4318\", compression: gzip, "
+		    "timeout: 3s, temporality: cumulative, headers: {authorization: "
+		    "\"@env:HL_TEST_TOKEN\", x-at: \"@@literal\"}}",
+		    (const char *const[]){"http://cfg:4318/v1/metrics (config)", "compression gzip",
+					  "temporality cumulative", "timeout 3s (config)",
+					  "headers from config: authorization x-at", NULL},
+		    (const char *const[]){"secret", "x-sig", "literal", NULL});
+
+	/* invalid variables are ignored (with a warning) */
+	clear_env();
+	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "ten seconds", 1);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", 1);
+	setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=1,broken", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sometimes", 1);
+	expect_desc("{type: otlp_http}",
+		    (const char *const[]){"timeout 10s (default)", "compression gzip",
+					  "temporality cumulative", NULL},
+		    (const char *const[]){"headers", NULL});
+	clear_env();
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "localhost:4318", 1);
+	expect_init_error("{type: otlp_http}",
+			  "http:// or https:// URL in OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+	clear_env();
+
+	/* user info and query stay out of the log line */
+	expect_desc("{type: otlp_http, endpoint: \"https://user:pw@h/v1/metrics?key=k3y\"}",
+		    (const char *const[]){"https://h/v1/metrics?<query hidden>", NULL},
+		    (const char *const[]){"pw", "k3y", "user", NULL});
+
+	/* @file: headers */
+	fd = mkstemp(path);
+	CHECK(fd >= 0, "mkstemp");
+	if (fd >= 0) {
+		char item[256];
+
+		CHECK(write(fd, "Bearer file-secret\n", 19) == 19, "write");
+		close(fd);
+		snprintf(item, sizeof(item),
+			 "{type: otlp_http, headers: {authorization: \"@file:%s\"}}", path);
+		expect_desc(
+			item,
+			(const char *const[]){"headers from config: authorization (file)", NULL},
+			(const char *const[]){"secret", NULL});
+		unlink(path);
+		expect_init_error(item, "cannot read");
+	}
+
+	expect_init_error("{type: otlp_http, headers: {a: \"@env:HL_TEST_TOKEN\"}}",
+			  "environment variable 'HL_TEST_TOKEN' is not set");
+	expect_init_error("{type: otlp_http, headers: {a: \"@flie:/x\"}}", "@file:PATH");
+	expect_init_error("{type: otlp_http, headers: {Content-Type: text/plain}}",
+			  "set by the exporter");
+	expect_init_error("{type: otlp_http, headers: {\"a b\": x}}", "not a valid header name");
+	expect_init_error("{type: otlp_http, headers: {a: x, A: y}}", "given twice");
+	expect_init_error("{type: otlp_http, endpoint: \"ftp://x\"}", "http:// or https://");
+	expect_init_error("{type: otlp_http, ca_file: /nonexistent/ca.pem}",
+			  "ca_file '/nonexistent/ca.pem': No such file");
+
+	/* TLS files from the variables; the config's win */
+	setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/env-ca.pem", 1);
+	expect_init_error("{type: otlp_http}", "ca_file '/nonexistent/env-ca.pem' from "
+					       "OTEL_EXPORTER_OTLP_CERTIFICATE: No such file");
+	setenv("OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "/dev/null", 1);
+	setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/dev/zero", 1);
+	expect_desc(
+		"{type: otlp_http}",
+		(const char *const[]){"CA file /dev/null", "client certificate /dev/zero", NULL},
+		NULL);
+	expect_desc("{type: otlp_http, ca_file: /dev/full}",
+		    (const char *const[]){"CA file /dev/full", NULL}, NULL);
+	clear_env();
+}
+
+/* Export to a closed port: RETRY, and no header value in the message. */
+static void test_export_refused(void)
+{
+	struct hl_config cfg;
+	struct hl_batch b;
+	struct hl_export_status status = {0};
+	char err[256];
+	void *st;
+
+	clear_env();
+	make_batch(&b);
+	st = init_item("{type: otlp_http, endpoint: \"http://127.0.0.1:1\", timeout: 2s, headers: "
+		       "{authorization: \"Bearer refused-secret\"}}",
+		       &cfg, err, sizeof(err));
+	CHECK(st, "init: %s", err);
+	if (st) {
+		enum hl_export_result r = hl_otlp_http_exporter.export_batch(st, &b, &status);
+
+		CHECK(r == HL_EXPORT_RETRY, "connection refused: RETRY, got %d (%s)", r,
+		      status.message);
+		CHECK(status.message[0] && !strstr(status.message, "refused-secret"), "message: %s",
+		      status.message);
+	}
+	hl_otlp_http_exporter.shutdown(st);
+	hl_config_free(&cfg);
+	free_batch();
+}
+
+int main(void)
+{
+	test_split();
+	test_mapping();
+	test_responses();
+	test_retry_after();
+	test_header_list();
+	test_endpoint();
+	test_init();
+	test_export_refused();
+	return UNIT_DONE();
+}
