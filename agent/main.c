@@ -36,7 +36,7 @@ enum { EXIT_CONFIG = 2 };
 
 struct exporter {
 	struct hl_pipeline *pipe;
-	char name[64];
+	char name[72];		       /* config names are at most 64 characters */
 	struct hl_pipeline_stats prev; /* at the previous collection */
 	void *plugin;		       /* dlopen handle for modules */
 };
@@ -391,6 +391,23 @@ int main(int argc, char **argv)
 	if (check) {
 		struct hl_stage_plan plan[HL_STAGE_COUNT];
 
+		for (size_t i = 0; i < a.cfg.exporters.n; i++) {
+			const struct hl_exporter_conf *ec = &a.cfg.exporters.v[i];
+			const struct hl_exporter_ops *ops;
+			void *handle;
+
+			if (ec->type)
+				continue;
+			if (hl_plugin_load(ec->plugin_path, &handle, &ops, err, sizeof(err))) {
+				fprintf(stderr, "hostlat: error: config: %s:%d:%d: %s\n",
+					a.cfg.path, ec->line, ec->column, err);
+				ret = EXIT_CONFIG;
+				goto out;
+			}
+			printf("plugin %s: exporter '%s', ABI %u\n", ec->plugin_path, ops->name,
+			       ops->abi_version);
+			hl_plugin_unload(handle);
+		}
 		printf("config %s: valid\n", a.cfg.path);
 		if (hl_kernel_btf_error())
 			printf("kernel: %s\n", hl_kernel_btf_error());
