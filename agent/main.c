@@ -28,9 +28,9 @@
 #include <linux/types.h>
 
 #include "hostlat.h"
-#include "stack.h"
+#include "probe.h"
 
-#define MAX_METRICS 32
+#define MAX_METRICS 128
 
 enum { EXIT_CONFIG = 2 };
 
@@ -46,7 +46,7 @@ enum { XS_SENT, XS_FAILED, XS_DROPPED, XS_RETRIES, XS_REJECTED, XS_COUNT };
 
 struct agent {
 	struct hl_config cfg;
-	struct hl_stack *stack;
+	void *probe_state[16]; /* per hl_probes[] entry; NULL: not running */
 	struct exporter *exporters;
 	size_t n_exporters;
 	struct hl_resource resource;
@@ -207,14 +207,17 @@ static void collect_and_export(struct agent *a, bool final)
 	struct hl_snapshot *snap;
 	size_t n = 0;
 
-	hl_stack_refresh_clock(a->stack);
-	if (a->stack) {
-		int got = hl_stack_collect(a->stack, a->metrics, MAX_METRICS);
+	for (int i = 0; hl_probes[i]; i++) {
+		int got;
 
+		if (!a->probe_state[i])
+			continue;
+		got = hl_probes[i]->collect(a->probe_state[i], a->metrics + n, MAX_METRICS - n);
 		if (got < 0)
-			hl_err("agent", "stack_latency: collection failed: %s", strerror(-got));
+			hl_err("agent", "%s: collection failed: %s", hl_probes[i]->name,
+			       strerror(-got));
 		else
-			n = (size_t)got;
+			n += (size_t)got;
 	}
 	n += exporter_metrics(a, a->metrics + n, MAX_METRICS - n);
 	b.start_unix_ns = a->start_ns;
@@ -236,6 +239,36 @@ static void collect_and_export(struct agent *a, bool final)
 		hl_pipeline_push(a->exporters[i].pipe, snap);
 	hl_snapshot_unref(snap);
 	a->prev_ns = b.time_unix_ns;
+}
+
+/*
+ * Start every enabled probe. One that cannot start is reported and the
+ * others run; it is an error only when probes were wanted and none runs.
+ */
+static int start_probes(struct agent *a)
+{
+	int wanted = 0, running = 0;
+	char err[1024];
+
+	for (int i = 0; hl_probes[i]; i++) {
+		if (!hl_probes[i]->enabled(&a->cfg))
+			continue;
+		wanted++;
+		err[0] = 0;
+		a->probe_state[i] = hl_probes[i]->start(&a->cfg, err, sizeof(err));
+		if (a->probe_state[i])
+			running++;
+		else
+			hl_err("agent", "%s: %s", hl_probes[i]->name,
+			       err[0] ? err : "cannot start");
+	}
+	if (wanted && !running) {
+		if (geteuid() != 0)
+			hl_err("agent", "hostlat needs root (or CAP_BPF, CAP_PERFMON and "
+					"CAP_NET_ADMIN) to load its probes");
+		return -1;
+	}
+	return 0;
 }
 
 static void handled_signals(sigset_t *mask)
@@ -387,9 +420,7 @@ int main(int argc, char **argv)
 	}
 	hl_log_level = log_override >= 0 ? log_override : a.cfg.agent.log_level;
 	hl_log_setup_libbpf();
-
 	if (check) {
-		struct hl_stage_plan plan[HL_STAGE_COUNT];
 
 		for (size_t i = 0; i < a.cfg.exporters.n; i++) {
 			const struct hl_exporter_conf *ec = &a.cfg.exporters.v[i];
@@ -411,8 +442,12 @@ int main(int argc, char **argv)
 		printf("config %s: valid\n", a.cfg.path);
 		if (hl_kernel_btf_error())
 			printf("kernel: %s\n", hl_kernel_btf_error());
-		hl_stack_plan(&a.cfg, plan);
-		hl_stack_print_plan(stdout, plan);
+		for (int i = 0; hl_probes[i]; i++) {
+			if (hl_probes[i]->enabled(&a.cfg))
+				hl_probes[i]->check(&a.cfg, stdout);
+			else
+				printf("probe %s: disabled\n", hl_probes[i]->name);
+		}
 		ret = 0;
 		goto out;
 	}
@@ -434,22 +469,16 @@ int main(int argc, char **argv)
 	}
 	if (hl_kernel_ensure_tracefs())
 		hl_debug("agent", "tracefs is not mounted and cannot be (not needed for tp_btf)");
-	if (a.cfg.stack.enabled) {
-		a.stack = hl_stack_start(&a.cfg, err, sizeof(err));
-		if (!a.stack) {
-			hl_err("agent", "stack_latency: %s", err);
-			if (geteuid() != 0)
-				hl_err("agent", "hostlat needs root (or CAP_BPF, CAP_PERFMON and "
-						"CAP_NET_ADMIN) to load its probes");
-			goto out;
-		}
-	}
+	if (start_probes(&a))
+		goto out;
 	a.start_ns = a.prev_ns = now_unix_ns();
 	hl_info("agent", "hostlat %s running; exporting every %.3gs to %zu exporter(s)",
 		HOSTLAT_VERSION, a.cfg.agent.interval_ns * 1e-9, a.n_exporters);
 	ret = run_loop(&a);
 out:
-	hl_stack_stop(a.stack);
+	for (int i = 0; hl_probes[i]; i++)
+		if (a.probe_state[i])
+			hl_probes[i]->stop(a.probe_state[i]);
 	/* The final batch gets at most one interval (capped at 10 s) to leave. */
 	stop_exporters(&a, a.cfg.agent.interval_ns < 10000000000ULL ? a.cfg.agent.interval_ns
 								    : 10000000000ULL);

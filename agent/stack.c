@@ -862,3 +862,44 @@ int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
 	};
 	return (int)m;
 }
+
+/* ---- the probe module ------------------------------------------------------------------ */
+
+static bool stack_enabled(const struct hl_config *cfg)
+{
+	return cfg->stack.enabled;
+}
+
+static void stack_check(const struct hl_config *cfg, FILE *f)
+{
+	struct hl_stage_plan plan[HL_STAGE_COUNT];
+
+	hl_stack_plan(cfg, plan);
+	fprintf(f, "probe stack_latency:\n");
+	hl_stack_print_plan(f, plan);
+}
+
+static void *stack_start(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	return hl_stack_start(cfg, err, errlen);
+}
+
+static int stack_collect(void *state, struct hl_metric *out, size_t max)
+{
+	hl_stack_refresh_clock(state);
+	return hl_stack_collect(state, out, max);
+}
+
+static void stack_stop(void *state)
+{
+	hl_stack_stop(state);
+}
+
+const struct hl_probe_ops hl_stack_probe = {
+	.name = "stack_latency",
+	.enabled = stack_enabled,
+	.check = stack_check,
+	.start = stack_start,
+	.collect = stack_collect,
+	.stop = stack_stop,
+};

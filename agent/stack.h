@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "hostlat_exporter.h"
+#include "probe.h"
 
 struct hl_stack;
 
@@ -40,5 +41,8 @@ void hl_stack_refresh_clock(struct hl_stack *s);
  */
 int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max);
 void hl_stack_stop(struct hl_stack *s); /* NULL-safe; detaches everything */
+
+/* probes.stack_latency as a probe module. */
+extern const struct hl_probe_ops hl_stack_probe;
 
 #endif
