@@ -420,8 +420,8 @@ int main(int argc, char **argv)
 	}
 	hl_log_level = log_override >= 0 ? log_override : a.cfg.agent.log_level;
 	hl_log_setup_libbpf();
-	if (check) {
 
+	if (check) {
 		for (size_t i = 0; i < a.cfg.exporters.n; i++) {
 			const struct hl_exporter_conf *ec = &a.cfg.exporters.v[i];
 			const struct hl_exporter_ops *ops;
