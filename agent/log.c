@@ -37,16 +37,12 @@ static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap
 {
 	/* libbpf warnings are our debug; its info/debug only when asked twice. */
 	int ours = lvl == LIBBPF_WARN ? HL_LOG_DEBUG : HL_LOG_DEBUG + 1;
-	char buf[1024];
-	size_t n;
 
 	if (ours > hl_log_level)
 		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = 0;
-	fprintf(stderr, "hostlat: debug: libbpf: %s\n", buf);
+	/* Verifier logs run to many kilobytes: print them whole. */
+	fputs("hostlat: debug: libbpf: ", stderr);
+	vfprintf(stderr, fmt, ap);
 	return 0;
 }
 

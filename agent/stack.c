@@ -99,6 +99,7 @@ struct series {
 	uint64_t prev_zero, prev_sum, prev_min, prev_max;
 	bool have_prev;
 	char ifname[IF_NAMESIZE + 16];
+	bool if_resolved;
 	char cgpath[256];
 	bool cg_resolved;
 };
@@ -493,6 +494,8 @@ static int key_cmp(const struct hl_series_key *a, const struct hl_series_key *b)
 		return a->stage < b->stage ? -1 : 1;
 	if (a->ifindex != b->ifindex)
 		return a->ifindex < b->ifindex ? -1 : 1;
+	if (a->netns != b->netns)
+		return a->netns < b->netns ? -1 : 1;
 	if (a->cgroup != b->cgroup)
 		return a->cgroup < b->cgroup ? -1 : 1;
 	return 0;
@@ -541,12 +544,33 @@ static struct series *series_get(struct hl_stack *s, const struct hl_series_key 
 		hl_hist_free(&sr->delta);
 		return NULL;
 	}
-	if (key->ifindex && !if_indextoname(key->ifindex, sr->ifname))
-		snprintf(sr->ifname, sizeof(sr->ifname), "ifindex-%u", key->ifindex);
 	s->n_series++;
 	/* Keep sorted for bsearch; the element moves, so look it up again. */
 	qsort(s->series, s->n_series, sizeof(*s->series), series_cmp);
 	return bsearch(&tmp, s->series, s->n_series, sizeof(*sr), series_cmp);
+}
+
+/*
+ * The interface's name in its own network namespace: as the kernel saw it
+ * (ifnames map), else from the agent's namespace when it is the same one.
+ */
+static void series_resolve_ifname(struct hl_stack *s, struct series *sr)
+{
+	struct hl_ifname_key k = {.netns = sr->key.netns, .ifindex = sr->key.ifindex};
+	char name[HL_IFNAMSIZ + 1] = "";
+
+	if (sr->if_resolved || !sr->key.ifindex)
+		return;
+	if (bpf_map__lookup_elem(s->skel->maps.ifnames, &k, sizeof(k), name, HL_IFNAMSIZ, 0) == 0) {
+		snprintf(sr->ifname, sizeof(sr->ifname), "%s", name);
+		sr->if_resolved = true;
+	} else if (sr->key.netns == (uint32_t)hl_self_netns_ino() &&
+		   if_indextoname(sr->key.ifindex, name)) {
+		snprintf(sr->ifname, sizeof(sr->ifname), "%s", name);
+		sr->if_resolved = true;
+	} else {
+		snprintf(sr->ifname, sizeof(sr->ifname), "ifindex-%u", sr->key.ifindex);
+	}
 }
 
 static void series_resolve_cgroup(struct series *sr)
@@ -674,8 +698,10 @@ static int collect_histograms(struct hl_stack *s)
 		const struct hl_hist_key *hk = hl_map_dump_key(&s->hist_dump, i);
 		const __u64 *v = hl_map_dump_value(&s->hist_dump, i);
 
-		ents[i].key = (struct hl_series_key){
-			.cgroup = hk->cgroup, .ifindex = hk->ifindex, .stage = hk->stage};
+		ents[i].key = (struct hl_series_key){.cgroup = hk->cgroup,
+						     .ifindex = hk->ifindex,
+						     .netns = hk->netns,
+						     .stage = hk->stage};
 		ents[i].pos = hk->pos;
 		ents[i].count = 0;
 		for (int c = 0; c < s->ncpus; c++)
@@ -735,6 +761,7 @@ static int collect_histograms(struct hl_stack *s)
 		}
 		if (key->cgroup)
 			series_resolve_cgroup(sr);
+		series_resolve_ifname(s, sr);
 		series_update(s, sr, s->cur, n, zero, sum, min, max);
 	}
 	free(ents);

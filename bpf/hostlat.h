@@ -35,16 +35,27 @@ enum hl_drop_reason {
 struct hl_hist_key {
 	__u64 cgroup;  /* cgroup v2 id, 0 unless grouped by cgroup */
 	__u32 ifindex; /* 0 unless grouped by interface */
+	__u32 netns;   /* network namespace inode of ifindex, 0 unless grouped by interface */
 	__u16 stage;   /* enum hl_stage */
 	__u16 pos;     /* table position, see exphist.h */
+	__u32 pad;     /* zero */
 };
 
 /* Per (group, stage) running totals; min/max over the map's lifetime. */
 struct hl_series_key {
 	__u64 cgroup;
 	__u32 ifindex;
+	__u32 netns;
 	__u32 stage;
+	__u32 pad; /* zero */
 };
+
+/* Interface names as the kernel saw them, for group-by interface. */
+struct hl_ifname_key {
+	__u32 netns;
+	__u32 ifindex;
+};
+#define HL_IFNAMSIZ 16
 
 struct hl_series_val {
 	__u64 sum_ns;

@@ -87,6 +87,14 @@ struct {
 	__uint(max_entries, 1024);
 } pid_filter SEC(".maps");
 
+/* (netns, ifindex) -> device name, filled while grouping by interface. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct hl_ifname_key);
+	__type(value, char[HL_IFNAMSIZ]);
+	__uint(max_entries, 1024);
+} ifnames SEC(".maps");
+
 /* tp_btf socket-read path: stamp of the last skb copied in this syscall. */
 struct pending_read {
 	__u64 tstamp;
@@ -159,6 +167,31 @@ static __always_inline bool sk_netns_match(const struct sock *sk)
 	return netns_match(sk->__sk_common.skc_net.net);
 }
 
+static __always_inline __u32 dev_netns(const struct net_device *dev)
+{
+	return dev ? dev->nd_net.net->ns.inum : 0;
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return sk->__sk_common.skc_net.net->ns.inum;
+}
+
+/* Remember the device's name for group-by interface (first sighting only). */
+static __always_inline void note_ifname(const struct net_device *dev, __u32 ifindex, __u32 netns)
+{
+	struct hl_ifname_key k = {.netns = netns, .ifindex = ifindex};
+	char name[HL_IFNAMSIZ];
+
+	if (!(group_by & HL_GROUP_IFACE) || !dev || dev->ifindex != (int)ifindex)
+		return;
+	if (bpf_map_lookup_elem(&ifnames, &k))
+		return;
+	if (bpf_probe_read_kernel(name, sizeof(name), dev->name))
+		return;
+	bpf_map_update_elem(&ifnames, &k, name, BPF_NOEXIST);
+}
+
 static __always_inline bool iface_match(__u32 ifindex)
 {
 	if (!filter_ifaces)
@@ -209,7 +242,8 @@ static __always_inline bool queue_match(const struct sock *sk)
  * Record one sample of stage: now - tstamp. cgroup is 0 unless the caller
  * runs in the reading task's context.
  */
-static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u64 cgroup)
+static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u32 netns,
+				   __u64 cgroup)
 {
 	struct hl_series_key skey = {.stage = stage};
 	struct hl_series_val *sv;
@@ -228,8 +262,10 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 	}
 	v = now - tstamp;
 
-	if (group_by & HL_GROUP_IFACE)
+	if (group_by & HL_GROUP_IFACE) {
 		skey.ifindex = ifindex;
+		skey.netns = netns;
+	}
 	if (group_by & HL_GROUP_CGROUP)
 		skey.cgroup = cgroup;
 
@@ -250,6 +286,8 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 	if (v) {
 		hkey.cgroup = skey.cgroup;
 		hkey.ifindex = skey.ifindex;
+		hkey.netns = skey.netns;
+		hkey.pad = 0;
 		hkey.stage = stage;
 		hkey.pos = hl_exph_pos(exph_bounds, exph_octave_first, hist_scale, v);
 		cnt = bpf_map_lookup_elem(&hist, &hkey);
@@ -293,7 +331,8 @@ static __always_inline void record_skb(__u32 stage, const struct sk_buff *skb)
 		count(stage, HL_CNT_DROP0 + HL_DROP_TX_TSTAMP);
 		return;
 	}
-	record(stage, skb->tstamp, ifindex, 0);
+	note_ifname(skb->dev, ifindex, dev_netns(skb->dev));
+	record(stage, skb->tstamp, ifindex, dev_netns(skb->dev), 0);
 }
 
 /* A socket stage with a known skb (enqueue). */
@@ -313,7 +352,8 @@ static __always_inline void record_sk_skb(__u32 stage, const struct sock *sk,
 		count(stage, HL_CNT_DROP0 + HL_DROP_TX_TSTAMP);
 		return;
 	}
-	record(stage, skb->tstamp, ifindex, 0);
+	note_ifname(skb->dev, ifindex, sk_netns(sk));
+	record(stage, skb->tstamp, ifindex, sk_netns(sk), 0);
 }
 
 /* A socket read, in the reading task's context. */
@@ -332,7 +372,7 @@ static __always_inline void record_read(__u32 stage, const struct sock *sk, __u6
 		return;
 	if (group_by & HL_GROUP_CGROUP)
 		cgroup = bpf_get_current_cgroup_id();
-	record(stage, tstamp, ifindex, cgroup);
+	record(stage, tstamp, ifindex, sk_netns(sk), cgroup);
 }
 
 /* ---- ip-start ---------------------------------------------------------- */

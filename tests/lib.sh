@@ -16,9 +16,9 @@ _cleanup_cmds=()
 on_exit() { _cleanup_cmds+=("$*"); }
 
 _cleanup() {
-	local rc=$?
-	for ((i = ${#_cleanup_cmds[@]} - 1; i >= 0; i--)); do
-		eval "${_cleanup_cmds[$i]}" >/dev/null 2>&1 || true
+	local rc=$? _k
+	for ((_k = ${#_cleanup_cmds[@]} - 1; _k >= 0; _k--)); do
+		eval "${_cleanup_cmds[$_k]}" >/dev/null 2>&1 || true
 	done
 	rm -rf "$TMP"
 	exit $rc
@@ -67,10 +67,13 @@ wait_for() {
 }
 
 # start_agent CONFIG [ARGS...]: run the agent in the background; sets AGENT_PID.
+# AGENT_NETNS=NAME runs it inside that network namespace.
 start_agent() {
 	local cfg=$1
 	shift
-	"$HOSTLAT" --config "$cfg" "$@" >"$TMP/agent.out" 2>"$TMP/agent.err" &
+	local prefix=()
+	[ -n "${AGENT_NETNS:-}" ] && prefix=(ip netns exec "$AGENT_NETNS")
+	"${prefix[@]}" "$HOSTLAT" --config "$cfg" "$@" >"$TMP/agent.out" 2>"$TMP/agent.err" &
 	AGENT_PID=$!
 	on_exit "kill -9 $AGENT_PID"
 	wait_for 30 grep -q "running" "$TMP/agent.err" || {

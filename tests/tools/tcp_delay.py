@@ -1,8 +1,10 @@
 """Latency workloads for the integration tests.
 
-server PORT DELAY_MS: accept TCP connections; for each message, wait until it
-    is readable, then sleep DELAY_MS before reading it (so it waits in the
-    socket's receive queue), then answer "k".
+server PORT DELAY_MS: accept one TCP connection; for each message, wait until
+    it is readable, then sleep DELAY_MS before reading it (so it waits in the
+    socket's receive queue), then answer "k"; exit when the client closes.
+servemany PORT DELAY_MS: the same for any number of connections, one after
+    the other, until killed.
 client HOST PORT COUNT: send COUNT messages, each after the previous answer.
 udp HOST PORT COUNT: send COUNT datagrams to a UDP receiver (udprecv).
 udprecv PORT COUNT: read COUNT datagrams (exits after a 10 s silence).
@@ -13,21 +15,25 @@ import sys
 import time
 
 
-def server(port, delay_ms):
+def server(port, delay_ms, many=False):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", port))
     ls.listen(4)
     print("listening", flush=True)
-    conn, _ = ls.accept()
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     while True:
-        select.select([conn], [], [])
-        time.sleep(delay_ms / 1000.0)
-        data = conn.recv(4096)
-        if not data:
+        conn, _ = ls.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:
+            select.select([conn], [], [])
+            time.sleep(delay_ms / 1000.0)
+            data = conn.recv(4096)
+            if not data:
+                break
+            conn.sendall(b"k")
+        conn.close()
+        if not many:
             return
-        conn.sendall(b"k")
 
 
 def client(host, port, count):
@@ -58,8 +64,8 @@ def udprecv(port, count):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "server":
-        server(int(args[0]), float(args[1]))
+    if cmd in ("server", "servemany"):
+        server(int(args[0]), float(args[1]), cmd == "servemany")
     elif cmd == "client":
         client(args[0], int(args[1]), int(args[2]))
     elif cmd == "udp":
