@@ -43,6 +43,7 @@ help:
 	@echo "make deps       install missing Debian build dependencies (root)"
 	@echo "make run        build and run the agent on $(CONFIG) (root)"
 	@echo "make test       install test dependencies, build, run every test (root)"
+	@echo "make bench      run the benchmarks in bench/ (root; see bench/README.md)"
 	@echo "make format     clang-format the C sources in place"
 	@echo "make readme     regenerate the config reference in README.md"
 	@echo "make clean      remove $(BUILD)/"
@@ -61,6 +62,13 @@ run: deps
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all asan unit
 	$(Q)tests/run.sh
+
+# Benchmarks (root): every bench/*.sh, in order; see bench/README.md.
+.PHONY: bench
+bench: deps
+	$(Q)tools/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)set -e; for b in bench/*.sh; do echo "== $$b"; BUILD=$(BUILD) $$b; done
 
 # ---- BPF -------------------------------------------------------------------
 $(BUILD)/vmlinux.h:

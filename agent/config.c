@@ -20,6 +20,8 @@
 
 #include "config.h"
 #include "hostlat.h"
+#include "stall.h"
+#include "traffic_types.h"
 
 #define MAX_CONFIG_SIZE (1024 * 1024)
 #define PATH_LEN 256
@@ -163,11 +165,323 @@ static const struct hl_option stack_options[] = {
 	{0},
 };
 
+static const char *const traffic_attach_names[] = {
+	[HL_TRAFFIC_ATTACH_AUTO] = "auto",
+	[HL_TRAFFIC_ATTACH_TCX] = "tcx",
+	[HL_TRAFFIC_ATTACH_TC] = "tc",
+	NULL,
+};
+
+static const struct hl_option traffic_store_options[] = {
+	{.name = "dir",
+	 .type = HL_OPT_STRING,
+	 .offset = CFG_OFF(traffic.store.dir),
+	 .def = "/var/lib/hostlat/traffic",
+	 .help = "directory of the stored runs (created if missing); one gzip-compressed CSV "
+		 "file per run and interface"},
+	{.name = "max_bytes",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(traffic.store.max_bytes),
+	 .def = "104857600",
+	 .min = 0,
+	 .max = UINT32_MAX,
+	 .help = "most bytes of stored runs; the oldest files are deleted beyond it; 0: store "
+		 "nothing"},
+	{.name = "max_age",
+	 .type = HL_OPT_DURATION,
+	 .offset = CFG_OFF(traffic.store.max_age_ns),
+	 .def = "24h",
+	 .min = SEC(60),
+	 .max = SEC(366 * 86400),
+	 .help = "stored runs older than this are deleted"},
+	{0},
+};
+
+enum { TR_ENABLED, TR_IFACES };
+
+static const struct hl_option traffic_options[] = {
+	[TR_ENABLED] = {.name = "enabled",
+			.type = HL_OPT_BOOL,
+			.offset = CFG_OFF(traffic.enabled),
+			.def = "true",
+			.help = "sample traffic in fine time slots (microbursts)"},
+	[TR_IFACES] = {.name = "interfaces",
+		       .type = HL_OPT_STRLIST,
+		       .offset = CFG_OFF(traffic.interfaces),
+		       .def = "[]",
+		       .max = HL_TRAFFIC_MAX_IFACES,
+		       .help = "interfaces to sample (names in the agent's network namespace); "
+			       "empty: the interface of the default route (none: the probe is "
+			       "off)"},
+	{.name = "granularities",
+	 .type = HL_OPT_DURLIST,
+	 .offset = CFG_OFF(traffic.granularities),
+	 .def = "[100us, 1ms]",
+	 .min = SEC(1) / 100000, /* 10us */
+	 .max = SEC(10),
+	 .help = "sample lengths: each round runs one run per granularity, one after the other"},
+	{.name = "samples",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(traffic.samples),
+	 .def = "2000",
+	 .min = 10,
+	 .max = 100000,
+	 .help = "samples per run; kernel memory per CPU is 128 bytes x samples x interfaces"},
+	{.name = "every",
+	 .type = HL_OPT_DURATION,
+	 .offset = CFG_OFF(traffic.every_ns),
+	 .def = "10s",
+	 .min = SEC(1),
+	 .max = SEC(86400),
+	 .help = "a round of runs starts this often (right after the previous one when its "
+		 "runs take longer)"},
+	{.name = "burst_threshold",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(traffic.burst_threshold),
+	 .def = "50",
+	 .min = 1,
+	 .max = 100,
+	 .help = "a sample whose rate exceeds this percentage of the link speed is a burst"},
+	{.name = "link_speed",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(traffic.link_speed),
+	 .def = "0",
+	 .min = 0,
+	 .max = 10000000,
+	 .help = "link speed in Mbit/s for interfaces that report none in "
+		 "/sys/class/net/IF/speed; 0: no bursts are counted there"},
+	{.name = "attach",
+	 .type = HL_OPT_ENUM,
+	 .offset = CFG_OFF(traffic.attach),
+	 .def = "auto",
+	 .names = traffic_attach_names,
+	 .help = "tcx: tcx links (Linux 6.6+); tc: a clsact qdisc filter, removed on exit; "
+		 "auto: tcx where the kernel has it, else tc"},
+	{.name = "store",
+	 .type = HL_OPT_SECTION,
+	 .sub = traffic_store_options,
+	 .help = "raw runs kept on local disk"},
+	{0},
+};
+
+/* ---- kernel stall probes ---- */
+
+const char *const hl_softirq_names[] = {
+	"hi",	   "timer", "net_tx",  "net_rx", "block", "irq_poll",
+	"tasklet", "sched", "hrtimer", "rcu",	 NULL,
+};
+static_assert(sizeof(hl_softirq_names) / sizeof(hl_softirq_names[0]) == HL_SOFTIRQ_VECS + 1,
+	      "hl_softirq_names must name every softirq vector");
+
+/* bit 0 = HL_CONF_GROUP_CGROUP */
+static const char *const cgroup_group_names[] = {"cgroup", NULL};
+
+static const char *const runq_task_names[] = {
+	[HL_RUNQ_SOCKET_READERS] = "socket-readers",
+	[HL_RUNQ_ALL] = "all",
+	NULL,
+};
+
+/* The histogram keys of a latency probe's section. */
+#define HIST_SCALE_OPTION(section)                                                                 \
+	{                                                                                          \
+		.name = "histogram_scale", .type = HL_OPT_UINT,                                    \
+		.offset = CFG_OFF(section.histogram_scale), .def = "3", .min = 0, .max = 5,        \
+		.help = "exponential histogram scale: 2^scale buckets per power of two"            \
+	}
+#define MAX_BUCKETS_OPTION(section)                                                                \
+	{                                                                                          \
+		.name = "max_buckets", .type = HL_OPT_UINT,                                        \
+		.offset = CFG_OFF(section.max_buckets), .def = "160", .min = 2, .max = 16384,      \
+		.help = "most buckets per exported histogram (downscaled to fit)"                  \
+	}
+
+#define NETNS_HELP                                                                                 \
+	"host: the agent's own network namespace; all: every namespace; or a namespace file "      \
+	"(/var/run/netns/NAME, /proc/PID/ns/net) or its inode number"
+
+static const struct hl_option softirq_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = CFG_OFF(softirq.enabled),
+	 .def = "true",
+	 .help = "measure softirq wait (raise to entry) and run time (entry to exit)"},
+	{.name = "vectors",
+	 .type = HL_OPT_FLAGS,
+	 .offset = CFG_OFF(softirq.vectors),
+	 .def = "[net_rx, net_tx]",
+	 .min = 1,
+	 .names = hl_softirq_names,
+	 .help = "softirq vectors to measure"},
+	HIST_SCALE_OPTION(softirq),
+	MAX_BUCKETS_OPTION(softirq),
+	{0},
+};
+
+enum { NAPI_ENABLED, NAPI_NETNS, NAPI_MAX_SERIES };
+
+static const struct hl_option napi_options[] = {
+	[NAPI_ENABLED] = {.name = "enabled",
+			  .type = HL_OPT_BOOL,
+			  .offset = CFG_OFF(napi.enabled),
+			  .def = "true",
+			  .help = "count NAPI polls, packets and polls that used their whole "
+				  "budget, per device"},
+	[NAPI_NETNS] = {.name = "network_namespace",
+			.type = HL_OPT_STRING,
+			.offset = CFG_OFF(napi.network_namespace),
+			.def = "host",
+			.help = "devices of this namespace (" NETNS_HELP
+				"); the per-CPU backlog is always counted"},
+	[NAPI_MAX_SERIES] = {.name = "max_series",
+			     .type = HL_OPT_UINT,
+			     .offset = CFG_OFF(napi.max_series),
+			     .def = "256",
+			     .min = 1,
+			     .max = 65536,
+			     .help = "most devices tracked; polls of further devices are counted "
+				     "as overflow"},
+	{0},
+};
+
+enum { FL_ENABLED, FL_FUNCTIONS };
+
+static const struct hl_option funclat_options[] = {
+	[FL_ENABLED] = {.name = "enabled",
+			.type = HL_OPT_BOOL,
+			.offset = CFG_OFF(function_latency.enabled),
+			.def = "true",
+			.help = "time kernel functions with fentry/fexit (needs BPF trampolines)"},
+	[FL_FUNCTIONS] = {.name = "functions",
+			  .type = HL_OPT_STRLIST,
+			  .offset = CFG_OFF(function_latency.functions),
+			  .def = "[net_rx_action, tcp_collapse, tcp_prune_queue?]",
+			  .min = 1,
+			  .max = HL_FUNC_SLOTS,
+			  .help = "kernel functions to time; each must be in the kernel's BTF "
+				  "(checked at start and by --check: exit status 2 otherwise), "
+				  "unless its name ends in ? (then timed only where it exists)"},
+	HIST_SCALE_OPTION(function_latency),
+	MAX_BUCKETS_OPTION(function_latency),
+	{0},
+};
+
+enum { DR_ENABLED, DR_NETNS };
+
+static const struct hl_option drops_options[] = {
+	[DR_ENABLED] = {.name = "enabled",
+			.type = HL_OPT_BOOL,
+			.offset = CFG_OFF(drops.enabled),
+			.def = "true",
+			.help = "count packet drops by reason, and sockets' receive-queue and "
+				"buffer-limit events"},
+	[DR_NETNS] = {.name = "network_namespace",
+		      .type = HL_OPT_STRING,
+		      .offset = CFG_OFF(drops.network_namespace),
+		      .def = "host",
+		      .help = "count only drops in this namespace (" NETNS_HELP ")"},
+	{.name = "group_by",
+	 .type = HL_OPT_FLAGS,
+	 .offset = CFG_OFF(drops.group_by),
+	 .def = "[]",
+	 .names = cgroup_group_names,
+	 .help = "[cgroup]: split counts by the cgroup of the socket involved (events without "
+		 "a socket have no cgroup.path); empty: no split"},
+	{.name = "max_series",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(drops.max_series),
+	 .def = "1024",
+	 .min = 16,
+	 .max = 1048576,
+	 .help = "most (kind, reason, cgroup) counters in the kernel; events beyond are "
+		 "counted as overflow"},
+	{0},
+};
+
+static const struct hl_option runq_filter_options[] = {
+	{.name = "cgroups",
+	 .type = HL_OPT_STRLIST,
+	 .offset = CFG_OFF(runqueue.cgroups),
+	 .def = "[]",
+	 .max = 4096,
+	 .help = "only tasks in these cgroups (cgroup v2 paths, relative to the mount or "
+		 "full); empty: all"},
+	{.name = "pids",
+	 .type = HL_OPT_UINTLIST,
+	 .offset = CFG_OFF(runqueue.pids),
+	 .def = "[]",
+	 .min = 1,
+	 .max = 4194304,
+	 .help = "only threads of these processes; empty: all"},
+	{0},
+};
+
+static const struct hl_option runq_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = CFG_OFF(runqueue.enabled),
+	 .def = "true",
+	 .help = "measure run-queue latency: wake-up (or preemption) to running on a CPU"},
+	{.name = "tasks",
+	 .type = HL_OPT_ENUM,
+	 .offset = CFG_OFF(runqueue.tasks),
+	 .def = "socket-readers",
+	 .names = runq_task_names,
+	 .help = "socket-readers: threads once they have read from a socket; all: every "
+		 "thread; the filters narrow either"},
+	{.name = "filters",
+	 .type = HL_OPT_SECTION,
+	 .sub = runq_filter_options,
+	 .help = "which tasks to measure"},
+	{.name = "group_by",
+	 .type = HL_OPT_FLAGS,
+	 .offset = CFG_OFF(runqueue.group_by),
+	 .def = "[]",
+	 .names = cgroup_group_names,
+	 .help = "[cgroup]: one histogram per cgroup of the waiting task; empty: one "
+		 "histogram"},
+	HIST_SCALE_OPTION(runqueue),
+	MAX_BUCKETS_OPTION(runqueue),
+	{.name = "max_series",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(runqueue.max_series),
+	 .def = "256",
+	 .min = 1,
+	 .max = 65536,
+	 .help = "most cgroups tracked when grouped; samples of further ones are counted as "
+		 "lost"},
+	{0},
+};
+
 static const struct hl_option probes_options[] = {
 	{.name = "stack_latency",
 	 .type = HL_OPT_SECTION,
 	 .sub = stack_options,
 	 .help = "time from packet receive to each network-stack stage"},
+	{.name = "traffic",
+	 .type = HL_OPT_SECTION,
+	 .sub = traffic_options,
+	 .help = "fine-grained traffic sampling (microbursts)"},
+	{.name = "softirq",
+	 .type = HL_OPT_SECTION,
+	 .sub = softirq_options,
+	 .help = "softirq wait and run time per vector"},
+	{.name = "napi",
+	 .type = HL_OPT_SECTION,
+	 .sub = napi_options,
+	 .help = "NAPI polls against their budget, per device"},
+	{.name = "function_latency",
+	 .type = HL_OPT_SECTION,
+	 .sub = funclat_options,
+	 .help = "duration of kernel functions"},
+	{.name = "drops",
+	 .type = HL_OPT_SECTION,
+	 .sub = drops_options,
+	 .help = "packet drops by reason and socket-buffer pressure"},
+	{.name = "runqueue",
+	 .type = HL_OPT_SECTION,
+	 .sub = runq_options,
+	 .help = "run-queue latency of socket readers or chosen tasks"},
 	{0},
 };
 
@@ -311,6 +625,7 @@ static const struct {
 };
 
 #define DURATION_UNITS "ns, us (or \xc2\xb5s), ms, s, m or h"
+#define HL_DURLIST_MAX 8
 
 static uint64_t gcd_u64(uint64_t a, uint64_t b)
 {
@@ -644,13 +959,35 @@ static int check_netns(struct ctx *c, const yaml_node_t *n, const char *path, co
 		    s);
 }
 
+/* A kernel function name (C identifier, or a GCC clone like f.isra.0), optionally with '?'. */
+static int check_function(struct ctx *c, const yaml_node_t *n, const char *path, const char *s)
+{
+	size_t len = strlen(s);
+	bool ok = len <= HL_FUNC_NAME_MAX + 1 && !(s[0] >= '0' && s[0] <= '9') && s[0] != '.';
+
+	if (len && s[len - 1] == '?')
+		len--;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.';
+	if (ok && len)
+		return 0;
+	return fail(c, n, path,
+		    "'%s' is not a kernel function name (letters, digits, _ and ., at most %d "
+		    "characters, optionally followed by ?)",
+		    s, HL_FUNC_NAME_MAX);
+}
+
 static int check_string(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
 			const char *path, const char *s)
 {
-	if (o == &filter_options[F_NETNS])
+	if (o == &filter_options[F_NETNS] || o == &napi_options[NAPI_NETNS] ||
+	    o == &drops_options[DR_NETNS])
 		return check_netns(c, n, path, s);
-	if (o == &filter_options[F_IFACES] && strlen(s) > 15)
+	if ((o == &filter_options[F_IFACES] || o == &traffic_options[TR_IFACES]) && strlen(s) > 15)
 		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
+	if (o == &funclat_options[FL_FUNCTIONS])
+		return check_function(c, n, path, s);
 	if (o == &exporter_common_options[EC_NAME]) {
 		if (strlen(s) > EXPORTER_NAME_MAX)
 			return fail(c, n, path, "the exporter name is longer than %d characters",
@@ -683,10 +1020,20 @@ static int parse_strlist(struct ctx *c, const struct hl_option *o, const yaml_no
 	out->v = calloc(len, sizeof(*out->v));
 	if (!out->v)
 		return fail_nomem(c);
+	/* Item positions, for checks made after parsing (not for defaults). */
+	if (strcmp(c->name, DEFAULT_NAME)) {
+		out->pos = calloc(len, sizeof(*out->pos));
+		if (!out->pos)
+			return fail_nomem(c);
+	}
 	for (size_t i = 0; i < len; i++) {
 		const yaml_node_t *it = node(c, LIST_ITEM(n, i));
 		const char *s;
 
+		if (out->pos) {
+			out->pos[i].line = (int)it->start_mark.line + 1;
+			out->pos[i].column = (int)it->start_mark.column + 1;
+		}
 		e = want_scalar(c, it, path, "a string", &s);
 		if (e)
 			return e;
@@ -815,12 +1162,66 @@ static int parse_kvmap(struct ctx *c, const struct hl_option *o, const yaml_node
 	return 0;
 }
 
+/* A duration scalar within o->min..o->max ns. */
+static int parse_duration_node(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			       const char *path, uint64_t *out)
+{
+	char d[64], lo[32], hi[32];
+	const char *s;
+	uint64_t ns;
+	int e = want_scalar(c, n, path, "a duration", &s);
+
+	if (e)
+		return e;
+	hl_format_duration((uint64_t)o->min, lo, sizeof(lo));
+	hl_format_duration((uint64_t)o->max, hi, sizeof(hi));
+	e = parse_duration(s, &ns);
+	if (e == -EINVAL)
+		return fail(c, n, path,
+			    "invalid duration %s: expected a number and a unit: %s, e.g. "
+			    "250us, 1.5ms, 10s (whole nanoseconds only)",
+			    describe(n, d, sizeof(d)), DURATION_UNITS);
+	if (e || ns < (uint64_t)o->min || ns > (uint64_t)o->max)
+		return fail(c, n, path, "duration %s is out of range %s..%s",
+			    describe(n, d, sizeof(d)), lo, hi);
+	*out = ns;
+	return 0;
+}
+
+/* A list of 1..8 distinct durations, each within o->min..o->max. */
+static int parse_durlist(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
+			 struct hl_durlist *out, const char *path)
+{
+	size_t len = 0;
+	int e = want_list(c, n, path, "durations", &len);
+
+	if (e)
+		return e;
+	if (len < 1 || len > HL_DURLIST_MAX)
+		return fail(c, n, path, "expected 1 to %d durations, got %zu", HL_DURLIST_MAX, len);
+	out->v = calloc(len, sizeof(*out->v));
+	if (!out->v)
+		return fail_nomem(c);
+	for (size_t i = 0; i < len; i++) {
+		const yaml_node_t *it = node(c, LIST_ITEM(n, i));
+
+		e = parse_duration_node(c, o, it, path, &out->v[i]);
+		if (e)
+			return e;
+		for (size_t j = 0; j < i; j++)
+			if (out->v[j] == out->v[i])
+				return fail(c, it, path, "'%s' is listed twice", scalar(it));
+		out->n++;
+	}
+	return 0;
+}
+
 /* Parse node n (present in the document) into option o of base. */
 static int parse_value(struct ctx *c, const struct hl_option *o, const yaml_node_t *n, void *base,
 		       const char *path)
 {
 	void *p = (char *)base + o->offset;
-	char names[256], d[64], lo[32], hi[32];
+	char names[256], d[64];
 	const char *s;
 	uint64_t ns;
 	int e, k;
@@ -854,22 +1255,13 @@ static int parse_value(struct ctx *c, const struct hl_option *o, const yaml_node
 				    describe(n, d, sizeof(d)));
 		return 0;
 	case HL_OPT_DURATION:
-		e = want_scalar(c, n, path, "a duration", &s);
+		e = parse_duration_node(c, o, n, path, &ns);
 		if (e)
 			return e;
-		hl_format_duration((uint64_t)o->min, lo, sizeof(lo));
-		hl_format_duration((uint64_t)o->max, hi, sizeof(hi));
-		e = parse_duration(s, &ns);
-		if (e == -EINVAL)
-			return fail(c, n, path,
-				    "invalid duration %s: expected a number and a unit: %s, e.g. "
-				    "250us, 1.5ms, 10s (whole nanoseconds only)",
-				    describe(n, d, sizeof(d)), DURATION_UNITS);
-		if (e || ns < (uint64_t)o->min || ns > (uint64_t)o->max)
-			return fail(c, n, path, "duration %s is out of range %s..%s",
-				    describe(n, d, sizeof(d)), lo, hi);
 		*(uint64_t *)p = ns;
 		return 0;
+	case HL_OPT_DURLIST:
+		return parse_durlist(c, o, n, p, path);
 	case HL_OPT_STRING:
 		e = want_scalar(c, n, path, "a string", &s);
 		if (e)
@@ -1311,6 +1703,7 @@ static void free_options(const struct hl_option *opts, void *base)
 			for (size_t j = 0; j < l->n; j++)
 				free(l->v[j]);
 			free(l->v);
+			free(l->pos);
 			*l = (struct hl_strlist){0};
 			break;
 		}
@@ -1319,6 +1712,13 @@ static void free_options(const struct hl_option *opts, void *base)
 
 			free(l->v);
 			*l = (struct hl_uintlist){0};
+			break;
+		}
+		case HL_OPT_DURLIST: {
+			struct hl_durlist *l = p;
+
+			free(l->v);
+			*l = (struct hl_durlist){0};
 			break;
 		}
 		case HL_OPT_KVMAP: {
@@ -1485,6 +1885,11 @@ static void put_type(FILE *f, const struct hl_option *o)
 		break;
 	case HL_OPT_UINTLIST:
 		fprintf(f, "list of uint, %lld..%lld", (long long)o->min, (long long)o->max);
+		break;
+	case HL_OPT_DURLIST:
+		hl_format_duration((uint64_t)o->min, lo, sizeof(lo));
+		hl_format_duration((uint64_t)o->max, hi, sizeof(hi));
+		fprintf(f, "list of durations, %s..%s (1..%d items)", lo, hi, HL_DURLIST_MAX);
 		break;
 	case HL_OPT_KVMAP:
 		fprintf(f, "map of string to string");

@@ -23,6 +23,7 @@ enum hl_opt_type {
 	HL_OPT_FLAGS,	 /* uint32_t bitmask: a YAML list of names[] (bit i = names[i]) */
 	HL_OPT_STRLIST,	 /* struct hl_strlist */
 	HL_OPT_UINTLIST, /* struct hl_uintlist */
+	HL_OPT_DURLIST,	 /* struct hl_durlist: durations, each in min..max ns */
 	HL_OPT_KVMAP,	 /* struct hl_kvlist: mapping of string -> scalar string */
 	HL_OPT_SECTION,	 /* nested mapping described by sub[] at the same base */
 	HL_OPT_EXPORTERS /* struct hl_exporter_list: list of mappings keyed by type */
@@ -39,13 +40,24 @@ struct hl_option {
 	const char *help;	     /* one line for docs */
 };
 
+/* Where a YAML node starts (1-based), for messages after parsing. */
+struct hl_pos {
+	int line, column;
+};
+
 struct hl_strlist {
 	char **v;
 	size_t n;
+	struct hl_pos *pos; /* of each item; NULL for defaults */
 };
 
 struct hl_uintlist {
 	uint32_t *v;
+	size_t n;
+};
+
+struct hl_durlist {
+	uint64_t *v; /* ns */
 	size_t n;
 };
 
@@ -84,7 +96,52 @@ struct hl_exporter_list {
 	size_t n;
 };
 
+enum hl_traffic_attach { HL_TRAFFIC_ATTACH_AUTO, HL_TRAFFIC_ATTACH_TCX, HL_TRAFFIC_ATTACH_TC };
+
 enum hl_log_level { HL_LOG_ERROR, HL_LOG_WARN, HL_LOG_INFO, HL_LOG_DEBUG };
+
+/* Kernel stall probes (probes.softirq, napi, function_latency, drops, runqueue). */
+struct hl_softirq_conf {
+	bool enabled;
+	uint32_t vectors; /* bit per softirq vector (hl_softirq_names) */
+	uint32_t histogram_scale;
+	uint32_t max_buckets;
+};
+
+struct hl_napi_conf {
+	bool enabled;
+	char *network_namespace; /* host, all, a path or an inode number */
+	uint32_t max_series;
+};
+
+struct hl_funclat_conf {
+	bool enabled;
+	struct hl_strlist functions;
+	uint32_t histogram_scale;
+	uint32_t max_buckets;
+};
+
+#define HL_CONF_GROUP_CGROUP (1U << 0) /* group_by: [cgroup] of drops, runqueue */
+
+struct hl_drops_conf {
+	bool enabled;
+	char *network_namespace;
+	uint32_t group_by; /* HL_CONF_GROUP_CGROUP */
+	uint32_t max_series;
+};
+
+enum hl_runq_tasks { HL_RUNQ_SOCKET_READERS, HL_RUNQ_ALL };
+
+struct hl_runq_conf {
+	bool enabled;
+	int tasks; /* enum hl_runq_tasks */
+	struct hl_strlist cgroups;
+	struct hl_uintlist pids;
+	uint32_t group_by; /* HL_CONF_GROUP_CGROUP */
+	uint32_t histogram_scale;
+	uint32_t max_buckets;
+	uint32_t max_series;
+};
 
 struct hl_stack_filters {
 	struct hl_strlist interfaces; /* names; empty = all */
@@ -113,11 +170,33 @@ struct hl_config {
 		struct hl_stack_filters filters;
 		uint32_t group_by; /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
 	} stack;
+	struct {
+		bool enabled;
+		struct hl_strlist interfaces; /* empty: the default route's interface */
+		struct hl_durlist granularities;
+		uint32_t samples;
+		uint64_t every_ns;
+		uint32_t burst_threshold; /* percent of the link speed */
+		uint32_t link_speed;	  /* Mbit/s when the interface reports none; 0: none */
+		int attach;		  /* enum hl_traffic_attach */
+		struct {
+			char *dir;
+			uint32_t max_bytes; /* 0: do not store runs */
+			uint64_t max_age_ns;
+		} store;
+	} traffic;
+	struct hl_softirq_conf softirq;
+	struct hl_napi_conf napi;
+	struct hl_funclat_conf function_latency;
+	struct hl_drops_conf drops;
+	struct hl_runq_conf runqueue;
 	struct hl_exporter_list exporters;
 };
 
 /* Stage names, in enum hl_stage order, NULL-terminated. */
 extern const char *const hl_stage_names[];
+/* Softirq vector names, in the kernel's order, NULL-terminated. */
+extern const char *const hl_softirq_names[];
 /* Top-level option table. */
 extern const struct hl_option hl_config_options[];
 

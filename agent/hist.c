@@ -174,6 +174,25 @@ int32_t hl_exph_index_ref(int scale, uint64_t v_ns)
 	return i;
 }
 
+int32_t hl_exph_index_int(int scale, uint64_t v)
+{
+	struct bn vp;
+	unsigned int bits;
+	bool pow2 = true;
+
+	if (!v || scale < 0 || scale > HL_EXPH_MAX_SCALE)
+		return INT32_MIN;
+	/* Bucket i holds v  <=>  2^i < v^(2^s) <= 2^(i+1). */
+	bn_pow2k(&vp, v, scale);
+	bits = 32 * (vp.n - 1);
+	for (uint32_t top = vp.d[vp.n - 1]; top; top >>= 1)
+		bits++;
+	for (unsigned int k = 0; k + 1 < vp.n && pow2; k++)
+		pow2 = vp.d[k] == 0;
+	pow2 = pow2 && !(vp.d[vp.n - 1] & (vp.d[vp.n - 1] - 1));
+	return (int32_t)bits - 1 - (pow2 ? 1 : 0);
+}
+
 /* ---- the kernel's table --------------------------------------------------------- */
 
 /* t <= T(j)?  (gp = 1e9^(2^s)) */
@@ -366,6 +385,7 @@ void hl_hist_reset(struct hl_hist *h, int scale)
 {
 	uint64_t *counts = h->counts;
 	uint32_t max_size = h->max_size;
+	bool raw = h->raw_values;
 
 	if (counts)
 		memset(counts, 0, max_size * sizeof(*counts));
@@ -373,6 +393,7 @@ void hl_hist_reset(struct hl_hist *h, int scale)
 	h->counts = counts;
 	h->max_size = max_size;
 	h->scale = scale;
+	h->raw_values = raw;
 }
 
 void hl_hist_downscale(struct hl_hist *h, int d)
@@ -538,6 +559,11 @@ static double ns_to_s(uint64_t ns)
 	return (double)ns * 1e-9;
 }
 
+double hl_hist_value(const struct hl_hist *h, uint64_t v)
+{
+	return h->raw_values ? (double)v : ns_to_s(v);
+}
+
 double hl_hist_quantile(const struct hl_hist *h, double q)
 {
 	uint64_t rank, acc;
@@ -567,16 +593,16 @@ double hl_hist_quantile(const struct hl_hist *h, double q)
 	}
 	if (k == h->len) { /* count larger than its buckets: inconsistent */
 		if (h->has_max)
-			return ns_to_s(h->max_ns);
+			return hl_hist_value(h, h->max_ns);
 		if (!h->len)
 			return 0;
 		k = h->len - 1;
 	}
 	hl_exph_bounds(h->scale, h->offset + (int32_t)k, &lo, &hi);
-	if (h->has_max && hi > ns_to_s(h->max_ns))
-		hi = ns_to_s(h->max_ns);
-	if (h->has_min && hi < ns_to_s(h->min_ns))
-		hi = ns_to_s(h->min_ns);
+	if (h->has_max && hi > hl_hist_value(h, h->max_ns))
+		hi = hl_hist_value(h, h->max_ns);
+	if (h->has_min && hi < hl_hist_value(h, h->min_ns))
+		hi = hl_hist_value(h, h->min_ns);
 	return hi;
 }
 
@@ -635,7 +661,7 @@ struct cJSON *hl_hist_to_json(const struct hl_hist *h)
 	if (!o)
 		return NULL;
 	err |= add_u64_string(o, "count", h->count);
-	err |= add_double(o, "sum", ns_to_s(h->sum_ns));
+	err |= add_double(o, "sum", hl_hist_value(h, h->sum_ns));
 	err |= add_int(o, "scale", h->scale);
 	err |= add_u64_string(o, "zeroCount", h->zero_count);
 	while (first < last && !h->counts[first])
@@ -664,9 +690,9 @@ struct cJSON *hl_hist_to_json(const struct hl_hist *h)
 		}
 	}
 	if (h->has_min)
-		err |= add_double(o, "min", ns_to_s(h->min_ns));
+		err |= add_double(o, "min", hl_hist_value(h, h->min_ns));
 	if (h->has_max)
-		err |= add_double(o, "max", ns_to_s(h->max_ns));
+		err |= add_double(o, "max", hl_hist_value(h, h->max_ns));
 	if (err) {
 		cJSON_Delete(o);
 		return NULL;

@@ -33,7 +33,10 @@ int32_t hl_exph_index(const struct hl_exph_table *t, uint64_t v_ns);
 /* Same index computed independently with exact big-integer arithmetic;
  * INT32_MIN for v == 0 or a bad scale. */
 int32_t hl_exph_index_ref(int scale, uint64_t v_ns);
-/* Bucket i at scale s holds (lo, hi] seconds. */
+/* OTel bucket index of the plain integer v >= 1 (bytes, flows: not ns) at
+ * scale 0..HL_EXPH_MAX_SCALE, exactly; INT32_MIN for v == 0 or a bad scale. */
+int32_t hl_exph_index_int(int scale, uint64_t v);
+/* Bucket i at scale s holds (lo, hi] seconds (plain values for raw_values). */
 void hl_exph_bounds(int scale, int32_t index, double *lo, double *hi);
 
 /* struct hl_hist is part of the exporter ABI: exporters/hostlat_exporter.h */
@@ -59,16 +62,20 @@ void hl_hist_downscale(struct hl_hist *h, int d);
 /* dst += src (scales reconciled, min of mins, max of maxes). An empty src
  * changes nothing; an empty dst takes the lower of the two scales. */
 void hl_hist_merge(struct hl_hist *dst, const struct hl_hist *src);
+/* A value of h (sum_ns, min_ns, max_ns) in the metric's unit: seconds, or
+ * the plain value when h->raw_values. */
+double hl_hist_value(const struct hl_hist *h, uint64_t v);
 /*
- * Value at quantile q (0..1) in seconds: the upper bound of the bucket
- * holding that rank, clamped to [min, max] where known; 0 when empty.
+ * Value at quantile q (0..1) in seconds (plain units when raw_values):
+ * the upper bound of the bucket holding that rank, clamped to [min, max]
+ * where known; 0 when empty.
  */
 double hl_hist_quantile(const struct hl_hist *h, double q);
 /* OTLP JSON ExponentialHistogramDataPoint fields (without attributes and
  * times): count, sum, scale, zeroCount, positive{offset,bucketCounts},
- * min, max (when known). Seconds; 64-bit integers as strings. sum, min
- * and max are raw number items printed to round-trip exactly (so
- * cJSON_IsNumber is false for them). */
+ * min, max (when known). Seconds (plain units when raw_values); 64-bit
+ * integers as strings. sum, min and max are raw number items printed to
+ * round-trip exactly (so cJSON_IsNumber is false for them). */
 struct cJSON *hl_hist_to_json(const struct hl_hist *h);
 
 #endif /* HOSTLAT_HIST_H */

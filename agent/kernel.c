@@ -68,6 +68,28 @@ bool hl_kernel_has_tp_btf(const char *name)
 	return btf && btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF) > 0;
 }
 
+int hl_kernel_tp_btf_nargs(const char *name)
+{
+	const struct btf *btf = hl_kernel_btf();
+	const struct btf_type *t;
+	char tname[128];
+	int id;
+
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	id = btf ? btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF) : -1;
+	if (id <= 0)
+		return -ENOENT;
+	/* typedef -> pointer -> prototype (void *ctx, args...) */
+	t = btf__type_by_id(btf, id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL;
+	if (!t || !btf_is_ptr(t))
+		return -EINVAL;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return -EINVAL;
+	return btf_vlen(t) - 1;
+}
+
 bool hl_kernel_has_enum_value(const char *enum_name, const char *value)
 {
 	const struct btf *btf = hl_kernel_btf();

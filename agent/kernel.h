@@ -16,6 +16,8 @@ bool hl_kernel_has_func(const char *name);
 /* A tp_btf target exists (BTF has btf_trace_<name>). */
 bool hl_kernel_has_tp_btf(const char *name);
 bool hl_kernel_has_enum_value(const char *enum_name, const char *value);
+/* Arguments of tracepoint name's tp_btf programs (ctx excluded), or -errno. */
+int hl_kernel_tp_btf_nargs(const char *name);
 
 /*
  * Can BPF trampolines hook `func`? Loads and attaches an empty fentry (or

@@ -29,6 +29,7 @@
 
 #include "hostlat.h"
 #include "probe.h"
+#include "traffic.h"
 
 #define MAX_METRICS 128
 
@@ -373,6 +374,8 @@ int main(int argc, char **argv)
 	bool check = false;
 	char err[1024] = "";
 
+	if (argc > 1 && !strcmp(argv[1], "traffic"))
+		return hl_traffic_cli(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -420,6 +423,18 @@ int main(int argc, char **argv)
 	}
 	hl_log_level = log_override >= 0 ? log_override : a.cfg.agent.log_level;
 	hl_log_setup_libbpf();
+
+	/* Config checks that need the running kernel (BTF), for --check too. */
+	for (int i = 0; hl_probes[i]; i++) {
+		if (!hl_probes[i]->validate || !hl_probes[i]->enabled(&a.cfg))
+			continue;
+		err[0] = 0;
+		if (hl_probes[i]->validate(&a.cfg, err, sizeof(err))) {
+			fprintf(stderr, "hostlat: error: config: %s\n", err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+	}
 
 	if (check) {
 		for (size_t i = 0; i < a.cfg.exporters.n; i++) {

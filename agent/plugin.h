@@ -21,7 +21,7 @@
  * to NULL, closes the module and writes one line to err, e.g.
  *   cannot load plugin '/x.so': <dlerror>
  *   plugin '/x.so' has no symbol hostlat_exporter_module
- *   plugin '/x.so' was built for exporter ABI 7; this hostlat speaks ABI 1
+ *   plugin '/x.so' was built for exporter ABI 7; this hostlat speaks ABI 2
  */
 int hl_plugin_load(const char *path, void **handle, const struct hl_exporter_ops **ops, char *err,
 		   size_t errlen);

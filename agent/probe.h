@@ -28,6 +28,12 @@ struct hl_probe_ops {
 	 */
 	int (*collect)(void *state, struct hl_metric *out, size_t max);
 	void (*stop)(void *state); /* NULL-safe; detaches everything */
+	/*
+	 * Optional: checks of the config that need the running kernel (made
+	 * at start and by --check, before anything loads). -EINVAL with one
+	 * message "FILE:LINE:COLUMN: ... (key '...')" in err: a config error.
+	 */
+	int (*validate)(const struct hl_config *cfg, char *err, size_t errlen);
 };
 
 /* Every probe, NULL-terminated (agent/probe.c). */

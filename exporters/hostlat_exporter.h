@@ -24,12 +24,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HL_EXPORTER_ABI_VERSION 1
+#define HL_EXPORTER_ABI_VERSION 2
 
 /*
  * An exponential histogram with OTel semantics: bucket i (at `scale`)
  * holds values in (2^(i/2^scale), 2^((i+1)/2^scale)] seconds; counts[k]
- * is bucket offset + k. Values are durations measured in nanoseconds.
+ * is bucket offset + k. Values are durations measured in nanoseconds,
+ * unless raw_values is set: then the values, bucket bounds, sum_ns, min_ns
+ * and max_ns are plain numbers in the metric's unit (bytes, flows...), not
+ * nanoseconds, and nothing is scaled by 1e-9.
  */
 struct hl_hist {
 	int scale;
@@ -42,6 +45,7 @@ struct hl_hist {
 	uint64_t sum_ns;
 	uint64_t min_ns, max_ns;
 	bool has_min, has_max; /* set only when known exactly */
+	bool raw_values;       /* plain values, not ns (see above) */
 };
 
 enum hl_metric_kind {

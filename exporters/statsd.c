@@ -354,10 +354,58 @@ static void enc_timer_samples(struct enc *e, double s, uint64_t n)
 	}
 }
 
+/* A histogram of plain values (bytes, flows): the same lines in its unit. */
+static void enc_raw_hist(struct enc *e, const struct hl_hist *h)
+{
+	static const struct {
+		const char *suffix;
+		double q;
+	} qs[] = {{".p50", 0.50}, {".p90", 0.90}, {".p99", 0.99}};
+	char val[64];
+
+	if (!e->buckets) {
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)h->count);
+		enc_simple(e, ".count", val, "c", NULL);
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)h->sum_ns);
+		enc_simple(e, ".sum", val, "c", NULL);
+		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+			snprintf(val, sizeof(val), "%.6g", hl_hist_quantile(h, qs[i].q));
+			enc_simple(e, qs[i].suffix, val, "g", NULL);
+		}
+		if (h->has_max) {
+			snprintf(val, sizeof(val), "%llu", (unsigned long long)h->max_ns);
+			enc_simple(e, ".max", val, "g", NULL);
+		}
+		return;
+	}
+	/* StatsD has no other distribution type than the timer: its values
+	 * are this histogram's unit here, not milliseconds. */
+	if (h->zero_count)
+		enc_timer_samples(e, 0, h->zero_count);
+	for (uint32_t i = 0; i < h->len; i++) {
+		double lo, hi, mid;
+
+		if (!h->counts[i])
+			continue;
+		hl_exph_bounds(h->scale, h->offset + (int32_t)i, &lo, &hi);
+		mid = sqrt(lo) * sqrt(hi);
+		if (h->has_max && mid > (double)h->max_ns)
+			mid = (double)h->max_ns;
+		if (h->has_min && mid < (double)h->min_ns)
+			mid = (double)h->min_ns;
+		/* enc_timer_samples prints seconds as ms: hand it value / 1000. */
+		enc_timer_samples(e, mid * 1e-3, h->counts[i]);
+	}
+}
+
 static void enc_hist(struct enc *e, const struct hl_hist *h)
 {
 	char val[64];
 
+	if (h->raw_values) {
+		enc_raw_hist(e, h);
+		return;
+	}
 	if (!e->buckets) {
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)h->count);
 		enc_simple(e, ".count", val, "c", NULL);

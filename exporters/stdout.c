@@ -82,6 +82,27 @@ static void fmt_seconds(double s, char *buf, size_t len)
 		snprintf(buf, len, "%.3gs", s);
 }
 
+/* A plain value (bytes, flows) with an SI prefix: "950", "12.3k", "1.5M". */
+static void fmt_plain(double v, char *buf, size_t len)
+{
+	static const char *const pre[] = {"", "k", "M", "G", "T", "P"};
+	int i = 0;
+
+	while (v >= 1000 && i < 5) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.3g%s" : "%.0f%s", v, pre[i]);
+}
+
+static void fmt_value(const struct hl_hist *h, double v, char *buf, size_t len)
+{
+	if (h->raw_values)
+		fmt_plain(v, buf, len);
+	else
+		fmt_seconds(v, buf, len);
+}
+
 #define BAR_ROWS 16
 #define BAR_WIDTH 40
 
@@ -92,6 +113,7 @@ static void print_bars(FILE *f, const struct hl_hist *h)
 
 	if (hl_hist_init(&view, BAR_ROWS, h->scale))
 		return;
+	view.raw_values = h->raw_values;
 	hl_hist_merge(&view, h); /* downscales until it fits BAR_ROWS rows */
 	if (view.zero_count)
 		fprintf(f, "    %10s |%-*s| %llu\n", "0", BAR_WIDTH, "",
@@ -105,7 +127,7 @@ static void print_bars(FILE *f, const struct hl_hist *h)
 		int w = peak ? (int)((view.counts[i] * BAR_WIDTH + peak - 1) / peak) : 0;
 
 		hl_exph_bounds(view.scale, view.offset + (int32_t)i, &lo, &hi);
-		fmt_seconds(hi, hi_s, sizeof(hi_s));
+		fmt_value(h, hi, hi_s, sizeof(hi_s));
 		memset(bar, '#', w);
 		bar[w] = 0;
 		fprintf(f, "    <= %7s |%-*s| %llu\n", hi_s, BAR_WIDTH, bar,
@@ -128,13 +150,13 @@ static void print_hist_point(FILE *f, const struct hl_metric *m, const struct hl
 
 	if (!h || !h->count)
 		return;
-	fmt_seconds(hl_hist_quantile(h, 0.50), p50, sizeof(p50));
-	fmt_seconds(hl_hist_quantile(h, 0.90), p90, sizeof(p90));
-	fmt_seconds(hl_hist_quantile(h, 0.99), p99, sizeof(p99));
+	fmt_value(h, hl_hist_quantile(h, 0.50), p50, sizeof(p50));
+	fmt_value(h, hl_hist_quantile(h, 0.90), p90, sizeof(p90));
+	fmt_value(h, hl_hist_quantile(h, 0.99), p99, sizeof(p99));
 	if (h->has_max)
-		fmt_seconds(h->max_ns * 1e-9, mx, sizeof(mx));
+		fmt_value(h, hl_hist_value(h, h->max_ns), mx, sizeof(mx));
 	else
-		fmt_seconds(hl_hist_quantile(h, 1.0), mx, sizeof(mx));
+		fmt_value(h, hl_hist_quantile(h, 1.0), mx, sizeof(mx));
 	fprintf(f, "%s", m->name);
 	print_attrs(f, p);
 	fprintf(f, "\n    count %llu", (unsigned long long)h->count);

@@ -55,6 +55,21 @@ netns_pair() {
 	ip -n "$NS_B" link set "$VETH_B" up
 }
 
+# only_probes CONFIG NAME...: turn off, in CONFIG, every probe the agent has
+# except NAME... (probes CONFIG already mentions are left as they are), so a
+# test loads only what it measures.
+only_probes() {
+	local cfg=$1 p w keep
+	shift
+	grep -q '^probes:' "$cfg" || printf 'probes:\n' >>"$cfg"
+	for p in $("$HOSTLAT" --config-reference | sed -n 's/^| `probes\.\([a-z_]*\)\.enabled`.*/\1/p'); do
+		keep=0
+		for w in "$@"; do [ "$p" = "$w" ] && keep=1; done
+		[ $keep = 1 ] && continue
+		grep -q "^  $p:" "$cfg" || sed -i "s/^probes:.*/&\n  $p: { enabled: false }/" "$cfg"
+	done
+}
+
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 wait_for() {
 	local t=$1

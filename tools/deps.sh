@@ -1,14 +1,17 @@
 #!/bin/sh
-# deps.sh build|test: install the Debian packages hostlat needs that are missing.
+# deps.sh build|test|bench: install the Debian packages hostlat needs that are missing.
 # Checks each with dpkg -s and calls apt-get only for what is absent.
 set -eu
 BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev pkg-config iproute2"
-TEST_PKGS="python3 nodejs npm iproute2 valgrind procps"
+TEST_PKGS="python3 nodejs npm iproute2 valgrind procps ethtool"
+# make bench: throughput of a veth stream
+BENCH_PKGS="iproute2 iperf3 bpftool procps"
 
 case "${1:-build}" in
 build) want=$BUILD_PKGS ;;
 test) want="$BUILD_PKGS $TEST_PKGS" ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+bench) want="$BUILD_PKGS $BENCH_PKGS" ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""

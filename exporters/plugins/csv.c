@@ -8,7 +8,9 @@
  * with delta values (what happened during the batch's interval): for a
  * histogram its count, and its sum, percentiles and max in seconds with 9
  * decimals (percentiles are bucket upper bounds; max is exact when the
- * histogram knows it, else the top bucket's bound); for a counter its
+ * histogram knows it, else the top bucket's bound) -- or, for histograms
+ * of plain values (raw_values: bytes, flows), in the metric's unit under
+ * the same columns; for a counter its
  * increase in `value`; for a gauge its value. Points with nothing new (a
  * histogram with count 0, a counter that did not move) are skipped.
  * attributes is k=v;k=v (';', '=' and '\' in keys and values escaped with
@@ -134,9 +136,16 @@ static double bucket_upper(int scale, int32_t index)
 	return exp2(((double)index + 1) * ldexp(1.0, -scale));
 }
 
+/* sum/min/max of h in its unit: seconds, or plain values. */
+static double hist_value(const struct hl_hist *h, uint64_t v)
+{
+	return h->raw_values ? (double)v : (double)v * 1e-9;
+}
+
 /*
- * Value at quantile q of h, in seconds: the upper bound of the bucket
- * holding rank ceil(q * count), clamped to min and max when they are known.
+ * Value at quantile q of h, in seconds (plain units for raw_values): the
+ * upper bound of the bucket holding rank ceil(q * count), clamped to min
+ * and max when they are known.
  */
 static double quantile(const struct hl_hist *h, double q)
 {
@@ -157,16 +166,16 @@ static double quantile(const struct hl_hist *h, double q)
 	}
 	if (k == h->len) { /* counts do not add up to count: take the top */
 		if (h->has_max)
-			return (double)h->max_ns * 1e-9;
+			return hist_value(h, h->max_ns);
 		if (!h->len)
 			return 0;
 		k = h->len - 1;
 	}
 	v = bucket_upper(h->scale, h->offset + (int32_t)k);
-	if (h->has_max && v > (double)h->max_ns * 1e-9)
-		v = (double)h->max_ns * 1e-9;
-	if (h->has_min && v < (double)h->min_ns * 1e-9)
-		v = (double)h->min_ns * 1e-9;
+	if (h->has_max && v > hist_value(h, h->max_ns))
+		v = hist_value(h, h->max_ns);
+	if (h->has_min && v < hist_value(h, h->min_ns))
+		v = hist_value(h, h->min_ns);
 	return v;
 }
 
@@ -230,11 +239,14 @@ static void put_start(FILE *f, const struct hl_batch *b, const struct hl_metric 
 	fprintf(f, ",%s,", kind);
 }
 
-/* Exact seconds from nanoseconds: "12.000345678". */
-static void put_seconds(FILE *f, uint64_t ns)
+/* Exact seconds from nanoseconds: "12.000345678"; plain values as integers. */
+static void put_seconds(FILE *f, const struct hl_hist *h, uint64_t ns)
 {
-	fprintf(f, "%llu.%09llu", (unsigned long long)(ns / 1000000000ULL),
-		(unsigned long long)(ns % 1000000000ULL));
+	if (h->raw_values)
+		fprintf(f, "%llu", (unsigned long long)ns);
+	else
+		fprintf(f, "%llu.%09llu", (unsigned long long)(ns / 1000000000ULL),
+			(unsigned long long)(ns % 1000000000ULL));
 }
 
 /* Rows of one point; 0 when it has nothing new. */
@@ -249,11 +261,11 @@ static int put_point(FILE *f, const struct hl_batch *b, const struct hl_metric *
 			return 0;
 		put_start(f, b, m, p, "histogram");
 		fprintf(f, "%llu,", (unsigned long long)h->count);
-		put_seconds(f, h->sum_ns);
+		put_seconds(f, h, h->sum_ns);
 		fprintf(f, ",%.9f,%.9f,%.9f,", quantile(h, 0.50), quantile(h, 0.90),
 			quantile(h, 0.99));
 		if (h->has_max)
-			put_seconds(f, h->max_ns);
+			put_seconds(f, h, h->max_ns);
 		else
 			fprintf(f, "%.9f", quantile(h, 1.0));
 		fprintf(f, ",\n");

@@ -32,12 +32,26 @@ expect 2 "bad4.yaml:[0-9]+:[0-9]+:" "$HOSTLAT" --config "$TMP/bad4.yaml" --check
 # The embedded default config is valid and --check lists every stage.
 expect 0 "udp-socket-read" "$HOSTLAT" --check
 
-# Runtime errors a user can cause: exit 1, one clear message, no crash.
+# Runtime errors a user can cause: exit 1, one clear message, no crash,
+# when the probe at fault is the only one; with other probes enabled the
+# error is reported and the others run.
 if [ "$(id -u)" = 0 ]; then
 	printf 'probes:\n  stack_latency:\n    filters: { interfaces: [nosuch0] }\n' >"$TMP/noif.yaml"
-	expect 1 "no interface named 'nosuch0'" "$HOSTLAT" --config "$TMP/noif.yaml"
 	printf 'probes:\n  stack_latency:\n    filters: { network_namespace: /var/run/netns/nosuch }\n' >"$TMP/nons.yaml"
-	expect 1 "network_namespace: cannot open '/var/run/netns/nosuch'" "$HOSTLAT" --config "$TMP/nons.yaml"
 	printf 'probes:\n  stack_latency:\n    filters: { cgroups: [/no/such/group] }\n' >"$TMP/nocg.yaml"
+	printf 'agent: { interval: 1s }\n' >>"$TMP/noif.yaml"
+	cp "$TMP/noif.yaml" "$TMP/noif-others.yaml"
+	only_probes "$TMP/noif-others.yaml" stack_latency softirq
+	for f in noif nons nocg; do only_probes "$TMP/$f.yaml" stack_latency; done
+	expect 1 "no interface named 'nosuch0'" "$HOSTLAT" --config "$TMP/noif.yaml"
+	expect 1 "network_namespace: cannot open '/var/run/netns/nosuch'" "$HOSTLAT" --config "$TMP/nons.yaml"
 	expect 1 "cgroup '/no/such/group' not found" "$HOSTLAT" --config "$TMP/nocg.yaml"
+	start_agent "$TMP/noif-others.yaml"
+	grep -q "stack_latency: .*no interface named 'nosuch0'" "$TMP/agent.err" ||
+		fail "the failing probe was not reported"
+	# Loopback connections (refused) raise NET_RX softirqs for the probe that does run.
+	wait_for 20 bash -c "(exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; grep -q hostlat.softirq '$TMP/agent.out'" ||
+		fail "the other probe did not run"
+	stop_agent
+	ok "a probe that cannot start is reported; the others run"
 fi

@@ -33,7 +33,7 @@ startup_error() {
 }
 
 startup_error "{ type: plugin, path: $BAD_SO }" \
-	"plugin '$BAD_SO' was built for exporter ABI 7; this hostlat speaks ABI 1"
+	"plugin '$BAD_SO' was built for exporter ABI 7; this hostlat speaks ABI 2"
 startup_error "{ type: plugin, path: $TMP/nonexistent.so }" \
 	"cannot load plugin '$TMP/nonexistent.so': " "No such file or directory"
 startup_error "{ type: plugin, path: $NOSYM_SO }" \

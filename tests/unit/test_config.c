@@ -92,6 +92,11 @@ static bool same_value(const struct hl_option *o, const void *a, const void *b)
 
 		return la->n == lb->n && (!la->n || !memcmp(la->v, lb->v, la->n * sizeof(*la->v)));
 	}
+	case HL_OPT_DURLIST: {
+		const struct hl_durlist *la = pa, *lb = pb;
+
+		return la->n == lb->n && (!la->n || !memcmp(la->v, lb->v, la->n * sizeof(*la->v)));
+	}
 	case HL_OPT_KVMAP:
 		return same_kvlist(pa, pb);
 	case HL_OPT_SECTION:
@@ -355,6 +360,213 @@ static void test_full(void)
 	hl_config_free(&c);
 }
 
+/* The kernel stall probes: defaults, every key set, and errors. */
+static void test_stall_config(void)
+{
+	static const char text[] =
+		"probes:\n"
+		"  softirq:\n"
+		"    enabled: off\n"
+		"    vectors: [rcu, net_rx, hi]\n"
+		"    histogram_scale: 5\n"
+		"    max_buckets: 2\n"
+		"  napi: { enabled: no, network_namespace: all, max_series: 65536 }\n"
+		"  function_latency:\n"
+		"    enabled: false\n"
+		"    functions:\n"
+		"      - tcp_collapse\n"
+		"      - __netif_receive_skb_core?\n"
+		"    histogram_scale: 0\n"
+		"    max_buckets: 16384\n"
+		"  drops:\n"
+		"    enabled: false\n"
+		"    network_namespace: /proc/1/ns/net\n"
+		"    group_by: [cgroup]\n"
+		"    max_series: 16\n"
+		"  runqueue:\n"
+		"    enabled: false\n"
+		"    tasks: all\n"
+		"    filters: { cgroups: [system.slice], pids: [1, 2] }\n"
+		"    group_by: [cgroup]\n"
+		"    histogram_scale: 1\n"
+		"    max_buckets: 20\n"
+		"    max_series: 1\n";
+	static const struct {
+		const char *text, *where, *what;
+	} bad[] = {
+		{"probes: {softirq: {vectors: [net_rx, netrx]}}", "bad.yaml:1:38:",
+		 "unknown name 'netrx'; valid names: hi, timer, net_tx, net_rx, block, irq_poll, "
+		 "tasklet, sched, hrtimer, rcu (key 'probes.softirq.vectors')"},
+		{"probes: {softirq: {vectors: []}}",
+		 "bad.yaml:1:29:", "the list needs at least 1 item (key 'probes.softirq.vectors')"},
+		{"probes: {function_latency: {functions: []}}", "bad.yaml:1:40:",
+		 "the list needs at least 1 item (key 'probes.function_latency.functions')"},
+		{"probes: {function_latency: {functions: [a, b, c, d, e, f, g, h, i, j, k, l, m, "
+		 "n, "
+		 "o, p, q]}}",
+		 "bad.yaml:1:40:", "the list has 17 items, at most 16 are allowed"},
+		{"probes: {function_latency: {functions: [tcp_collapse, tcp_collapse]}}",
+		 "bad.yaml:1:55:", "'tcp_collapse' is listed twice"},
+		{"probes: {function_latency: {functions: [tcp_collapse, \"tcp collapse\"]}}",
+		 "bad.yaml:1:55:", "'tcp collapse' is not a kernel function name"},
+		{"probes: {function_latency: {functions: [\"?\"]}}",
+		 "bad.yaml:1:41:", "'?' is not a kernel function name"},
+		{"probes: {function_latency: {functions: [9p_x]}}",
+		 "bad.yaml:1:41:", "'9p_x' is not a kernel function name"},
+		{"probes: {drops: {network_namespace: blue}}",
+		 "bad.yaml:1:37:", "invalid network namespace 'blue'"},
+		{"probes: {napi: {network_namespace: 0}}",
+		 "bad.yaml:1:36:", "invalid network namespace '0'"},
+		{"probes: {drops: {group_by: [interface]}}", "bad.yaml:1:29:",
+		 "unknown name 'interface'; valid names: cgroup (key 'probes.drops.group_by')"},
+		{"probes: {drops: {max_series: 15}}", "bad.yaml:1:30:",
+		 "15 is out of range 16..1048576 (key 'probes.drops.max_series')"},
+		{"probes: {runqueue: {tasks: readers}}", "bad.yaml:1:28:",
+		 "unknown value 'readers'; valid values: socket-readers, all (key "
+		 "'probes.runqueue.tasks')"},
+		{"probes: {runqueue: {filters: {pids: [0]}}}", "bad.yaml:1:38:",
+		 "0 is out of range 1..4194304 (key 'probes.runqueue.filters.pids')"},
+		{"probes: {runqueue: {filter: {}}}", "bad.yaml:1:21:",
+		 "unknown key 'filter'; valid keys: enabled, tasks, filters, group_by, "
+		 "histogram_scale, max_buckets, max_series (key 'probes.runqueue.filter')"},
+	};
+	struct hl_config c;
+	char err[512] = "";
+	int e;
+
+	/* defaults */
+	e = load(&c, "", err, sizeof(err));
+	CHECK(e == 0, "empty: %s", err);
+	CHECK(c.softirq.enabled && c.napi.enabled && c.function_latency.enabled &&
+		      c.drops.enabled && c.runqueue.enabled,
+	      "stall probes are on by default");
+	CHECK(c.softirq.vectors == (1U << 2 | 1U << 3), "vectors %#x", c.softirq.vectors);
+	CHECK(c.softirq.histogram_scale == 3 && c.softirq.max_buckets == 160, "softirq hist");
+	CHECK(!strcmp(c.napi.network_namespace, "host") && c.napi.max_series == 256, "napi");
+	CHECK(c.function_latency.functions.n == 3 &&
+		      !strcmp(c.function_latency.functions.v[0], "net_rx_action") &&
+		      !strcmp(c.function_latency.functions.v[1], "tcp_collapse") &&
+		      !strcmp(c.function_latency.functions.v[2], "tcp_prune_queue?") &&
+		      !c.function_latency.functions.pos,
+	      "functions (defaults carry no positions)");
+	CHECK(!strcmp(c.drops.network_namespace, "host") && !c.drops.group_by &&
+		      c.drops.max_series == 1024,
+	      "drops");
+	CHECK(c.runqueue.tasks == HL_RUNQ_SOCKET_READERS && !c.runqueue.cgroups.n &&
+		      !c.runqueue.pids.n && !c.runqueue.group_by && c.runqueue.max_series == 256 &&
+		      c.runqueue.histogram_scale == 3 && c.runqueue.max_buckets == 160,
+	      "runqueue");
+	hl_config_free(&c);
+
+	e = load(&c, text, err, sizeof(err));
+	CHECK(e == 0, "every stall key: %s", err);
+	if (!e) {
+		CHECK(!c.softirq.enabled && c.softirq.vectors == (1U << 9 | 1U << 3 | 1U << 0) &&
+			      c.softirq.histogram_scale == 5 && c.softirq.max_buckets == 2,
+		      "softirq %#x", c.softirq.vectors);
+		CHECK(!c.napi.enabled && !strcmp(c.napi.network_namespace, "all") &&
+			      c.napi.max_series == 65536,
+		      "napi");
+		CHECK(!c.function_latency.enabled && c.function_latency.functions.n == 2 &&
+			      !strcmp(c.function_latency.functions.v[1],
+				      "__netif_receive_skb_core?") &&
+			      c.function_latency.histogram_scale == 0 &&
+			      c.function_latency.max_buckets == 16384,
+		      "function_latency");
+		/* list items keep their position for the start-time BTF check */
+		CHECK(c.function_latency.functions.pos &&
+			      c.function_latency.functions.pos[0].line == 11 &&
+			      c.function_latency.functions.pos[0].column == 9 &&
+			      c.function_latency.functions.pos[1].line == 12,
+		      "function positions");
+		CHECK(!c.drops.enabled && !strcmp(c.drops.network_namespace, "/proc/1/ns/net") &&
+			      c.drops.group_by == HL_CONF_GROUP_CGROUP && c.drops.max_series == 16,
+		      "drops");
+		CHECK(!c.runqueue.enabled && c.runqueue.tasks == HL_RUNQ_ALL &&
+			      c.runqueue.cgroups.n == 1 && c.runqueue.pids.n == 2 &&
+			      c.runqueue.group_by == HL_CONF_GROUP_CGROUP &&
+			      c.runqueue.histogram_scale == 1 && c.runqueue.max_buckets == 20 &&
+			      c.runqueue.max_series == 1,
+		      "runqueue");
+		hl_config_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		e = load(&c, bad[i].text, err, sizeof(err));
+		CHECK(e == -EINVAL && !strncmp(err, bad[i].where, strlen(bad[i].where)) &&
+			      strstr(err, bad[i].what),
+		      "bad stall config %zu: got '%s', want '%s ... %s'", i, err, bad[i].where,
+		      bad[i].what);
+		CHECK(is_empty(&c), "bad stall config %zu: config not empty", i);
+	}
+}
+
+/* probes.traffic, every key set. */
+static void test_traffic(void)
+{
+	static const char text[] = "probes:\n"
+				   "  traffic:\n"
+				   "    enabled: false\n"
+				   "    interfaces: [eth0, bond0.12]\n"
+				   "    granularities: [10ms, 100us, 1.5ms]\n"
+				   "    samples: 100000\n"
+				   "    every: 1m\n"
+				   "    burst_threshold: 80\n"
+				   "    link_speed: 25000\n"
+				   "    attach: tc\n"
+				   "    store: { dir: /tmp/runs, max_bytes: 0, max_age: 7d }\n";
+	struct hl_config c;
+	char err[512] = "";
+	int e = load(&c, text, err, sizeof(err));
+
+	/* 7d is not a duration: the error names the key */
+	CHECK(e == -EINVAL && strstr(err, "bad.yaml:11:53: invalid duration '7d'") &&
+		      strstr(err, "(key 'probes.traffic.store.max_age')"),
+	      "7d: %s", err);
+	{
+		char fixed[sizeof(text)];
+		char *p;
+
+		memcpy(fixed, text, sizeof(text));
+		p = strstr(fixed, "7d }");
+		memcpy(p, "2h }", 4);
+		e = load(&c, fixed, err, sizeof(err));
+	}
+	CHECK(e == 0, "traffic config: %d %s", e, err);
+	if (e)
+		return;
+	CHECK(!c.traffic.enabled, "enabled");
+	CHECK(c.traffic.interfaces.n == 2 && !strcmp(c.traffic.interfaces.v[1], "bond0.12"),
+	      "interfaces");
+	CHECK(c.traffic.granularities.n == 3 && c.traffic.granularities.v[0] == 10000000ULL &&
+		      c.traffic.granularities.v[1] == 100000ULL &&
+		      c.traffic.granularities.v[2] == 1500000ULL,
+	      "granularities");
+	CHECK(c.traffic.samples == 100000 && c.traffic.every_ns == 60 * SEC_NS, "samples/every");
+	CHECK(c.traffic.burst_threshold == 80 && c.traffic.link_speed == 25000, "burst/speed");
+	CHECK(c.traffic.attach == HL_TRAFFIC_ATTACH_TC, "attach");
+	CHECK(!strcmp(c.traffic.store.dir, "/tmp/runs") && c.traffic.store.max_bytes == 0 &&
+		      c.traffic.store.max_age_ns == 7200 * SEC_NS,
+	      "store");
+	hl_config_free(&c);
+	CHECK(is_empty(&c), "free");
+
+	/* defaults */
+	e = load(&c, "", err, sizeof(err));
+	CHECK(e == 0, "empty: %s", err);
+	CHECK(c.traffic.enabled && c.traffic.interfaces.n == 0 && c.traffic.samples == 2000 &&
+		      c.traffic.every_ns == 10 * SEC_NS && c.traffic.burst_threshold == 50 &&
+		      c.traffic.link_speed == 0 && c.traffic.attach == HL_TRAFFIC_ATTACH_AUTO,
+	      "traffic defaults");
+	CHECK(c.traffic.granularities.n == 2 && c.traffic.granularities.v[0] == 100000ULL &&
+		      c.traffic.granularities.v[1] == 1000000ULL,
+	      "default granularities");
+	CHECK(!strcmp(c.traffic.store.dir, "/var/lib/hostlat/traffic") &&
+		      c.traffic.store.max_bytes == 104857600 &&
+		      c.traffic.store.max_age_ns == 86400 * SEC_NS,
+	      "store defaults");
+	hl_config_free(&c);
+}
+
 /* Accepted spellings that the full config does not show. */
 static void test_variants(void)
 {
@@ -597,6 +809,25 @@ static const struct {
 	 "invalid network namespace 'blue': expected host, all, an absolute path"},
 	{"probes:\n  stack_latency:\n    filters:\n      network_namespace: 0\n",
 	 "bad.yaml:4:26:", "invalid network namespace '0'"},
+	/* probes.traffic */
+	{"probes:\n  traffic:\n    granularities: [1ms, 5us]\n", "bad.yaml:3:26:",
+	 "duration '5us' is out of range 10us..10s (key 'probes.traffic.granularities')"},
+	{"probes:\n  traffic:\n    granularities: [1ms, 1000us]\n",
+	 "bad.yaml:3:26:", "'1000us' is listed twice (key 'probes.traffic.granularities')"},
+	{"probes:\n  traffic:\n    granularities: []\n",
+	 "bad.yaml:3:20:", "expected 1 to 8 durations, got 0 (key 'probes.traffic.granularities')"},
+	{"probes:\n  traffic:\n    granularities: 1ms\n",
+	 "bad.yaml:3:20:", "expected a list of durations, got '1ms'"},
+	{"probes:\n  traffic:\n    granularities: [1ms, fast]\n",
+	 "bad.yaml:3:26:", "invalid duration 'fast'"},
+	{"probes:\n  traffic:\n    burst_threshold: 0\n",
+	 "bad.yaml:3:22:", "0 is out of range 1..100 (key 'probes.traffic.burst_threshold')"},
+	{"probes:\n  traffic:\n    attach: xdp\n", "bad.yaml:3:13:",
+	 "unknown value 'xdp'; valid values: auto, tcx, tc (key 'probes.traffic.attach')"},
+	{"probes:\n  traffic:\n    interfaces: [a-very-long-name0]\n",
+	 "bad.yaml:3:18:", "interface name 'a-very-long-name0' is longer than 15 characters"},
+	{"probes:\n  traffic:\n    store: {max_age: 10s}\n", "bad.yaml:3:22:",
+	 "duration '10s' is out of range 1m..8784h (key 'probes.traffic.store.max_age')"},
 	/* resource attributes */
 	{"resource:\n  attributes:\n    team: [a, b]\n", "bad.yaml:3:11:",
 	 "expected a string value for 'team', got a list (key 'resource.attributes')"},
@@ -918,6 +1149,40 @@ static const char *const all_keys[] = {
 	"probes.stack_latency.filters.pids",
 	"probes.stack_latency.filters.min_queue_length",
 	"probes.stack_latency.group_by",
+	"probes.traffic.enabled",
+	"probes.traffic.interfaces",
+	"probes.traffic.granularities",
+	"probes.traffic.samples",
+	"probes.traffic.every",
+	"probes.traffic.burst_threshold",
+	"probes.traffic.link_speed",
+	"probes.traffic.attach",
+	"probes.traffic.store.dir",
+	"probes.traffic.store.max_bytes",
+	"probes.traffic.store.max_age",
+	"probes.softirq.enabled",
+	"probes.softirq.vectors",
+	"probes.softirq.histogram_scale",
+	"probes.softirq.max_buckets",
+	"probes.napi.enabled",
+	"probes.napi.network_namespace",
+	"probes.napi.max_series",
+	"probes.function_latency.enabled",
+	"probes.function_latency.functions",
+	"probes.function_latency.histogram_scale",
+	"probes.function_latency.max_buckets",
+	"probes.drops.enabled",
+	"probes.drops.network_namespace",
+	"probes.drops.group_by",
+	"probes.drops.max_series",
+	"probes.runqueue.enabled",
+	"probes.runqueue.tasks",
+	"probes.runqueue.filters.cgroups",
+	"probes.runqueue.filters.pids",
+	"probes.runqueue.group_by",
+	"probes.runqueue.histogram_scale",
+	"probes.runqueue.max_buckets",
+	"probes.runqueue.max_series",
 	"exporters",
 	"exporters[].type",
 	"exporters[].name",
@@ -1045,6 +1310,8 @@ int main(void)
 {
 	test_defaults();
 	test_full();
+	test_traffic();
+	test_stall_config();
 	test_variants();
 	test_durations();
 	test_bad();

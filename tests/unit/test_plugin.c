@@ -56,7 +56,7 @@ static void test_bad_modules(void)
 	static const struct {
 		const char *defect, *msg; /* msg after "plugin 'PATH' " */
 	} rows[] = {
-		{"", "was built for exporter ABI 7; this hostlat speaks ABI 1"},
+		{"", "was built for exporter ABI 7; this hostlat speaks ABI 2"},
 		{"null", ": hostlat_exporter_module() returned NULL"},
 		{"noname", "has no name"},
 		{"noinit", "(bad) has no init callback"},

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probes.function_latency: each configured kernel function timed by an
+ * fentry/fexit pair (bpf/funclat.bpf.c, one slot per function). A function
+ * not in the kernel's BTF is a config error (found at start and by
+ * --check); one the kernel will not let a trampoline hook (EPERM on
+ * kernels that refuse BPF trampolines, notrace functions...) is reported
+ * by name and reason and the others are timed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "funclat.skel.h"
+#include "kernel.h"
+#include "latprobe.h"
+#include "log.h"
+#include "stallprobes.h"
+
+#define COMP "function_latency"
+#define KEY "probes.function_latency.functions"
+
+/* ---- planning --------------------------------------------------------------------- */
+
+/* Item s of the list: its function name and whether it is optional. */
+static void parse_item(const char *s, char *func, size_t len, bool *optional)
+{
+	size_t n = strlen(s);
+
+	*optional = n && s[n - 1] == '?';
+	if (*optional)
+		n--;
+	snprintf(func, len, "%.*s", (int)n, s);
+}
+
+int hl_funclat_validate(const struct hl_config *cfg, const struct hl_funclat_kernel *k, char *err,
+			size_t errlen)
+{
+	const struct hl_strlist *fl = &cfg->function_latency.functions;
+	char func[HL_FUNC_NAME_MAX + 1];
+	bool optional;
+
+	if (!k->has_btf)
+		return 0;
+	for (size_t i = 0; i < fl->n; i++) {
+		parse_item(fl->v[i], func, sizeof(func), &optional);
+		if (optional || k->has_func(func))
+			continue;
+		if (fl->pos)
+			snprintf(err, errlen,
+				 "%s:%d:%d: '%s' is not a function in the running kernel's BTF "
+				 "(misspelt, inlined or absent here; write '%s?' to time it only "
+				 "where it exists) (key '%s')",
+				 cfg->path, fl->pos[i].line, fl->pos[i].column, func, func, KEY);
+		else
+			snprintf(err, errlen,
+				 "%s: '%s' (a default) is not a function in the running kernel's "
+				 "BTF; set the list explicitly (key '%s')",
+				 cfg->path, func, KEY);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int hl_funclat_plan(const struct hl_config *cfg, const struct hl_funclat_kernel *k,
+		    struct hl_funclat_plan *plan)
+{
+	const struct hl_strlist *fl = &cfg->function_latency.functions;
+	int available = 0;
+
+	for (size_t i = 0; i < fl->n && i < HL_FUNC_SLOTS; i++) {
+		struct hl_funclat_plan *p = &plan[i];
+		char why[160];
+
+		memset(p, 0, sizeof(*p));
+		parse_item(fl->v[i], p->func, sizeof(p->func), &p->optional);
+		if (!k->has_btf) {
+			snprintf(p->why, sizeof(p->why), "no kernel BTF");
+			continue;
+		}
+		if (!k->has_func(p->func)) {
+			snprintf(p->why, sizeof(p->why),
+				 "not in the kernel's BTF (inlined or absent)");
+			continue;
+		}
+		/* Both ends must attach; the entry's refusal is the one to report. */
+		if (k->probe(p->func, false, why, sizeof(why)) ||
+		    k->probe(p->func, true, why, sizeof(why))) {
+			snprintf(p->why, sizeof(p->why), "%s", why);
+			continue;
+		}
+		p->available = true;
+		available++;
+	}
+	return available;
+}
+
+static bool running_has_func(const char *name)
+{
+	return hl_kernel_has_func(name);
+}
+
+static int running_probe(const char *func, bool fexit, char *why, size_t whylen)
+{
+	return hl_kernel_probe_trampoline(func, fexit, why, whylen);
+}
+
+/* The running kernel, for the planning functions. */
+static struct hl_funclat_kernel running_kernel(void)
+{
+	return (struct hl_funclat_kernel){
+		.has_btf = hl_kernel_btf() != NULL,
+		.has_func = running_has_func,
+		.probe = running_probe,
+	};
+}
+
+/* ---- the probe module -------------------------------------------------------------- */
+
+struct funclat {
+	struct funclat_bpf *skel;
+	struct hl_latprobe lp;
+	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
+	size_t n_funcs;
+};
+
+static bool funclat_enabled(const struct hl_config *cfg)
+{
+	return cfg->function_latency.enabled;
+}
+
+static int funclat_validate(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	struct hl_funclat_kernel k = running_kernel();
+
+	return hl_funclat_validate(cfg, &k, err, errlen);
+}
+
+static void funclat_check(const struct hl_config *cfg, FILE *f)
+{
+	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
+	struct hl_funclat_kernel k = running_kernel();
+	size_t n = cfg->function_latency.functions.n;
+
+	hl_funclat_plan(cfg, &k, plan);
+	fprintf(f, "probe function_latency:\n");
+	fprintf(f, "  %-28s %s\n", "function", "hook");
+	for (size_t i = 0; i < n && i < HL_FUNC_SLOTS; i++) {
+		char name[HL_FUNC_NAME_MAX + 16];
+
+		snprintf(name, sizeof(name), "%.*s%s", HL_FUNC_NAME_MAX, plan[i].func,
+			 plan[i].optional ? " (optional)" : "");
+		if (plan[i].available)
+			fprintf(f, "  %-28s fentry/%s + fexit/%s\n", name, plan[i].func,
+				plan[i].func);
+		else
+			fprintf(f, "  %-28s unavailable: %s\n", name, plan[i].why);
+	}
+}
+
+static void funclat_stop(void *state)
+{
+	struct funclat *fl = state;
+
+	if (!fl)
+		return;
+	hl_latprobe_free(&fl->lp);
+	funclat_bpf__destroy(fl->skel);
+	free(fl);
+}
+
+/* Point slot's programs at func and let them load. */
+static int enable_slot(struct funclat *fl, size_t slot, const char *func)
+{
+	char name[48];
+	int e;
+
+	for (int exit = 0; exit < 2; exit++) {
+		struct bpf_program *prog;
+
+		snprintf(name, sizeof(name), "hl_fn_%s_%zu", exit ? "exit" : "entry", slot);
+		prog = bpf_object__find_program_by_name(fl->skel->obj, name);
+		if (!prog)
+			return -ENOENT;
+		e = bpf_program__set_attach_target(prog, 0, func);
+		if (!e)
+			e = bpf_program__set_autoload(prog, true);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	const struct hl_funclat_conf *c = &cfg->function_latency;
+	struct hl_funclat_kernel k = running_kernel();
+	struct funclat *fl = calloc(1, sizeof(*fl));
+	size_t off = 0;
+	int n_avail, e;
+
+	if (!fl) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	fl->n_funcs = c->functions.n < HL_FUNC_SLOTS ? c->functions.n : HL_FUNC_SLOTS;
+	n_avail = hl_funclat_plan(cfg, &k, fl->plan);
+	for (size_t i = 0; n_avail && i < fl->n_funcs; i++)
+		if (!fl->plan[i].available)
+			hl_warn(COMP, "%s() cannot be timed: %s", fl->plan[i].func,
+				fl->plan[i].why);
+	if (!n_avail) {
+		off = (size_t)snprintf(err, errlen, "no kernel function can be timed here:");
+		for (size_t i = 0; i < fl->n_funcs && off < errlen; i++)
+			off += (size_t)snprintf(err + off, errlen - off, "%s %s(): %s",
+						i ? ";" : "", fl->plan[i].func, fl->plan[i].why);
+		goto fail;
+	}
+	e = hl_latprobe_init(
+		&fl->lp, COMP, c->histogram_scale, c->max_buckets, (uint32_t)fl->n_funcs,
+		hl_latprobe_entries((uint32_t)fl->n_funcs, (int)c->histogram_scale, 40), err,
+		errlen);
+	if (e)
+		goto fail;
+	fl->skel = funclat_bpf__open();
+	if (!fl->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	hl_bpf_autoload_none(fl->skel->obj);
+	for (size_t i = 0; i < fl->n_funcs; i++) {
+		if (!fl->plan[i].available)
+			continue;
+		e = enable_slot(fl, i, fl->plan[i].func);
+		if (e) {
+			snprintf(err, errlen, "cannot set up the programs for %s(): %s",
+				 fl->plan[i].func, strerror(-e));
+			goto fail;
+		}
+	}
+	HL_LATPROBE_RODATA(fl->skel->rodata, &fl->lp);
+	bpf_map__set_max_entries(fl->skel->maps.series, fl->lp.ss.max_series);
+	bpf_map__set_max_entries(fl->skel->maps.hist, fl->lp.ss.max_entries);
+	e = funclat_bpf__load(fl->skel);
+	if (e) {
+		snprintf(err, errlen,
+			 "the kernel refused the function-latency programs: %s (--log-level "
+			 "debug shows the verifier's log)",
+			 strerror(-e));
+		goto fail;
+	}
+	if (hl_bpf_attach_loaded(fl->skel->obj, COMP, &fl->lp.links) <= 0) {
+		snprintf(err, errlen, "no function-latency program could be attached");
+		goto fail;
+	}
+	for (size_t i = 0; i < fl->n_funcs; i++)
+		if (fl->plan[i].available)
+			hl_info(COMP, "timing %s() via fentry/fexit", fl->plan[i].func);
+	return fl;
+fail:
+	funclat_stop(fl);
+	return NULL;
+}
+
+static int funclat_collect(void *state, struct hl_metric *out, size_t max)
+{
+	struct funclat *fl = state;
+	struct hl_point *pts;
+	size_t np = 0;
+	int e;
+
+	if (max < 2)
+		return -ENOSPC;
+	e = hl_latprobe_read(&fl->lp, bpf_map__fd(fl->skel->maps.hist),
+			     bpf_map__fd(fl->skel->maps.series),
+			     bpf_map__fd(fl->skel->maps.counters));
+	if (e)
+		return e;
+	pts = hl_latprobe_points(&fl->lp, fl->lp.ss.n);
+	if (!pts)
+		return -ENOMEM;
+	for (size_t i = 0; i < fl->lp.ss.n; i++) {
+		const struct hl_series *sr = &fl->lp.ss.v[i];
+
+		if (sr->key.stage >= fl->n_funcs)
+			continue;
+		hl_point_attr(&pts[np], "function", fl->plan[sr->key.stage].func);
+		hl_latprobe_hist_point(&pts[np], sr);
+		np++;
+	}
+	out[0] = (struct hl_metric){
+		.name = "hostlat.function.duration",
+		.description = "Time from entering to leaving a kernel function",
+		.unit = "s",
+		.kind = HL_METRIC_EXPHIST,
+		.points = pts,
+		.n_points = np,
+	};
+	out[1] = hl_latprobe_lost_metric(&fl->lp, "hostlat.function.lost");
+	return 2;
+}
+
+const struct hl_probe_ops hl_funclat_probe = {
+	.name = "function_latency",
+	.enabled = funclat_enabled,
+	.check = funclat_check,
+	.start = funclat_start,
+	.collect = funclat_collect,
+	.stop = funclat_stop,
+	.validate = funclat_validate,
+};

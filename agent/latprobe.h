@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the duration probes (softirq, runqueue, function_latency) share:
+ * the bucketing table written into their object's rodata, the histogram
+ * series read from bpf/lathist.h's maps, the per-CPU HL_STALL_* counters,
+ * their links, and the metric points built from them.
+ */
+#ifndef HOSTLAT_LATPROBE_H
+#define HOSTLAT_LATPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hist.h"
+#include "probeutil.h"
+#include "series.h"
+#include "stall.h"
+
+struct hl_latprobe {
+	const char *name; /* log component */
+	struct hl_exph_table table;
+	struct hl_series_set ss;
+	struct hl_links links;
+	int ncpus;
+	uint64_t ctr[HL_STALL_COUNTERS], prev_ctr[HL_STALL_COUNTERS];
+	struct hl_point *points; /* scratch for the histogram metrics */
+	size_t cap_points;
+	struct hl_point lost_points[2];
+};
+
+/*
+ * Bucket counters needed for n_series series whose values span `octaves`
+ * powers of two from 1 ns (40: up to 18 minutes), at scale.
+ */
+uint32_t hl_latprobe_entries(uint32_t n_series, int scale, int octaves);
+
+/* 0, or -errno with a message in err. */
+int hl_latprobe_init(struct hl_latprobe *lp, const char *name, uint32_t scale, uint32_t max_buckets,
+		     uint32_t max_series, uint32_t max_entries, char *err, size_t errlen);
+void hl_latprobe_free(struct hl_latprobe *lp); /* idempotent; destroys the links */
+
+/* Write the bucketing table into an object's rodata (fields of lathist.h). */
+#define HL_LATPROBE_RODATA(ro, lp)                                                                 \
+	do {                                                                                       \
+		(ro)->hist_scale = (lp)->table.scale;                                              \
+		memcpy((void *)(ro)->exph_bounds, (lp)->table.bounds, sizeof((lp)->table.bounds)); \
+		memcpy((void *)(ro)->exph_octave_first, (lp)->table.octave_first,                  \
+		       sizeof((lp)->table.octave_first));                                          \
+	} while (0)
+
+/* Read the histogram maps and the counters array. 0 or -errno. */
+int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int counters_fd);
+
+/* n zeroed points of scratch (valid until the next call); NULL on ENOMEM. */
+struct hl_point *hl_latprobe_points(struct hl_latprobe *lp, size_t n);
+
+/* Point p shows series sr's histograms. */
+void hl_latprobe_hist_point(struct hl_point *p, const struct hl_series *sr);
+
+/*
+ * The counter metric `name` of samples lost: reason map_full (a histogram
+ * map was full) and overflow (a state map was full or calls nested too deep).
+ */
+struct hl_metric hl_latprobe_lost_metric(struct hl_latprobe *lp, const char *name);
+
+#endif

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config.h"
+#include "kernel.h"
+#include "log.h"
+#include "probeutil.h"
+
+void hl_point_attr(struct hl_point *p, const char *key, const char *value)
+{
+	if (p->n_attrs >= HL_MAX_ATTRS)
+		return;
+	p->attrs[p->n_attrs].key = key;
+	p->attrs[p->n_attrs].value = value;
+	p->n_attrs++;
+}
+
+void hl_point_counter(struct hl_point *p, uint64_t value, uint64_t prev)
+{
+	p->value = value;
+	p->value_delta = value >= prev ? value - prev : value;
+}
+
+void hl_bpf_autoload_none(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) bpf_program__set_autoload(prog, false);
+}
+
+int hl_bpf_autoload(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+
+	if (!prog)
+		return -ENOENT;
+	return bpf_program__set_autoload(prog, true);
+}
+
+int hl_bpf_attach_loaded(struct bpf_object *obj, const char *comp, struct hl_links *l)
+{
+	struct bpf_program *prog;
+	size_t cap = 0;
+	int attached = 0;
+
+	bpf_object__for_each_program(prog, obj) cap++;
+	if (!l->v) {
+		l->v = calloc(cap ? cap : 1, sizeof(*l->v));
+		if (!l->v)
+			return -ENOMEM;
+	}
+	bpf_object__for_each_program(prog, obj)
+	{
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			hl_err(comp, "cannot attach %s: %s", bpf_program__name(prog),
+			       strerror(errno));
+			continue;
+		}
+		l->v[l->n++] = link;
+		attached++;
+	}
+	return attached;
+}
+
+void hl_links_destroy(struct hl_links *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		bpf_link__destroy(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int hl_resolve_netns(const char *spec, const char *key, uint64_t *ino, char *err, size_t errlen)
+{
+	struct stat st;
+	char *end;
+
+	if (!spec || !strcmp(spec, "host")) {
+		*ino = hl_self_netns_ino();
+		return 0;
+	}
+	if (!strcmp(spec, "all")) {
+		*ino = 0;
+		return 0;
+	}
+	*ino = strtoull(spec, &end, 10);
+	if (*end == 0 && *ino)
+		return 0;
+	if (stat(spec, &st) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: cannot open '%s': %s", key, spec, strerror(e));
+		return -e;
+	}
+	*ino = st.st_ino;
+	return 0;
+}
+
+int hl_fill_cgroup_filter(struct bpf_map *map, const struct hl_strlist *cgroups, const char *key,
+			  char *err, size_t errlen)
+{
+	__u8 one = 1;
+
+	for (size_t i = 0; i < cgroups->n; i++) {
+		uint64_t id;
+		int e = hl_cgroup_id(cgroups->v[i], &id);
+
+		if (e) {
+			snprintf(err, errlen,
+				 "%s: cgroup '%s' not found under the cgroup v2 mount %s: %s", key,
+				 cgroups->v[i], hl_cgroup2_mount() ? hl_cgroup2_mount() : "(none)",
+				 strerror(-e));
+			return e;
+		}
+		if (bpf_map__update_elem(map, &id, sizeof(id), &one, sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int hl_fill_pid_filter(struct bpf_map *map, const struct hl_uintlist *pids)
+{
+	__u8 one = 1;
+
+	for (size_t i = 0; i < pids->n; i++) {
+		__u32 pid = pids->v[i];
+
+		if (bpf_map__update_elem(map, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int hl_read_percpu_array(int fd, uint32_t n, int ncpus, uint64_t *out)
+{
+	uint64_t *vals = calloc((size_t)ncpus, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int hl_lost_read(struct hl_lost *l, int fd, int ncpus)
+{
+	l->prev = l->cur;
+	return hl_read_percpu_array(fd, 1, ncpus, &l->cur);
+}
+
+struct hl_metric hl_lost_metric(struct hl_lost *l, const char *name, const char *desc,
+				const char *unit)
+{
+	memset(&l->point, 0, sizeof(l->point));
+	hl_point_attr(&l->point, "reason", "map_full");
+	hl_point_counter(&l->point, l->cur, l->prev);
+	return (struct hl_metric){
+		.name = name,
+		.description = desc,
+		.unit = unit,
+		.kind = HL_METRIC_COUNTER,
+		.points = &l->point,
+		.n_points = 1,
+	};
+}
+
+/* ---- counter sets ------------------------------------------------------------------- */
+
+void hl_counter_set_init(struct hl_counter_set *cs, size_t key_size, size_t nvals,
+			 size_t max_entries, int ncpus)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->key_size = key_size;
+	cs->nvals = nvals;
+	cs->max_entries = max_entries;
+	cs->ncpus = ncpus;
+}
+
+void hl_counter_set_free(struct hl_counter_set *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		free(cs->v[i].cur); /* the block of cur, prev and key */
+		free(cs->v[i].user);
+	}
+	free(cs->v);
+	cs->v = NULL;
+	cs->n = 0;
+	hl_map_dump_free(&cs->dump);
+}
+
+static size_t entry_search(const struct hl_counter_set *cs, const void *key, bool *found)
+{
+	size_t lo = 0, hi = cs->n;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(cs->v[mid].key, key, cs->key_size);
+
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Insert key at position at; its key, cur and prev share one allocation. */
+static struct hl_counter_entry *entry_insert(struct hl_counter_set *cs, size_t at, const void *key)
+{
+	size_t vals = cs->nvals * sizeof(uint64_t);
+	struct hl_counter_entry *grown;
+	char *mem = calloc(1, cs->key_size + 2 * vals + 8);
+
+	if (!mem)
+		return NULL;
+	grown = realloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
+	if (!grown) {
+		free(mem);
+		return NULL;
+	}
+	cs->v = grown;
+	memmove(&cs->v[at + 1], &cs->v[at], (cs->n - at) * sizeof(*cs->v));
+	cs->n++;
+	/* Counters first: they need 8-byte alignment. */
+	cs->v[at] = (struct hl_counter_entry){
+		.cur = (uint64_t *)mem,
+		.prev = (uint64_t *)(mem + vals),
+		.key = mem + 2 * vals,
+	};
+	memcpy(mem + 2 * vals, key, cs->key_size);
+	return &cs->v[at];
+}
+
+int hl_counter_set_collect(struct hl_counter_set *cs, int fd)
+{
+	size_t vsize = cs->nvals * sizeof(uint64_t) * (size_t)cs->ncpus;
+	int e = hl_map_dump_read(&cs->dump, fd, cs->key_size, vsize, cs->max_entries);
+
+	if (e)
+		return e;
+	for (size_t i = 0; i < cs->n; i++)
+		memcpy(cs->v[i].prev, cs->v[i].cur, cs->nvals * sizeof(uint64_t));
+	for (size_t i = 0; i < cs->dump.n; i++) {
+		const void *key = hl_map_dump_key(&cs->dump, i);
+		const uint64_t *per_cpu = hl_map_dump_value(&cs->dump, i);
+		struct hl_counter_entry *ent;
+		bool found;
+		size_t at = entry_search(cs, key, &found);
+
+		ent = found ? &cs->v[at] : entry_insert(cs, at, key);
+		if (!ent)
+			return -ENOMEM;
+		for (size_t k = 0; k < cs->nvals; k++) {
+			uint64_t sum = 0;
+
+			for (int c = 0; c < cs->ncpus; c++)
+				sum += per_cpu[(size_t)c * cs->nvals + k];
+			ent->cur[k] = sum;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers the probe modules share: choosing which programs of a BPF object
+ * load, attaching them, reading per-CPU counters (with deltas between
+ * reads), and filling metric points.
+ */
+#ifndef HOSTLAT_PROBEUTIL_H
+#define HOSTLAT_PROBEUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hostlat_exporter.h"
+#include "maputil.h"
+
+struct bpf_object;
+struct bpf_link;
+
+/* Append an attribute to p (ignored beyond HL_MAX_ATTRS). */
+void hl_point_attr(struct hl_point *p, const char *key, const char *value);
+/* A counter point with value and delta. */
+void hl_point_counter(struct hl_point *p, uint64_t value, uint64_t prev);
+
+/* Turn autoload off for every program of obj. */
+void hl_bpf_autoload_none(struct bpf_object *obj);
+/* Turn autoload on for the program called name; -ENOENT when there is none. */
+int hl_bpf_autoload(struct bpf_object *obj, const char *name);
+
+/* The links of one loaded object. */
+struct hl_links {
+	struct bpf_link **v;
+	size_t n;
+};
+
+/*
+ * Attach every program of obj that has autoload on, keeping the links in
+ * l. A program that fails is logged under comp and skipped. Returns the
+ * number attached (>= 0) or -ENOMEM.
+ */
+int hl_bpf_attach_loaded(struct bpf_object *obj, const char *comp, struct hl_links *l);
+void hl_links_destroy(struct hl_links *l); /* idempotent */
+
+/*
+ * A network-namespace filter value (`host`, `all`, a path or an inode
+ * number) as an inode; 0 means every namespace. key names the config key
+ * in the message written to err.
+ */
+int hl_resolve_netns(const char *spec, const char *key, uint64_t *ino, char *err, size_t errlen);
+
+struct bpf_map;
+struct hl_strlist;
+struct hl_uintlist;
+
+/*
+ * Fill a filter map (hash, value __u8 1) with the ids of cgroup v2 paths
+ * (__u64 keys) or with pids (__u32 keys). key names the config key in the
+ * message written to err when a cgroup does not exist. 0 or -errno.
+ */
+int hl_fill_cgroup_filter(struct bpf_map *map, const struct hl_strlist *cgroups, const char *key,
+			  char *err, size_t errlen);
+int hl_fill_pid_filter(struct bpf_map *map, const struct hl_uintlist *pids);
+
+/* out[i] = sum over CPUs of a per-CPU array of n __u64 counters. 0 or -errno. */
+int hl_read_percpu_array(int fd, uint32_t n, int ncpus, uint64_t *out);
+
+/* A count of events a kernel map had no room for (a per-CPU array of one __u64). */
+struct hl_lost {
+	uint64_t cur, prev;
+	struct hl_point point;
+};
+
+int hl_lost_read(struct hl_lost *l, int fd, int ncpus);
+/* The counter metric name with one point, reason=map_full; valid until the next call. */
+struct hl_metric hl_lost_metric(struct hl_lost *l, const char *name, const char *desc,
+				const char *unit);
+
+/*
+ * Counters kept in a per-CPU hash: each value is nvals __u64 counters.
+ * Every collect sums the CPUs; entries stay sorted by key bytes and keep
+ * the previous sums for deltas.
+ */
+struct hl_counter_entry {
+	const void *key; /* key_size bytes */
+	uint64_t *cur;	 /* nvals sums at the last collect */
+	uint64_t *prev;	 /* at the collect before (0 for a new key) */
+	void *user;	 /* owner's per-entry data (freed with free()) */
+};
+
+struct hl_counter_set {
+	size_t key_size, nvals, max_entries;
+	int ncpus;
+	struct hl_counter_entry *v;
+	size_t n;
+	struct hl_map_dump dump;
+};
+
+void hl_counter_set_init(struct hl_counter_set *cs, size_t key_size, size_t nvals,
+			 size_t max_entries, int ncpus);
+int hl_counter_set_collect(struct hl_counter_set *cs, int fd);
+void hl_counter_set_free(struct hl_counter_set *cs); /* idempotent */
+
+#endif

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probes.runqueue: run-queue latency (wake-up or preemption to running)
+ * of socket readers, or of every task, optionally only in given processes
+ * or cgroups, optionally one histogram per cgroup (bpf/runqlat.bpf.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "kernel.h"
+#include "latprobe.h"
+#include "log.h"
+#include "runqlat.skel.h"
+#include "stallprobes.h"
+
+#define COMP "runqueue"
+/* Run-queue waits worth bucketing: 1 ns .. 2^36 ns (about 69 s). */
+#define RUNQ_OCTAVES 36
+#define RUNQ_MAX_ENTRIES 65536
+
+struct runq_plan {
+	const char *mark_prog, *mark_hook; /* socket readers: how reads are seen */
+	bool wakeup_new;
+	char why[200];
+};
+
+struct runq {
+	struct runqlat_bpf *skel;
+	struct hl_latprobe lp;
+	struct runq_plan plan;
+	bool group_cgroup;
+};
+
+/* 0 when it can run; readers need a socket-read tracepoint. */
+static int runq_plan(const struct hl_config *cfg, struct runq_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (!hl_kernel_btf()) {
+		snprintf(p->why, sizeof(p->why), "%s", hl_kernel_btf_error());
+		return -ENOENT;
+	}
+	if (!hl_kernel_has_tp_btf("sched_wakeup") || !hl_kernel_has_tp_btf("sched_switch")) {
+		snprintf(p->why, sizeof(p->why),
+			 "the kernel has no sched/sched_wakeup and sched_switch tracepoints");
+		return -ENOENT;
+	}
+	p->wakeup_new = hl_kernel_has_tp_btf("sched_wakeup_new");
+	if (cfg->runqueue.tasks == HL_RUNQ_ALL)
+		return 0;
+	if (hl_kernel_has_tp_btf("sock_recv_length")) {
+		p->mark_prog = "hl_rq_sock_recv";
+		p->mark_hook = "tp_btf/sock_recv_length";
+	} else if (hl_kernel_has_tp_btf("skb_copy_datagram_iovec")) {
+		p->mark_prog = "hl_rq_skb_copy";
+		p->mark_hook = "tp_btf/skb_copy_datagram_iovec";
+		snprintf(p->why, sizeof(p->why),
+			 "no sock/sock_recv_length tracepoint (before 6.4): readers are seen "
+			 "when a read copies an skb (not ordinary UDP reads)");
+	} else {
+		snprintf(p->why, sizeof(p->why),
+			 "no tracepoint shows socket reads here: use tasks: all with filters");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static bool runq_enabled(const struct hl_config *cfg)
+{
+	return cfg->runqueue.enabled;
+}
+
+static void runq_check(const struct hl_config *cfg, FILE *f)
+{
+	const struct hl_runq_conf *c = &cfg->runqueue;
+	struct runq_plan p;
+	int e = runq_plan(cfg, &p);
+
+	fprintf(f, "probe runqueue: %s%s%s%s\n",
+		c->tasks == HL_RUNQ_ALL ? "every task" : "socket readers",
+		c->pids.n ? ", given processes" : "", c->cgroups.n ? ", given cgroups" : "",
+		c->group_by ? ", by cgroup" : "");
+	if (e) {
+		fprintf(f, "  unavailable: %s\n", p.why);
+		return;
+	}
+	fprintf(f, "  %-10s tp_btf/sched_wakeup%s + tp_btf/sched_switch\n", "latency",
+		p.wakeup_new ? " + tp_btf/sched_wakeup_new" : "");
+	if (p.mark_hook)
+		fprintf(f, "  %-10s %s\n", "readers", p.mark_hook);
+	if (p.why[0])
+		fprintf(f, "  %s\n", p.why);
+}
+
+static void runq_stop(void *state)
+{
+	struct runq *r = state;
+
+	if (!r)
+		return;
+	hl_latprobe_free(&r->lp);
+	runqlat_bpf__destroy(r->skel);
+	free(r);
+}
+
+static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	const struct hl_runq_conf *c = &cfg->runqueue;
+	struct runq *r = calloc(1, sizeof(*r));
+	uint32_t n_series, entries;
+	struct bpf_object *obj;
+	int e;
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (runq_plan(cfg, &r->plan)) {
+		snprintf(err, errlen, "%s", r->plan.why);
+		goto fail;
+	}
+	if (r->plan.why[0])
+		hl_warn(COMP, "%s", r->plan.why);
+	r->group_cgroup = c->group_by & HL_CONF_GROUP_CGROUP;
+	n_series = r->group_cgroup ? c->max_series : 1;
+	entries = hl_latprobe_entries(n_series, (int)c->histogram_scale, RUNQ_OCTAVES);
+	if (entries > RUNQ_MAX_ENTRIES)
+		entries = RUNQ_MAX_ENTRIES; /* beyond: samples counted as lost */
+	e = hl_latprobe_init(&r->lp, COMP, c->histogram_scale, c->max_buckets, n_series, entries,
+			     err, errlen);
+	if (e)
+		goto fail;
+	r->skel = runqlat_bpf__open();
+	if (!r->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	obj = r->skel->obj;
+	hl_bpf_autoload_none(obj);
+	hl_bpf_autoload(obj, "hl_rq_wakeup");
+	hl_bpf_autoload(obj, "hl_rq_switch");
+	if (r->plan.wakeup_new)
+		hl_bpf_autoload(obj, "hl_rq_wakeup_new");
+	if (r->plan.mark_prog)
+		hl_bpf_autoload(obj, r->plan.mark_prog);
+	HL_LATPROBE_RODATA(r->skel->rodata, &r->lp);
+	r->skel->rodata->all_tasks = c->tasks == HL_RUNQ_ALL;
+	r->skel->rodata->filter_pids = c->pids.n > 0;
+	r->skel->rodata->filter_cgroups = c->cgroups.n > 0;
+	r->skel->rodata->group_cgroup = r->group_cgroup;
+	bpf_map__set_max_entries(r->skel->maps.series, n_series);
+	bpf_map__set_max_entries(r->skel->maps.hist, entries);
+	if (c->pids.n > bpf_map__max_entries(r->skel->maps.pid_filter))
+		bpf_map__set_max_entries(r->skel->maps.pid_filter, c->pids.n);
+	if (c->cgroups.n > bpf_map__max_entries(r->skel->maps.cgroup_filter))
+		bpf_map__set_max_entries(r->skel->maps.cgroup_filter, c->cgroups.n);
+	e = runqlat_bpf__load(r->skel);
+	if (e) {
+		snprintf(err, errlen,
+			 "the kernel refused the run-queue programs: %s (--log-level debug shows "
+			 "the verifier's log)",
+			 strerror(-e));
+		goto fail;
+	}
+	e = hl_fill_cgroup_filter(r->skel->maps.cgroup_filter, &c->cgroups,
+				  "probes.runqueue.filters.cgroups", err, errlen);
+	if (!e)
+		e = hl_fill_pid_filter(r->skel->maps.pid_filter, &c->pids);
+	if (e) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot fill the filter maps: %s", strerror(-e));
+		goto fail;
+	}
+	if (hl_bpf_attach_loaded(obj, COMP, &r->lp.links) <= 0) {
+		snprintf(err, errlen, "no run-queue program could be attached");
+		goto fail;
+	}
+	hl_info(COMP, "measuring %s via tp_btf/sched_wakeup + sched_switch%s%s",
+		c->tasks == HL_RUNQ_ALL ? "every task" : "socket readers",
+		r->plan.mark_hook ? ", readers via " : "",
+		r->plan.mark_hook ? r->plan.mark_hook : "");
+	return r;
+fail:
+	runq_stop(r);
+	return NULL;
+}
+
+static int runq_collect(void *state, struct hl_metric *out, size_t max)
+{
+	struct runq *r = state;
+	struct hl_point *pts;
+	size_t n;
+	int e;
+
+	if (max < 2)
+		return -ENOSPC;
+	e = hl_latprobe_read(&r->lp, bpf_map__fd(r->skel->maps.hist),
+			     bpf_map__fd(r->skel->maps.series),
+			     bpf_map__fd(r->skel->maps.counters));
+	if (e)
+		return e;
+	n = r->lp.ss.n;
+	pts = hl_latprobe_points(&r->lp, n);
+	if (!pts)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct hl_series *sr = &r->lp.ss.v[i];
+
+		if (r->group_cgroup) {
+			hl_series_resolve_cgroup(sr);
+			hl_point_attr(&pts[i], "cgroup.path", sr->key.cgroup ? sr->cgpath : "/");
+		}
+		hl_latprobe_hist_point(&pts[i], sr);
+	}
+	out[0] = (struct hl_metric){
+		.name = "hostlat.sched.runqueue.latency",
+		.description = "Time a runnable thread waited for a CPU (wake-up or preemption to "
+			       "running)",
+		.unit = "s",
+		.kind = HL_METRIC_EXPHIST,
+		.points = pts,
+		.n_points = n,
+	};
+	out[1] = hl_latprobe_lost_metric(&r->lp, "hostlat.sched.runqueue.lost");
+	return 2;
+}
+
+const struct hl_probe_ops hl_runq_probe = {
+	.name = "runqueue",
+	.enabled = runq_enabled,
+	.check = runq_check,
+	.start = runq_start,
+	.collect = runq_collect,
+	.stop = runq_stop,
+};

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-series cumulative and delta histograms from the kernel's monotonic maps. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+#include "series.h"
+
+void hl_series_set_init(struct hl_series_set *ss, const struct hl_exph_table *table, int ncpus,
+			uint32_t max_buckets, uint32_t max_series, uint32_t max_entries)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->table = table;
+	ss->ncpus = ncpus;
+	ss->max_buckets = max_buckets;
+	ss->max_series = max_series;
+	ss->max_entries = max_entries;
+}
+
+void hl_series_set_free(struct hl_series_set *ss)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		hl_hist_free(&ss->v[i].cum);
+		hl_hist_free(&ss->v[i].delta);
+		free(ss->v[i].prev);
+	}
+	free(ss->v);
+	free(ss->cur);
+	hl_map_dump_free(&ss->hist_dump);
+	hl_map_dump_free(&ss->series_dump);
+	ss->v = NULL;
+	ss->cur = NULL;
+	ss->n = ss->cap_cur = 0;
+}
+
+/* Order: stage (series id), interface, namespace, cgroup. */
+static int key_cmp(const struct hl_series_key *a, const struct hl_series_key *b)
+{
+	if (a->stage != b->stage)
+		return a->stage < b->stage ? -1 : 1;
+	if (a->ifindex != b->ifindex)
+		return a->ifindex < b->ifindex ? -1 : 1;
+	if (a->netns != b->netns)
+		return a->netns < b->netns ? -1 : 1;
+	if (a->cgroup != b->cgroup)
+		return a->cgroup < b->cgroup ? -1 : 1;
+	return 0;
+}
+
+/* One bucket counter of the hist map, CPUs summed. */
+struct bucket_ent {
+	struct hl_series_key key;
+	uint32_t pos;
+	uint64_t count;
+};
+
+static int bucket_ent_cmp(const void *pa, const void *pb)
+{
+	const struct bucket_ent *a = pa, *b = pb;
+	int c = key_cmp(&a->key, &b->key);
+
+	if (c)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static int series_cmp(const void *pa, const void *pb)
+{
+	return key_cmp(&((const struct hl_series *)pa)->key, &((const struct hl_series *)pb)->key);
+}
+
+static struct hl_series *series_find(struct hl_series_set *ss, const struct hl_series_key *key)
+{
+	struct hl_series probe = {.key = *key};
+
+	if (!ss->n)
+		return NULL;
+	return bsearch(&probe, ss->v, ss->n, sizeof(*ss->v), series_cmp);
+}
+
+/* The series of key, created (sorted in) when new; NULL beyond max_series or on ENOMEM. */
+static struct hl_series *series_get(struct hl_series_set *ss, const struct hl_series_key *key)
+{
+	struct hl_series *sr = series_find(ss, key), *grown;
+	int scale = ss->table->scale;
+
+	if (sr)
+		return sr;
+	if (ss->n >= ss->max_series)
+		return NULL;
+	grown = realloc(ss->v, (ss->n + 1) * sizeof(*ss->v));
+	if (!grown)
+		return NULL;
+	ss->v = grown;
+	sr = &ss->v[ss->n];
+	memset(sr, 0, sizeof(*sr));
+	sr->key = *key;
+	sr->cum_scale = scale;
+	if (hl_hist_init(&sr->cum, ss->max_buckets, scale) ||
+	    hl_hist_init(&sr->delta, ss->max_buckets, scale)) {
+		hl_hist_free(&sr->cum);
+		hl_hist_free(&sr->delta);
+		return NULL;
+	}
+	ss->n++;
+	qsort(ss->v, ss->n, sizeof(*ss->v), series_cmp);
+	return series_find(ss, key);
+}
+
+void hl_series_resolve_cgroup(struct hl_series *sr)
+{
+	const char *p;
+
+	if (sr->cg_resolved || !sr->key.cgroup)
+		return;
+	p = hl_cgroup_path(sr->key.cgroup);
+	if (p) {
+		snprintf(sr->cgpath, sizeof(sr->cgpath), "%s", p);
+		sr->cg_resolved = true;
+	} else {
+		snprintf(sr->cgpath, sizeof(sr->cgpath), "cgroup-id-%llu",
+			 (unsigned long long)sr->key.cgroup);
+	}
+}
+
+/* Remember this read as the base of the next delta. */
+static void keep_prev(struct hl_series *sr, const struct hl_raw_bucket *cur, size_t n,
+		      uint64_t zero, uint64_t sum, uint64_t min, uint64_t max)
+{
+	if (n > sr->cap_prev) {
+		struct hl_raw_bucket *p = realloc(sr->prev, n * sizeof(*p));
+
+		if (!p) {
+			/* The next delta then covers everything since start. */
+			sr->have_prev = false;
+			sr->n_prev = 0;
+			return;
+		}
+		sr->prev = p;
+		sr->cap_prev = n;
+	}
+	if (n)
+		memcpy(sr->prev, cur, n * sizeof(*cur));
+	sr->n_prev = n;
+	sr->prev_zero = zero;
+	sr->prev_sum = sum;
+	sr->prev_min = min;
+	sr->prev_max = max;
+	sr->have_prev = true;
+}
+
+void hl_series_update(struct hl_series *sr, const struct hl_exph_table *table,
+		      const struct hl_raw_bucket *cur, size_t n, uint64_t zero, uint64_t sum,
+		      uint64_t min, uint64_t max)
+{
+	uint64_t base_zero = sr->have_prev ? sr->prev_zero : 0;
+	uint64_t base_sum = sr->have_prev ? sr->prev_sum : 0;
+	size_t j = 0;
+
+	hl_hist_reset(&sr->cum, sr->cum_scale);
+	hl_hist_reset(&sr->delta, table->scale);
+	for (size_t i = 0; i < n; i++) {
+		int32_t idx = table->idx_min + (int32_t)cur[i].pos;
+		uint64_t was = 0;
+
+		hl_hist_add_bucket(&sr->cum, table->scale, idx, cur[i].count);
+		/* Both runs are sorted by position: walk prev alongside. */
+		while (sr->have_prev && j < sr->n_prev && sr->prev[j].pos < cur[i].pos)
+			j++;
+		if (sr->have_prev && j < sr->n_prev && sr->prev[j].pos == cur[i].pos)
+			was = sr->prev[j].count;
+		if (cur[i].count > was)
+			hl_hist_add_bucket(&sr->delta, table->scale, idx, cur[i].count - was);
+	}
+	hl_hist_add_zero(&sr->cum, zero);
+	hl_hist_add_zero(&sr->delta, zero - base_zero);
+	sr->cum.sum_ns = sum;
+	sr->delta.sum_ns = sum - base_sum;
+	if (sr->cum.count) {
+		sr->cum.min_ns = min;
+		sr->cum.max_ns = max;
+		sr->cum.has_min = sr->cum.has_max = true;
+	}
+	/* An interval's extremes are known exactly only when they moved in it. */
+	if (sr->delta.count) {
+		bool all_new = !sr->have_prev || sr->delta.count == sr->cum.count;
+
+		sr->delta.min_ns = min;
+		sr->delta.max_ns = max;
+		sr->delta.has_min = all_new || min < sr->prev_min;
+		sr->delta.has_max = all_new || max > sr->prev_max;
+	}
+	if (sr->cum.scale < sr->cum_scale)
+		sr->cum_scale = sr->cum.scale;
+	keep_prev(sr, cur, n, zero, sum, min, max);
+}
+
+/* First index of ents[0..n) whose key is not below key. */
+static size_t lower_bound(const struct bucket_ent *ents, size_t n, const struct hl_series_key *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_cmp(&ents[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int reserve_cur(struct hl_series_set *ss, size_t n)
+{
+	struct hl_raw_bucket *c;
+
+	if (n <= ss->cap_cur)
+		return 0;
+	c = realloc(ss->cur, n * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	ss->cur = c;
+	ss->cap_cur = n;
+	return 0;
+}
+
+int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd)
+{
+	size_t hv = (size_t)ss->ncpus * sizeof(__u64);
+	size_t sv = (size_t)ss->ncpus * sizeof(struct hl_series_val);
+	struct bucket_ent *ents;
+	size_t n_ents;
+	int e;
+
+	/* Buckets first: the kernel creates a series before its first bucket. */
+	e = hl_map_dump_read(&ss->hist_dump, hist_fd, sizeof(struct hl_hist_key), hv,
+			     ss->max_entries);
+	if (e)
+		return e;
+	e = hl_map_dump_read(&ss->series_dump, series_fd, sizeof(struct hl_series_key), sv,
+			     ss->max_series);
+	if (e)
+		return e;
+
+	n_ents = ss->hist_dump.n;
+	ents = malloc((n_ents ? n_ents : 1) * sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_ents; i++) {
+		const struct hl_hist_key *hk = hl_map_dump_key(&ss->hist_dump, i);
+		const __u64 *per_cpu = hl_map_dump_value(&ss->hist_dump, i);
+
+		memset(&ents[i].key, 0, sizeof(ents[i].key));
+		ents[i].key.cgroup = hk->cgroup;
+		ents[i].key.ifindex = hk->ifindex;
+		ents[i].key.netns = hk->netns;
+		ents[i].key.stage = hk->stage;
+		ents[i].pos = hk->pos;
+		ents[i].count = 0;
+		for (int c = 0; c < ss->ncpus; c++)
+			ents[i].count += per_cpu[c];
+	}
+	if (n_ents)
+		qsort(ents, n_ents, sizeof(*ents), bucket_ent_cmp);
+
+	for (size_t i = 0; i < ss->series_dump.n; i++) {
+		const struct hl_series_key *key = hl_map_dump_key(&ss->series_dump, i);
+		const struct hl_series_val *v = hl_map_dump_value(&ss->series_dump, i);
+		uint64_t zero = 0, sum = 0, min = UINT64_MAX, max = 0;
+		struct hl_series *sr;
+		size_t lo, n = 0;
+
+		for (int c = 0; c < ss->ncpus; c++) {
+			zero += v[c].zero;
+			sum += v[c].sum_ns;
+			/*
+			 * The kernel initialises min only on the CPU that creates
+			 * the entry (the others start at 0): a CPU without samples
+			 * (no zeros, max 0) has no min or max.
+			 */
+			if (!v[c].zero && !v[c].max_ns)
+				continue;
+			if (v[c].min_ns < min)
+				min = v[c].min_ns;
+			if (v[c].max_ns > max)
+				max = v[c].max_ns;
+		}
+		sr = series_get(ss, key);
+		if (!sr)
+			continue;
+		/* The series' buckets are one run of the sorted entries. */
+		lo = lower_bound(ents, n_ents, key);
+		while (lo + n < n_ents && !key_cmp(&ents[lo + n].key, key))
+			n++;
+		if (reserve_cur(ss, n)) {
+			free(ents);
+			return -ENOMEM;
+		}
+		for (size_t m = 0; m < n; m++) {
+			ss->cur[m].pos = ents[lo + m].pos;
+			ss->cur[m].count = ents[lo + m].count;
+		}
+		hl_series_update(sr, ss->table, ss->cur, n, zero, sum, min, max);
+	}
+	free(ents);
+	return 0;
+}

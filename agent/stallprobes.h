@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kernel stall probes: probes.softirq, probes.napi, probes.function_latency,
+ * probes.drops and probes.runqueue, each a probe module (probe.h).
+ */
+#ifndef HOSTLAT_STALLPROBES_H
+#define HOSTLAT_STALLPROBES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <linux/types.h>
+
+#include "config.h"
+#include "probe.h"
+#include "stall.h"
+
+extern const struct hl_probe_ops hl_softirq_probe;
+extern const struct hl_probe_ops hl_napi_probe;
+extern const struct hl_probe_ops hl_funclat_probe;
+extern const struct hl_probe_ops hl_drops_probe;
+extern const struct hl_probe_ops hl_runq_probe;
+
+/* ---- function_latency planning (pure: the kernel is passed in) ---- */
+
+/* What the plan needs to know about the running kernel. */
+struct hl_funclat_kernel {
+	bool has_btf;			    /* false: nothing can be checked or timed */
+	bool (*has_func)(const char *name); /* in the kernel's BTF as a function */
+	/* 0 when an fentry (fexit) program attaches to func, else -errno and why. */
+	int (*probe)(const char *func, bool fexit, char *why, size_t whylen);
+};
+
+struct hl_funclat_plan {
+	char func[HL_FUNC_NAME_MAX + 1]; /* the config item without its '?' */
+	bool optional;			 /* the item ended in '?' */
+	bool available;			 /* fentry and fexit both attach */
+	char why[200];			 /* when not available */
+};
+
+/*
+ * The config errors the kernel reveals: a function not in its BTF (unless
+ * the item ends in '?': optional, e.g. inlined in some builds). -EINVAL
+ * with "FILE:LINE:COLUMN: ... (key 'probes.function_latency.functions')" in
+ * err (the list item's position when known); 0 when fine or when the kernel
+ * has no BTF (start reports that).
+ */
+int hl_funclat_validate(const struct hl_config *cfg, const struct hl_funclat_kernel *k, char *err,
+			size_t errlen);
+/* One plan per configured function, in order; returns how many are available. */
+int hl_funclat_plan(const struct hl_config *cfg, const struct hl_funclat_kernel *k,
+		    struct hl_funclat_plan *plan);
+
+#endif

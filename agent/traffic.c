@@ -1,0 +1,968 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probes.traffic: load traffic.bpf.c, hook tc on the configured interfaces,
+ * and run sampling runs from a scheduler thread. Every `every`, one run per
+ * granularity, one after the other (all interfaces sample at the same time,
+ * each into its own slots, so runs never overlap on an interface). After a
+ * run the thread sums the CPUs, stores the series on disk, and folds it into
+ * the metrics that the next collection exports.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "hist.h"
+#include "kernel.h"
+#include "log.h"
+#include "traffic.h"
+#include "traffic_types.h"
+#include "traffic.skel.h"
+
+#define HIST_SCALE 3	     /* exponential histograms of bytes and flows */
+#define HIST_MAX_BUCKETS 160 /* per exported histogram */
+#define RUN_GRACE_NS 2000000 /* after a run's end, before it is read */
+#define READ_CHUNK_BYTES (4u << 20)
+#define MAX_GRANS 8
+#define N_METRICS 6
+
+static const char *const dir_attr[2] = {"receive", "transmit"};
+
+_Static_assert(sizeof(struct hl_traffic_slot) == 64, "a slot is one cache line");
+_Static_assert(HL_TRAFFIC_SKETCH_BITS == 256, "traffic.bpf.c picks a bit with hash >> 24");
+
+struct tseries {
+	int iface, gran, dir;
+	bool have; /* a run has been folded in */
+	/* accumulated by the scheduler thread (under the lock) */
+	struct hl_hist bytes_cum, bytes_delta, flows_cum, flows_delta;
+	uint64_t bursts, ce_bytes, retrans;
+	double peak, interval_peak;
+	bool peak_fresh;
+	/* what the last collect exported */
+	struct hl_hist xb_cum, xb_delta, xf_cum, xf_delta;
+	uint64_t x_bursts, x_ce_bytes, x_retrans;
+	double x_peak;
+};
+
+struct iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	uint64_t link_bps; /* 0: unknown */
+	bool speed_from_config;
+	struct hl_tc_attachment att;
+};
+
+struct hl_traffic {
+	struct traffic_bpf *skel;
+	struct bpf_link *retrans_link;
+	struct iface ifaces[HL_TRAFFIC_MAX_IFACES];
+	int n_ifaces;
+	uint64_t grans[MAX_GRANS];
+	char gran_name[MAX_GRANS][16];
+	int n_grans;
+	uint32_t samples, burst_pct;
+	uint64_t every_ns;
+	const char *store_dir; /* NULL: runs are not stored */
+	uint64_t store_max_bytes, store_max_age_ns;
+	int ncpus;
+	bool idle; /* no interface to sample: does nothing */
+	/* scheduler */
+	pthread_t thread;
+	bool thread_started, stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint32_t run_id;
+	/* reading (scheduler thread only) */
+	__u32 *keys;
+	void *vals;
+	size_t chunk;
+	uint64_t *sketch; /* OR of the CPUs' bitmaps, per slot */
+	struct hl_traffic_rundata rd[HL_TRAFFIC_MAX_IFACES];
+	/* metrics (under the lock) */
+	struct tseries *series;
+	size_t n_series;
+	struct hl_point *pts;
+};
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t unix_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint32_t hl_traffic_flow_estimate(const uint64_t *words, unsigned int nbits)
+{
+	unsigned int set = 0;
+	double m = nbits;
+
+	for (unsigned int i = 0; i < nbits / 64; i++)
+		set += (unsigned int)__builtin_popcountll(words[i]);
+	if (!set)
+		return 0;
+	if (set >= nbits) /* saturated: as if one bit were still clear */
+		set = nbits - 1;
+	/*
+	 * Linear counting: n flows leave m (1 - 1/m)^n bits clear on average,
+	 * so n = ln(clear / m) / ln(1 - 1/m). Exact while no two flows share a
+	 * bit and n <= 16 (the estimate of k set bits rounds to k).
+	 */
+	return (uint32_t)lround(log((m - set) / m) / log1p(-1.0 / m));
+}
+
+bool hl_traffic_is_burst(uint64_t bytes, uint64_t gran_ns, uint64_t link_bps, uint32_t pct)
+{
+	/* bytes * 8 / (gran_ns * 1e-9) > link_bps * pct / 100 */
+	if (!link_bps || !gran_ns)
+		return false;
+	return (unsigned __int128)bytes * 8 * 1000000000ULL * 100 >
+	       (unsigned __int128)link_bps * pct * gran_ns;
+}
+
+/* Mbit/s from /sys/class/net/IF/speed; 0 when the interface reports none. */
+static uint64_t read_speed_mbps(const char *ifname)
+{
+	char path[64], buf[32];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/speed", ifname);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtoll(buf, NULL, 10);
+	fclose(f);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* The interface of the default route (IPv4, else IPv6), or "" when none. */
+static void default_route_iface(char *out, size_t len)
+{
+	char line[512], ifn[64];
+	unsigned long best_metric = ~0UL;
+	FILE *f = fopen("/proc/net/route", "re");
+
+	out[0] = 0;
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long dst, gw, flags, ref, use, metric, mask;
+
+			if (sscanf(line, "%63s %lx %lx %lx %lu %lu %lu %lx", ifn, &dst, &gw, &flags,
+				   &ref, &use, &metric, &mask) != 8)
+				continue;
+			if (dst || mask || !(flags & 1) || metric >= best_metric)
+				continue;
+			best_metric = metric;
+			snprintf(out, len, "%s", ifn);
+		}
+		fclose(f);
+	}
+	if (out[0])
+		return;
+	f = fopen("/proc/net/ipv6_route", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char dst[40], src[40], nh[40];
+		unsigned int plen, splen;
+		unsigned long metric, ref, use, flags;
+
+		if (sscanf(line, "%39s %x %39s %x %39s %lx %lx %lx %lx %63s", dst, &plen, src,
+			   &splen, nh, &metric, &ref, &use, &flags, ifn) != 10)
+			continue;
+		/* RTF_UP, not RTF_REJECT (the kernel's unreachable default on lo) */
+		if (plen || strspn(dst, "0") != 32 || !(flags & 1) || (flags & 0x200) ||
+		    !strcmp(ifn, "lo") || metric >= best_metric)
+			continue;
+		best_metric = metric;
+		snprintf(out, len, "%s", ifn);
+	}
+	fclose(f);
+}
+
+/* Does the tcp_retransmit_skb tracepoint pass an error code (Linux 6.15+)? */
+static bool retrans_tp_has_err(void)
+{
+	const struct btf *btf = hl_kernel_btf();
+	const struct btf_type *t;
+	int id;
+
+	id = btf ? btf__find_by_name_kind(btf, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF)
+		 : -1;
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL;
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(btf, t->type);
+	/* (void *ctx, const struct sock *, const struct sk_buff *, int err) */
+	return t && btf_is_func_proto(t) && btf_vlen(t) >= 4;
+}
+
+static size_t slot_count(const struct hl_traffic *t)
+{
+	return (size_t)t->n_ifaces * HL_TRAFFIC_DIRS * t->samples;
+}
+
+static uint64_t mem_per_cpu(int n_ifaces, uint32_t samples)
+{
+	return (uint64_t)n_ifaces * HL_TRAFFIC_DIRS * samples * sizeof(struct hl_traffic_slot);
+}
+
+/* ---- resolving the config ------------------------------------------------------------ */
+
+/* Interfaces, speeds and granularities; 0 (maybe t->idle) or -errno. */
+static int resolve(struct hl_traffic *t, const struct hl_config *cfg, char *err, size_t errlen)
+{
+	const struct hl_strlist *l = &cfg->traffic.interfaces;
+	char def[IF_NAMESIZE + 48];
+
+	t->samples = cfg->traffic.samples;
+	t->every_ns = cfg->traffic.every_ns;
+	t->burst_pct = cfg->traffic.burst_threshold;
+	t->n_grans = (int)(cfg->traffic.granularities.n < MAX_GRANS ? cfg->traffic.granularities.n
+								    : MAX_GRANS);
+	for (int g = 0; g < t->n_grans; g++) {
+		t->grans[g] = cfg->traffic.granularities.v[g];
+		hl_format_duration(t->grans[g], t->gran_name[g], sizeof(t->gran_name[g]));
+	}
+	if (!l->n) {
+		default_route_iface(def, sizeof(def));
+		if (!def[0] || strlen(def) >= IF_NAMESIZE) {
+			t->idle = true;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < (l->n ? l->n : 1) && i < HL_TRAFFIC_MAX_IFACES; i++) {
+		struct iface *f = &t->ifaces[t->n_ifaces];
+		const char *name = l->n ? l->v[i] : def;
+		uint64_t mbps;
+
+		snprintf(f->name, sizeof(f->name), "%s", name);
+		f->ifindex = (int)if_nametoindex(name);
+		if (!f->ifindex) {
+			snprintf(err, errlen,
+				 "probes.traffic.interfaces: no interface named '%s' in the "
+				 "agent's network namespace",
+				 name);
+			return -ENODEV;
+		}
+		mbps = read_speed_mbps(name);
+		if (!mbps && cfg->traffic.link_speed) {
+			mbps = cfg->traffic.link_speed;
+			f->speed_from_config = true;
+		}
+		f->link_bps = mbps * 1000000ULL;
+		t->n_ifaces++;
+	}
+	return 0;
+}
+
+static void describe_ifaces(const struct hl_traffic *t, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < t->n_ifaces && off < len; i++) {
+		const struct iface *f = &t->ifaces[i];
+
+		if (f->link_bps)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s (%" PRIu64 " Mbit/s%s)",
+						i ? ", " : "", f->name, f->link_bps / 1000000,
+						f->speed_from_config ? ", from the config" : "");
+		else
+			off += (size_t)snprintf(buf + off, len - off,
+						"%s%s (speed unknown: no bursts counted)",
+						i ? ", " : "", f->name);
+	}
+}
+
+/* ---- start / stop ---------------------------------------------------------------------- */
+
+static int series_init(struct hl_traffic *t)
+{
+	t->n_series = (size_t)t->n_ifaces * t->n_grans * HL_TRAFFIC_DIRS;
+	t->series = calloc(t->n_series, sizeof(*t->series));
+	t->pts = calloc(t->n_series * N_METRICS, sizeof(*t->pts));
+	if (!t->series || !t->pts)
+		return -ENOMEM;
+	for (size_t k = 0; k < t->n_series; k++) {
+		struct tseries *s = &t->series[k];
+		struct hl_hist *h[] = {&s->bytes_cum,	&s->bytes_delta, &s->flows_cum,
+				       &s->flows_delta, &s->xb_cum,	 &s->xb_delta,
+				       &s->xf_cum,	&s->xf_delta};
+
+		s->dir = (int)(k % HL_TRAFFIC_DIRS);
+		s->gran = (int)(k / HL_TRAFFIC_DIRS % (size_t)t->n_grans);
+		s->iface = (int)(k / HL_TRAFFIC_DIRS / (size_t)t->n_grans);
+		for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+			if (hl_hist_init(h[i], HIST_MAX_BUCKETS, HIST_SCALE))
+				return -ENOMEM;
+			h[i]->raw_values = true;
+		}
+	}
+	return 0;
+}
+
+static struct tseries *series_of(struct hl_traffic *t, int iface, int gran, int dir)
+{
+	return &t->series[((size_t)iface * t->n_grans + gran) * HL_TRAFFIC_DIRS + dir];
+}
+
+static int buffers_init(struct hl_traffic *t)
+{
+	size_t per_key = (size_t)t->ncpus * sizeof(struct hl_traffic_slot);
+
+	t->chunk = READ_CHUNK_BYTES / per_key;
+	if (t->chunk < 1)
+		t->chunk = 1;
+	if (t->chunk > slot_count(t))
+		t->chunk = slot_count(t);
+	t->keys = calloc(t->chunk, sizeof(*t->keys));
+	t->vals = calloc(t->chunk, per_key);
+	t->sketch = calloc(slot_count(t), HL_TRAFFIC_SKETCH_WORDS * sizeof(uint64_t));
+	if (!t->keys || !t->vals || !t->sketch)
+		return -ENOMEM;
+	for (int i = 0; i < t->n_ifaces; i++) {
+		struct hl_traffic_rundata *r = &t->rd[i];
+
+		snprintf(r->ifname, sizeof(r->ifname), "%s", t->ifaces[i].name);
+		r->link_bps = t->ifaces[i].link_bps;
+		r->burst_pct = t->burst_pct;
+		r->samples[0] = calloc(t->samples, sizeof(*r->samples[0]));
+		r->samples[1] = calloc(t->samples, sizeof(*r->samples[1]));
+		if (!r->samples[0] || !r->samples[1])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void *scheduler(void *arg);
+
+static void traffic_stop(void *state)
+{
+	struct hl_traffic *t = state;
+
+	if (!t)
+		return;
+	if (t->thread_started) {
+		pthread_mutex_lock(&t->lock);
+		t->stopping = true;
+		pthread_cond_signal(&t->cond);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(t->thread, NULL);
+	}
+	if (t->skel && t->skel->bss)
+		__atomic_store_n(&t->skel->bss->run.end_ns, 0, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < t->n_ifaces; i++)
+		hl_tc_detach(&t->ifaces[i].att);
+	bpf_link__destroy(t->retrans_link);
+	traffic_bpf__destroy(t->skel);
+	for (size_t k = 0; t->series && k < t->n_series; k++) {
+		struct tseries *s = &t->series[k];
+
+		hl_hist_free(&s->bytes_cum);
+		hl_hist_free(&s->bytes_delta);
+		hl_hist_free(&s->flows_cum);
+		hl_hist_free(&s->flows_delta);
+		hl_hist_free(&s->xb_cum);
+		hl_hist_free(&s->xb_delta);
+		hl_hist_free(&s->xf_cum);
+		hl_hist_free(&s->xf_delta);
+	}
+	for (int i = 0; i < HL_TRAFFIC_MAX_IFACES; i++)
+		hl_traffic_rundata_free(&t->rd[i]);
+	free(t->series);
+	free(t->pts);
+	free(t->keys);
+	free(t->vals);
+	free(t->sketch);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->cond);
+	free(t);
+}
+
+/* Open the object and set it up for t; the retransmit program only if wanted. */
+static int open_configured(struct hl_traffic *t, bool retrans)
+{
+	struct traffic_bpf__rodata *ro;
+
+	t->skel = traffic_bpf__open();
+	if (!t->skel)
+		return errno ? -errno : -ENOMEM;
+	ro = t->skel->rodata;
+	ro->n_ifaces = (__u32)t->n_ifaces;
+	for (int i = 0; i < t->n_ifaces; i++)
+		ro->if_index[i] = (__u32)t->ifaces[i].ifindex;
+	ro->samples = t->samples;
+	ro->netns_ino = hl_self_netns_ino();
+	ro->retrans_has_err = retrans_tp_has_err();
+	bpf_map__set_max_entries(t->skel->maps.slots, (__u32)slot_count(t));
+	if (!retrans)
+		bpf_program__set_autoload(t->skel->progs.hl_traffic_retransmit, false);
+	return 0;
+}
+
+static int load(struct hl_traffic *t, char *err, size_t errlen)
+{
+	bool retrans = hl_kernel_has_tp_btf("tcp_retransmit_skb");
+	int e;
+
+	e = open_configured(t, retrans);
+	if (!e)
+		e = traffic_bpf__load(t->skel);
+	if (e && retrans) {
+		/* Retransmits are an extra: run without them rather than not at all. */
+		hl_warn("traffic",
+			"the kernel refused the retransmit program (%s): retransmits are not "
+			"counted",
+			strerror(-e));
+		traffic_bpf__destroy(t->skel);
+		retrans = false;
+		e = open_configured(t, false);
+		if (!e)
+			e = traffic_bpf__load(t->skel);
+	} else if (!retrans) {
+		hl_warn("traffic", "this kernel has no tcp_retransmit_skb tracepoint: "
+				   "retransmits are not counted");
+	}
+	if (e) {
+		snprintf(err, errlen,
+			 "the kernel refused the traffic programs: %s (run with --log-level debug "
+			 "for the verifier's log)",
+			 strerror(-e));
+		return e;
+	}
+	if (retrans) {
+		t->retrans_link = bpf_program__attach(t->skel->progs.hl_traffic_retransmit);
+		if (!t->retrans_link)
+			hl_warn("traffic",
+				"cannot attach tp_btf/tcp_retransmit_skb (%s): retransmits are not "
+				"counted",
+				strerror(errno));
+	}
+	return 0;
+}
+
+static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	struct hl_traffic *t = calloc(1, sizeof(*t));
+	pthread_condattr_t ca;
+	char desc[1024];
+	int e;
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	t->ncpus = libbpf_num_possible_cpus();
+	if (t->ncpus <= 0) {
+		snprintf(err, errlen, "cannot count possible CPUs");
+		goto fail;
+	}
+	e = resolve(t, cfg, err, errlen);
+	if (e)
+		goto fail;
+	if (t->idle) {
+		hl_info("traffic", "no interface to sample: the agent's network namespace has no "
+				   "default route and probes.traffic.interfaces is empty; traffic "
+				   "sampling is off");
+		return t;
+	}
+	if (!hl_kernel_btf()) {
+		snprintf(err, errlen, "%s", hl_kernel_btf_error());
+		goto fail;
+	}
+	if (series_init(t) || buffers_init(t)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	e = load(t, err, errlen);
+	if (e)
+		goto fail;
+	for (int i = 0; i < t->n_ifaces; i++) {
+		const int fds[2] = {bpf_program__fd(t->skel->progs.hl_traffic_ingress),
+				    bpf_program__fd(t->skel->progs.hl_traffic_egress)};
+		char why[512] = "";
+
+		e = hl_tc_attach(&t->ifaces[i].att, t->ifaces[i].ifindex, fds, cfg->traffic.attach,
+				 why, sizeof(why));
+		if (e) {
+			snprintf(err, errlen, "interface %s: %s", t->ifaces[i].name, why);
+			goto fail;
+		}
+	}
+	if (cfg->traffic.store.max_bytes) {
+		if (mkdir(cfg->traffic.store.dir, 0755) < 0 && errno != EEXIST)
+			hl_warn("traffic", "cannot create %s (%s): runs are not stored",
+				cfg->traffic.store.dir, strerror(errno));
+		else
+			t->store_dir = cfg->traffic.store.dir;
+		t->store_max_bytes = cfg->traffic.store.max_bytes;
+		t->store_max_age_ns = cfg->traffic.store.max_age_ns;
+	}
+	describe_ifaces(t, desc, sizeof(desc));
+	{
+		char grans[MAX_GRANS * 18] = "", every[32];
+		uint64_t round_ns = 0;
+		size_t off = 0;
+
+		for (int g = 0; g < t->n_grans; g++) {
+			off += (size_t)snprintf(grans + off, sizeof(grans) - off, "%s%s",
+						g ? ", " : "", t->gran_name[g]);
+			round_ns += t->grans[g] * t->samples;
+		}
+		hl_format_duration(t->every_ns, every, sizeof(every));
+		hl_info("traffic",
+			"sampling %s via %s: %u samples of %s every %s; %" PRIu64
+			" bytes of kernel memory per CPU",
+			desc, t->ifaces[0].att.tcx ? "tcx" : "tc clsact", t->samples, grans, every,
+			mem_per_cpu(t->n_ifaces, t->samples));
+		if (round_ns > t->every_ns)
+			hl_warn("traffic",
+				"a round of runs takes %.3gs, longer than every (%s): rounds "
+				"follow "
+				"each other back to back",
+				round_ns * 1e-9, every);
+	}
+	if (pthread_create(&t->thread, NULL, scheduler, t)) {
+		snprintf(err, errlen, "cannot start the scheduler thread");
+		goto fail;
+	}
+	t->thread_started = true;
+	return t;
+fail:
+	traffic_stop(t);
+	return NULL;
+}
+
+/* ---- runs ------------------------------------------------------------------------------- */
+
+/* Wait with the lock held until mono time `until` or stop; true when stopping. */
+static bool wait_until(struct hl_traffic *t, uint64_t until)
+{
+	while (!t->stopping) {
+		struct timespec ts = {.tv_sec = (time_t)(until / 1000000000ULL),
+				      .tv_nsec = (long)(until % 1000000000ULL)};
+
+		if (mono_ns() >= until)
+			break;
+		pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+	}
+	return t->stopping;
+}
+
+/* Sum slots of run `id` over the CPUs into t->rd and the sketches. */
+static int read_run(struct hl_traffic *t, uint32_t id)
+{
+	int fd = bpf_map__fd(t->skel->maps.slots);
+	size_t total = slot_count(t), done = 0;
+	bool batch = true;
+
+	while (done < total) {
+		__u32 n = (__u32)(total - done < t->chunk ? total - done : t->chunk);
+		__u32 got = n, in = (__u32)done, out = 0;
+		int e = -1;
+
+		if (batch) {
+			LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+			e = bpf_map_lookup_batch(fd, done ? &in : NULL, &out, t->keys, t->vals,
+						 &got, &opts);
+			if (e && errno == ENOENT && got)
+				e = 0;
+			if (e || got == 0) {
+				batch = false;
+				e = -1;
+			}
+			/* From the first chunk on, the batch starts at key `done`. */
+			if (!e && done == 0 && t->keys[0] != 0)
+				batch = false, e = -1;
+		}
+		if (e) {
+			got = n;
+			for (__u32 k = 0; k < n; k++) {
+				__u32 key = (__u32)done + k;
+				char *v = (char *)t->vals +
+					  (size_t)k * t->ncpus * sizeof(struct hl_traffic_slot);
+
+				t->keys[k] = key;
+				if (bpf_map_lookup_elem(fd, &key, v))
+					memset(v, 0, t->ncpus * sizeof(struct hl_traffic_slot));
+			}
+		}
+		for (__u32 k = 0; k < got; k++) {
+			__u32 key = t->keys[k];
+			const struct hl_traffic_slot *cpu =
+				(const struct hl_traffic_slot *)((char *)t->vals +
+								 (size_t)k * t->ncpus *
+									 sizeof(*cpu));
+			uint32_t i = key % t->samples, dir = key / t->samples % HL_TRAFFIC_DIRS,
+				 ifc = key / t->samples / HL_TRAFFIC_DIRS;
+			struct hl_traffic_sample *s;
+			uint64_t *sk = &t->sketch[(size_t)key * HL_TRAFFIC_SKETCH_WORDS];
+
+			if (key >= total || ifc >= (uint32_t)t->n_ifaces)
+				continue;
+			s = &t->rd[ifc].samples[dir][i];
+			memset(s, 0, sizeof(*s));
+			memset(sk, 0, HL_TRAFFIC_SKETCH_WORDS * sizeof(*sk));
+			for (int c = 0; c < t->ncpus; c++) {
+				if (cpu[c].run != id)
+					continue;
+				s->bytes += cpu[c].bytes;
+				s->ce_bytes += cpu[c].ce_bytes;
+				s->packets += cpu[c].packets;
+				s->retrans += cpu[c].retrans;
+				for (int w = 0; w < HL_TRAFFIC_SKETCH_WORDS; w++)
+					sk[w] |= cpu[c].flows[w];
+			}
+			s->flows = hl_traffic_flow_estimate(sk, HL_TRAFFIC_SKETCH_BITS);
+		}
+		done += got;
+		if (!got)
+			break;
+	}
+	return 0;
+}
+
+/* One plain value into a raw-values histogram (count, sum, min, max exact). */
+static void raw_record(struct hl_hist *h, uint64_t v, int32_t idx)
+{
+	bool first = h->count == 0;
+
+	if (v)
+		hl_hist_add_bucket(h, HIST_SCALE, idx, 1);
+	else
+		hl_hist_add_zero(h, 1);
+	h->sum_ns += v;
+	if (first) {
+		h->min_ns = h->max_ns = v;
+		h->has_min = h->has_max = true;
+		return;
+	}
+	if (v < h->min_ns)
+		h->min_ns = v;
+	if (v > h->max_ns)
+		h->max_ns = v;
+}
+
+/* Fold a finished run of granularity g into the series (lock held). */
+static void fold_run(struct hl_traffic *t, int g)
+{
+	for (int i = 0; i < t->n_ifaces; i++) {
+		const struct hl_traffic_rundata *r = &t->rd[i];
+
+		for (int d = 0; d < HL_TRAFFIC_DIRS; d++) {
+			struct tseries *s = series_of(t, i, g, d);
+			uint64_t peak = 0;
+
+			for (uint32_t k = 0; k < r->n; k++) {
+				const struct hl_traffic_sample *x = &r->samples[d][k];
+				int32_t bi = x->bytes ? hl_exph_index_int(HIST_SCALE, x->bytes) : 0;
+				int32_t fi = x->flows ? hl_exph_index_int(HIST_SCALE, x->flows) : 0;
+
+				raw_record(&s->bytes_cum, x->bytes, bi);
+				raw_record(&s->bytes_delta, x->bytes, bi);
+				raw_record(&s->flows_cum, x->flows, fi);
+				raw_record(&s->flows_delta, x->flows, fi);
+				if (hl_traffic_is_burst(x->bytes, r->gran_ns, r->link_bps,
+							r->burst_pct))
+					s->bursts++;
+				s->ce_bytes += x->ce_bytes;
+				s->retrans += x->retrans;
+				if (x->bytes > peak)
+					peak = x->bytes;
+			}
+			s->peak = (double)peak * 1e9 / (double)r->gran_ns;
+			if (!s->peak_fresh || s->peak > s->interval_peak)
+				s->interval_peak = s->peak;
+			s->peak_fresh = true;
+			s->have = true;
+		}
+	}
+}
+
+static void finish_run(struct hl_traffic *t, int g, uint32_t id, uint64_t start_unix)
+{
+	char path[4096];
+
+	read_run(t, id);
+	for (int i = 0; i < t->n_ifaces; i++) {
+		t->rd[i].gran_ns = t->grans[g];
+		t->rd[i].n = t->samples;
+		t->rd[i].start_unix_ns = start_unix;
+	}
+	if (t->store_dir) {
+		for (int i = 0; i < t->n_ifaces; i++) {
+			int e = hl_traffic_store_write(t->store_dir, &t->rd[i], path, sizeof(path));
+
+			if (e)
+				hl_warn("traffic", "cannot store the run in %s: %s", t->store_dir,
+					strerror(-e));
+			else
+				hl_debug("traffic", "stored %s", path);
+		}
+		hl_traffic_store_prune(t->store_dir, t->store_max_bytes, t->store_max_age_ns);
+	}
+	pthread_mutex_lock(&t->lock);
+	fold_run(t, g);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void *scheduler(void *arg)
+{
+	struct hl_traffic *t = arg;
+	struct hl_traffic_run *run = &t->skel->bss->run;
+	uint64_t round = mono_ns();
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->stopping) {
+		for (int g = 0; g < t->n_grans && !t->stopping; g++) {
+			uint64_t start, end, start_unix;
+			uint32_t id;
+
+			id = ++t->run_id ? t->run_id : ++t->run_id;
+			__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);
+			run->gran_ns = t->grans[g];
+			run->samples = t->samples;
+			run->id = id;
+			start_unix = unix_ns();
+			start = mono_ns();
+			end = start + t->grans[g] * t->samples;
+			run->start_ns = start;
+			__atomic_store_n(&run->end_ns, end, __ATOMIC_RELEASE);
+			if (wait_until(t, end + RUN_GRACE_NS))
+				break;
+			__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);
+			pthread_mutex_unlock(&t->lock);
+			finish_run(t, g, id, start_unix);
+			pthread_mutex_lock(&t->lock);
+		}
+		round += t->every_ns;
+		if (round < mono_ns())
+			round = mono_ns();
+		wait_until(t, round);
+	}
+	__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+/* ---- collection ------------------------------------------------------------------------ */
+
+static void copy_hist(struct hl_hist *dst, const struct hl_hist *src)
+{
+	hl_hist_reset(dst, src->scale);
+	hl_hist_merge(dst, src);
+}
+
+static void point_init(struct hl_point *p, const struct hl_traffic *t, const struct tseries *s,
+		       bool with_dir)
+{
+	memset(p, 0, sizeof(*p));
+	if (with_dir)
+		p->attrs[p->n_attrs++] = (struct hl_attr){"network.io.direction", dir_attr[s->dir]};
+	p->attrs[p->n_attrs++] =
+		(struct hl_attr){"network.interface.name", t->ifaces[s->iface].name};
+	p->attrs[p->n_attrs++] = (struct hl_attr){"hostlat.granularity", t->gran_name[s->gran]};
+}
+
+static int traffic_collect(void *state, struct hl_metric *out, size_t max)
+{
+	struct hl_traffic *t = state;
+	struct hl_point *pb, *pf, *pp, *pr, *pc, *pt;
+	size_t nb = 0, nf = 0, np = 0, nr = 0, nc = 0, nt = 0;
+
+	if (t->idle)
+		return 0;
+	if (max < N_METRICS)
+		return -ENOSPC;
+	pb = t->pts;
+	pf = pb + t->n_series;
+	pp = pf + t->n_series;
+	pr = pp + t->n_series;
+	pc = pr + t->n_series;
+	pt = pc + t->n_series;
+	pthread_mutex_lock(&t->lock);
+	for (size_t k = 0; k < t->n_series; k++) {
+		struct tseries *s = &t->series[k];
+		struct hl_point *p;
+
+		if (!s->have)
+			continue;
+		copy_hist(&s->xb_cum, &s->bytes_cum);
+		copy_hist(&s->xb_delta, &s->bytes_delta);
+		copy_hist(&s->xf_cum, &s->flows_cum);
+		copy_hist(&s->xf_delta, &s->flows_delta);
+		hl_hist_reset(&s->bytes_delta, HIST_SCALE);
+		hl_hist_reset(&s->flows_delta, HIST_SCALE);
+		if (s->peak_fresh) {
+			s->x_peak = s->interval_peak;
+			s->peak_fresh = false;
+		}
+
+		p = &pb[nb++];
+		point_init(p, t, s, true);
+		p->cumulative = &s->xb_cum;
+		p->delta = &s->xb_delta;
+		p = &pf[nf++];
+		point_init(p, t, s, true);
+		p->cumulative = &s->xf_cum;
+		p->delta = &s->xf_delta;
+		p = &pp[np++];
+		point_init(p, t, s, true);
+		p->gauge = s->x_peak;
+		if (t->ifaces[s->iface].link_bps) {
+			p = &pr[nr++];
+			point_init(p, t, s, true);
+			p->value = s->bursts;
+			p->value_delta = s->bursts - s->x_bursts;
+			s->x_bursts = s->bursts;
+		}
+		if (s->dir == HL_TRAFFIC_RX) {
+			p = &pc[nc++];
+			point_init(p, t, s, false);
+			p->value = s->ce_bytes;
+			p->value_delta = s->ce_bytes - s->x_ce_bytes;
+			s->x_ce_bytes = s->ce_bytes;
+		} else {
+			p = &pt[nt++];
+			point_init(p, t, s, false);
+			p->value = s->retrans;
+			p->value_delta = s->retrans - s->x_retrans;
+			s->x_retrans = s->retrans;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+
+	out[0] = (struct hl_metric){
+		.name = "hostlat.traffic.sample.bytes",
+		.description = "Bytes per sample of the traffic sampling runs",
+		.unit = "By",
+		.kind = HL_METRIC_EXPHIST,
+		.points = pb,
+		.n_points = nb,
+	};
+	out[1] = (struct hl_metric){
+		.name = "hostlat.traffic.peak.rate",
+		.description = "Highest per-sample rate of the latest run",
+		.unit = "By/s",
+		.kind = HL_METRIC_GAUGE,
+		.points = pp,
+		.n_points = np,
+	};
+	out[2] = (struct hl_metric){
+		.name = "hostlat.traffic.bursts",
+		.description = "Samples whose rate exceeded burst_threshold of the link speed",
+		.unit = "{sample}",
+		.kind = HL_METRIC_COUNTER,
+		.points = pr,
+		.n_points = nr,
+	};
+	out[3] = (struct hl_metric){
+		.name = "hostlat.traffic.ecn.ce.bytes",
+		.description = "Bytes received with ECN Congestion Experienced during runs",
+		.unit = "By",
+		.kind = HL_METRIC_COUNTER,
+		.points = pc,
+		.n_points = nc,
+	};
+	out[4] = (struct hl_metric){
+		.name = "hostlat.traffic.retransmits",
+		.description = "TCP segments retransmitted during runs",
+		.unit = "{segment}",
+		.kind = HL_METRIC_COUNTER,
+		.points = pt,
+		.n_points = nt,
+	};
+	out[5] = (struct hl_metric){
+		.name = "hostlat.traffic.flows",
+		.description = "Active flows per sample (linear-counting estimate)",
+		.unit = "{flow}",
+		.kind = HL_METRIC_EXPHIST,
+		.points = pf,
+		.n_points = nf,
+	};
+	return N_METRICS;
+}
+
+/* ---- the probe module -------------------------------------------------------------------- */
+
+static bool traffic_enabled(const struct hl_config *cfg)
+{
+	return cfg->traffic.enabled;
+}
+
+static void traffic_check(const struct hl_config *cfg, FILE *f)
+{
+	struct hl_traffic *t = calloc(1, sizeof(*t));
+	char err[512] = "", desc[1024];
+
+	fprintf(f, "probe traffic:\n");
+	if (!t) {
+		fprintf(f, "  out of memory\n");
+		return;
+	}
+	if (resolve(t, cfg, err, sizeof(err))) {
+		fprintf(f, "  unavailable: %s\n", err);
+	} else if (t->idle) {
+		fprintf(f, "  off: no default route in this network namespace and no "
+			   "probes.traffic.interfaces\n");
+	} else {
+		bool tcx = hl_kernel_has_enum_value("bpf_attach_type", "BPF_TCX_INGRESS");
+
+		describe_ifaces(t, desc, sizeof(desc));
+		fprintf(f, "  interfaces: %s\n", desc);
+		fprintf(f, "  attach: %s\n",
+			cfg->traffic.attach == HL_TRAFFIC_ATTACH_TC ? "tc clsact filter"
+			: tcx					    ? "tcx links"
+			: cfg->traffic.attach == HL_TRAFFIC_ATTACH_TCX
+				? "tcx links (unavailable: the kernel has no tcx)"
+				: "tc clsact filter (the kernel has no tcx)");
+		fprintf(f, "  retransmits: %s\n",
+			hl_kernel_has_tp_btf("tcp_retransmit_skb")
+				? "tp_btf/tcp_retransmit_skb"
+				: "unavailable (no tcp_retransmit_skb tracepoint)");
+		fprintf(f, "  kernel memory per CPU: %" PRIu64 " bytes\n",
+			mem_per_cpu(t->n_ifaces, cfg->traffic.samples));
+	}
+	free(t);
+}
+
+const struct hl_probe_ops hl_traffic_probe = {
+	.name = "traffic",
+	.enabled = traffic_enabled,
+	.check = traffic_check,
+	.start = traffic_start,
+	.collect = traffic_collect,
+	.stop = traffic_stop,
+};

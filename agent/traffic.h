@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probes.traffic: Millisampler-style fine-grained traffic sampling.
+ *
+ * traffic.c        the probe: load, schedule runs, reduce them into metrics
+ * traffic_attach.c tc hooks: tcx links, or a classic clsact filter
+ * traffic_store.c  one gzip-compressed CSV file per run and interface
+ * traffic_cli.c    `hostlat traffic show|list`
+ */
+#ifndef HOSTLAT_TRAFFIC_AGENT_H
+#define HOSTLAT_TRAFFIC_AGENT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "probe.h"
+
+extern const struct hl_probe_ops hl_traffic_probe;
+
+/* One sample of one direction, summed over CPUs. */
+struct hl_traffic_sample {
+	uint64_t bytes;
+	uint64_t ce_bytes; /* receive only */
+	uint32_t packets;
+	uint32_t retrans; /* transmit only */
+	uint32_t flows;	  /* active-flow estimate */
+};
+
+/* One run on one interface: samples[dir][i], dir 0 receive, 1 transmit. */
+struct hl_traffic_rundata {
+	char ifname[IF_NAMESIZE];
+	uint64_t gran_ns;
+	uint32_t n;
+	uint64_t start_unix_ns;
+	uint64_t link_bps; /* 0: unknown */
+	uint32_t burst_pct;
+	struct hl_traffic_sample *samples[2];
+};
+
+void hl_traffic_rundata_free(struct hl_traffic_rundata *r);
+
+/* Flow estimate of a sketch by linear counting (see docs); saturates at 621. */
+uint32_t hl_traffic_flow_estimate(const uint64_t *words, unsigned int nbits);
+
+/* A sample is a burst when bytes * 8 * 1e9 / gran_ns > link_bps * pct / 100. */
+bool hl_traffic_is_burst(uint64_t bytes, uint64_t gran_ns, uint64_t link_bps, uint32_t pct);
+
+/* ---- attaching (traffic_attach.c) -------------------------------------------------- */
+
+struct hl_tc_attachment {
+	int ifindex;
+	bool tcx;	     /* tcx links (else classic clsact filters) */
+	int link_fd[2];	     /* tcx: ingress, egress; -1 */
+	bool filter[2];	     /* tc: our filter is on ingress / egress */
+	bool created_clsact; /* tc: we created the clsact qdisc */
+};
+
+/*
+ * Attach prog_fd[0] to ingress and prog_fd[1] to egress of ifindex with
+ * mode (enum hl_traffic_attach). Returns 0 or -errno with a message.
+ */
+int hl_tc_attach(struct hl_tc_attachment *a, int ifindex, const int prog_fd[2], int mode, char *err,
+		 size_t errlen);
+/* Remove what hl_tc_attach added (and a clsact qdisc it created, when no
+ * other filter is left on it). Idempotent. */
+void hl_tc_detach(struct hl_tc_attachment *a);
+/* Filters on the ingress (dir 0) or egress (1) hook of ifindex, -errno. */
+int hl_tc_count_filters(int ifindex, int dir);
+
+/* ---- storage (traffic_store.c) ---------------------------------------------------- */
+
+#define HL_TRAFFIC_FILE_PREFIX "hostlat-traffic-"
+#define HL_TRAFFIC_FILE_SUFFIX ".csv.gz"
+
+/* Write r into dir; the file's path goes to path (may be NULL). 0 or -errno. */
+int hl_traffic_store_write(const char *dir, const struct hl_traffic_rundata *r, char *path,
+			   size_t pathlen);
+/* Read a stored run. 0 or -errno with a message. */
+int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *err, size_t errlen);
+/* Delete run files older than max_age_ns, then the oldest until the rest
+ * take at most max_bytes. Returns the number of files deleted or -errno. */
+int hl_traffic_store_prune(const char *dir, uint64_t max_bytes, uint64_t max_age_ns);
+
+/* Run files of dir, oldest first (names only, malloc'ed); -errno. */
+int hl_traffic_store_list(const char *dir, char ***names, size_t *n);
+void hl_traffic_store_list_free(char **names, size_t n);
+
+/* ---- command line (traffic_cli.c) ------------------------------------------------- */
+
+/* `hostlat traffic ...`: argv[0] is "traffic". Returns the exit status. */
+int hl_traffic_cli(int argc, char **argv);
+/* The chart of one stored run, width columns wide (>= 20). */
+void hl_traffic_print_chart(FILE *f, const struct hl_traffic_rundata *r, int width, int height);
+void hl_traffic_print_csv(FILE *f, const struct hl_traffic_rundata *r);
+
+#endif

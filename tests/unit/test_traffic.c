@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Traffic sampling in user space: exact exponential-histogram indexes of
+ * plain integers, the flow estimate, the burst rule, histograms of plain
+ * values through the JSON and StatsD encoders, stored runs (write, read,
+ * retention, listing) and the chart and CSV of `hostlat traffic show`.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "exporters.h"
+#include "hist.h"
+#include "traffic.h"
+
+/* ---- hl_exph_index_int ---------------------------------------------------------- */
+
+static void test_index_int(void)
+{
+	/* v plain == v * 1e9 ns on the seconds grid: the reference decides. */
+	for (int s = 0; s <= HL_EXPH_MAX_SCALE; s++) {
+		int bad = 0;
+
+		for (uint64_t v = 1; v <= 20000 && bad < 5; v++) {
+			int32_t got = hl_exph_index_int(s, v),
+				want = hl_exph_index_ref(s, v * 1000000000ULL);
+
+			if (got != want) {
+				bad++;
+				CHECK(0, "scale %d v %llu: %d, want %d", s, (unsigned long long)v,
+				      got, want);
+			}
+		}
+		/* around powers of two and large values */
+		for (int k = 1; k < 34; k++) {
+			for (int d = -1; d <= 1; d++) {
+				uint64_t v = (1ULL << k) + (uint64_t)(int64_t)d;
+				int32_t got = hl_exph_index_int(s, v);
+				int32_t want = hl_exph_index_ref(s, v * 1000000000ULL);
+
+				CHECK(got == want, "scale %d v 2^%d%+d: %d, want %d", s, k, d, got,
+				      want);
+			}
+		}
+		CHECK(hl_exph_index_int(s, 1) == -1, "scale %d: 1 is in bucket -1", s);
+		CHECK(hl_exph_index_int(s, 2) == (1 << s) - 1, "scale %d: 2 -> 2^s - 1", s);
+		CHECK(hl_exph_index_int(s, 0) == INT32_MIN, "scale %d: 0", s);
+	}
+	/* Beyond what the ns reference can take: check the bucket's bounds. */
+	for (uint64_t v = 1ULL << 40; v; v = v < UINT64_MAX / 3 ? v * 3 + 7 : 0) {
+		for (int s = 0; s <= 3; s++) {
+			int32_t i = hl_exph_index_int(s, v);
+			double lo, hi;
+
+			hl_exph_bounds(s, i, &lo, &hi);
+			CHECK((double)v >= lo * (1 - 1e-12) && (double)v <= hi * (1 + 1e-12),
+			      "scale %d v %llu: bucket %d (%g, %g]", s, (unsigned long long)v, i,
+			      lo, hi);
+		}
+	}
+	CHECK(hl_exph_index_int(-1, 5) == INT32_MIN && hl_exph_index_int(6, 5) == INT32_MIN,
+	      "bad scales");
+}
+
+/* ---- flows and bursts --------------------------------------------------------------- */
+
+static void test_flow_estimate(void)
+{
+	uint64_t w[4] = {0};
+
+	CHECK(hl_traffic_flow_estimate(w, 256) == 0, "empty sketch");
+	/* k distinct bits: exactly k while k <= 16 */
+	for (unsigned int k = 1; k <= 16; k++) {
+		w[(k - 1) / 64] |= 1ULL << ((k - 1) % 64);
+		CHECK(hl_traffic_flow_estimate(w, 256) == k, "%u bits: %u", k,
+		      hl_traffic_flow_estimate(w, 256));
+	}
+	/* half the bits: n = ln(1/2) / ln(255/256) = 177.1 */
+	memset(w, 0, sizeof(w));
+	w[0] = w[1] = UINT64_MAX;
+	CHECK(hl_traffic_flow_estimate(w, 256) == 177, "128 bits: %u",
+	      hl_traffic_flow_estimate(w, 256));
+	/* all bits: saturates like 255 set */
+	w[2] = w[3] = UINT64_MAX;
+	CHECK(hl_traffic_flow_estimate(w, 256) == 1417, "saturated: %u",
+	      hl_traffic_flow_estimate(w, 256));
+	w[3] &= ~1ULL;
+	CHECK(hl_traffic_flow_estimate(w, 256) == 1417, "255 bits: %u",
+	      hl_traffic_flow_estimate(w, 256));
+}
+
+static void test_bursts(void)
+{
+	/* 10 Gbit/s, 50 %: 5 Gbit/s = 625000 bytes per 1 ms */
+	CHECK(!hl_traffic_is_burst(625000, 1000000, 10000000000ULL, 50), "at the threshold");
+	CHECK(hl_traffic_is_burst(625001, 1000000, 10000000000ULL, 50), "above it");
+	CHECK(hl_traffic_is_burst(62501, 100000, 10000000000ULL, 50), "100us");
+	CHECK(!hl_traffic_is_burst(UINT64_MAX, 1000000, 0, 50), "speed unknown");
+	CHECK(hl_traffic_is_burst(UINT64_MAX, 10000000000ULL, 4000000000000ULL, 100),
+	      "no overflow");
+}
+
+/* ---- histograms of plain values ------------------------------------------------------- */
+
+static void fill_raw(struct hl_hist *h)
+{
+	static const uint64_t vals[] = {0, 0, 1500, 1500, 3000, 64000};
+
+	hl_hist_init(h, 160, 3);
+	h->raw_values = true;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		if (vals[i])
+			hl_hist_add_bucket(h, 3, hl_exph_index_int(3, vals[i]), 1);
+		else
+			hl_hist_add_zero(h, 1);
+		h->sum_ns += vals[i];
+	}
+	h->min_ns = 0;
+	h->max_ns = 64000;
+	h->has_min = h->has_max = true;
+}
+
+static void test_raw_hist(void)
+{
+	struct hl_hist h;
+	cJSON *j;
+	char *txt;
+
+	fill_raw(&h);
+	j = hl_hist_to_json(&h);
+	txt = j ? cJSON_PrintUnformatted(j) : NULL;
+	CHECK(txt && strstr(txt, "\"sum\":70000,") && strstr(txt, "\"max\":64000") &&
+		      strstr(txt, "\"min\":0") && strstr(txt, "\"zeroCount\":\"2\""),
+	      "raw JSON: %s", txt);
+	free(txt);
+	cJSON_Delete(j);
+	/* the median is the 3rd value: 1500's bucket (84), upper bound 2^(85/8) */
+	CHECK(fabs(hl_hist_quantile(&h, 0.5) - exp2(85.0 / 8)) < 1e-6, "p50 %g",
+	      hl_hist_quantile(&h, 0.5));
+	CHECK(hl_hist_quantile(&h, 1.0) == 64000, "max %g", hl_hist_quantile(&h, 1.0));
+	CHECK(hl_hist_value(&h, 5) == 5, "plain value");
+	hl_hist_reset(&h, 3);
+	CHECK(h.raw_values, "reset keeps raw_values");
+	hl_hist_free(&h);
+}
+
+static void emit_append(void *arg, const char *dgram, size_t len)
+{
+	FILE *f = arg;
+
+	fwrite(dgram, 1, len, f);
+	fputc('\n', f);
+}
+
+static void test_raw_statsd(void)
+{
+	struct hl_hist h;
+	struct hl_point p = {.attrs = {{"network.io.direction", "receive"}}, .n_attrs = 1};
+	struct hl_metric m = {.name = "hostlat.traffic.sample.bytes",
+			      .kind = HL_METRIC_EXPHIST,
+			      .points = &p,
+			      .n_points = 1};
+	struct hl_batch b = {.metrics = &m, .n_metrics = 1};
+	struct hl_statsd_conf c = {.address = "127.0.0.1:8125",
+				   .prefix = "hostlat.",
+				   .max_packet_bytes = 1432,
+				   .tags = HL_STATSD_TAGS_DOGSTATSD,
+				   .histogram_mode = HL_STATSD_HIST_PERCENTILES};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	long dropped;
+
+	fill_raw(&h);
+	p.delta = p.cumulative = &h;
+	dropped = hl_statsd_encode(&c, &b, emit_append, f);
+	fclose(f);
+	CHECK(dropped == 0, "dropped %ld", dropped);
+	/* plain values, no milliseconds: p50 is 1500's bucket bound 2^(85/8) */
+	CHECK(buf &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.count:6|c|#network.io.direction:"
+				  "receive") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.sum:70000|c|") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.p50:1579.22|g|") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.max:64000|g|"),
+	      "statsd lines:\n%s", buf);
+	free(buf);
+	buf = NULL;
+	c.histogram_mode = HL_STATSD_HIST_BUCKETS;
+	f = open_memstream(&buf, &len);
+	hl_statsd_encode(&c, &b, emit_append, f);
+	fclose(f);
+	/* bucket midpoints as timers, in bytes: 0 twice (rate 0.5), ..., 64000 in (2^(127/8), 2^16] */
+	CHECK(buf && strstr(buf, "hostlat.traffic.sample.bytes:0|ms|@0.5|") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes:62757.488604|ms|#"),
+	      "statsd buckets:\n%s", buf);
+	free(buf);
+	hl_hist_free(&h);
+}
+
+/* ---- stored runs ------------------------------------------------------------------------- */
+
+static void make_run(struct hl_traffic_rundata *r, uint32_t n)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->ifname, sizeof(r->ifname), "eth-7");
+	r->gran_ns = 1000000;
+	r->n = n;
+	r->start_unix_ns = 1700000000123456789ULL;
+	r->link_bps = 10000000000ULL;
+	r->burst_pct = 50;
+	r->samples[0] = calloc(n, sizeof(*r->samples[0]));
+	r->samples[1] = calloc(n, sizeof(*r->samples[1]));
+	for (uint32_t i = 0; i < n; i++) {
+		r->samples[0][i] = (struct hl_traffic_sample){
+			.bytes = i * 1000, .ce_bytes = i, .packets = i, .flows = i % 7};
+		r->samples[1][i] = (struct hl_traffic_sample){.bytes = i == n / 2 ? 900000 : 5,
+							      .packets = 1,
+							      .retrans = i % 3,
+							      .flows = 1};
+	}
+}
+
+static bool same_run(const struct hl_traffic_rundata *a, const struct hl_traffic_rundata *b)
+{
+	if (strcmp(a->ifname, b->ifname) || a->gran_ns != b->gran_ns || a->n != b->n ||
+	    a->start_unix_ns != b->start_unix_ns || a->link_bps != b->link_bps ||
+	    a->burst_pct != b->burst_pct)
+		return false;
+	for (int d = 0; d < 2; d++)
+		if (memcmp(a->samples[d], b->samples[d], a->n * sizeof(*a->samples[d])))
+			return false;
+	return true;
+}
+
+static off_t file_size(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) ? -1 : st.st_size;
+}
+
+static void test_store(void)
+{
+	char dir[] = "/tmp/hostlat-unit-traffic.XXXXXX", path[4096], other[4200], err[256];
+	struct hl_traffic_rundata r, back;
+	char **names = NULL;
+	size_t n = 0;
+	off_t size;
+	int e;
+
+	CHECK(mkdtemp(dir), "mkdtemp");
+	make_run(&r, 1000);
+	e = hl_traffic_store_write(dir, &r, path, sizeof(path));
+	CHECK(e == 0, "write: %d", e);
+	CHECK(strstr(path, "/hostlat-traffic-20231114T221320.123Z-eth-7-1ms.csv.gz"), "name %s",
+	      path);
+	e = hl_traffic_store_read(path, &back, err, sizeof(err));
+	CHECK(e == 0, "read: %s", err);
+	CHECK(!e && same_run(&r, &back), "round trip");
+	hl_traffic_rundata_free(&back);
+	size = file_size(path);
+	CHECK(size > 0 && size < 20000, "compressed size %lld", (long long)size);
+
+	/* A file not named like a run, and a second run one second later. */
+	snprintf(other, sizeof(other), "%s/notes.txt", dir);
+	fclose(fopen(other, "w"));
+	r.start_unix_ns += 1000000000ULL;
+	CHECK(hl_traffic_store_write(dir, &r, NULL, 0) == 0, "second write");
+	e = hl_traffic_store_list(dir, &names, &n);
+	CHECK(e == 0 && n == 2 && strstr(names[0], "221320.123Z") &&
+		      strstr(names[1], "221321.123Z"),
+	      "list: %d %zu", e, n);
+	hl_traffic_store_list_free(names, n);
+
+	/* size: the oldest goes first */
+	CHECK(hl_traffic_store_prune(dir, (uint64_t)size + 10, 3600000000000ULL) == 1,
+	      "prune by size");
+	CHECK(file_size(path) < 0, "the oldest run was deleted");
+	e = hl_traffic_store_list(dir, &names, &n);
+	CHECK(e == 0 && n == 1, "one run left");
+	hl_traffic_store_list_free(names, n);
+	/* age: files older than max_age */
+	{
+		struct timeval old[2] = {{.tv_sec = time(NULL) - 7200},
+					 {.tv_sec = time(NULL) - 7200}};
+
+		e = hl_traffic_store_list(dir, &names, &n);
+		snprintf(path, sizeof(path), "%s/%s", dir, n ? names[0] : "x");
+		hl_traffic_store_list_free(names, n);
+		utimes(path, old);
+		utimes(other, old);
+	}
+	CHECK(hl_traffic_store_prune(dir, UINT32_MAX, 3600000000000ULL) == 1, "prune by age");
+	CHECK(file_size(other) == 0, "a file not named like a run is never deleted");
+
+	/* not a run; missing file */
+	e = hl_traffic_store_read(other, &back, err, sizeof(err));
+	CHECK(e == -EINVAL && strstr(err, "not a hostlat traffic run"), "non-run: %d %s", e, err);
+	e = hl_traffic_store_read("/nonexistent/x.csv.gz", &back, err, sizeof(err));
+	CHECK(e < 0 && strstr(err, "cannot open"), "missing: %d %s", e, err);
+	CHECK(hl_traffic_store_prune("/nonexistent", 1, 1) < 0, "prune of a missing dir");
+
+	unlink(other);
+	rmdir(dir);
+	hl_traffic_rundata_free(&r);
+}
+
+/* ---- chart and CSV ---------------------------------------------------------------------- */
+
+static void test_show(void)
+{
+	struct hl_traffic_rundata r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	make_run(&r, 1000);
+	f = open_memstream(&buf, &len);
+	hl_traffic_print_chart(f, &r, 80, 10);
+	fclose(f);
+	CHECK(buf && strstr(buf, "eth-7: 1000 samples of 1ms from 2023-11-14 22:13:20.123 UTC; "
+				 "link 10Gbit/s, bursts above 50%"),
+	      "title:\n%s", buf);
+	CHECK(buf && strstr(buf, "\ntransmit: ") && strstr(buf, "1 burst (> 5Gbit/s)") &&
+		      strstr(buf, "  bursts  ") && strchr(buf, '^'),
+	      "bursts:\n%s", buf);
+	CHECK(buf && strstr(buf,
+			    "\nreceive: 500MB in 1s (499500 packets), peak 7.99Gbit/s at 999ms"),
+	      "receive summary:\n%s", buf);
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	hl_traffic_print_csv(f, &r);
+	fclose(f);
+	CHECK(buf && !strncmp(buf, "sample,time_ns,rx_bytes,", 24), "csv header");
+	CHECK(buf && strstr(buf, "\n500,500000000,500000,500,500,3,900000,1,2,1,4000000000,"
+				 "7200000000,0,1\n"),
+	      "csv row 500");
+	free(buf);
+	hl_traffic_rundata_free(&r);
+}
+
+int main(void)
+{
+	test_index_int();
+	test_flow_estimate();
+	test_bursts();
+	test_raw_hist();
+	test_raw_statsd();
+	test_store();
+	test_show();
+	return UNIT_DONE();
+}
