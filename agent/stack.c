@@ -19,6 +19,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "maputil.h"
+#include "series.h"
 #include "stack.h"
 #include "stacklat.skel.h"
 
@@ -84,26 +85,6 @@ static const char *const drop_reason_names[HL_DROP_REASON_COUNT] = {
 	[HL_DROP_MAP_FULL] = "map_full",
 };
 
-/* Previous cumulative raw counts of a series, sorted by position. */
-struct raw_bucket {
-	uint32_t pos;
-	uint64_t count;
-};
-
-struct series {
-	struct hl_series_key key;
-	struct hl_hist cum, delta;
-	int cum_scale; /* a cumulative stream's scale only goes down */
-	struct raw_bucket *prev;
-	size_t n_prev, cap_prev;
-	uint64_t prev_zero, prev_sum, prev_min, prev_max;
-	bool have_prev;
-	char ifname[IF_NAMESIZE + 16];
-	bool if_resolved;
-	char cgpath[256];
-	bool cg_resolved;
-};
-
 struct hl_stack {
 	struct stacklat_bpf *skel;
 	struct bpf_link *links[2 * HL_STAGE_COUNT];
@@ -115,15 +96,11 @@ struct hl_stack {
 	uint32_t max_buckets, max_series, max_entries;
 	int rx_ts_fd;
 	/* collection state */
-	struct hl_map_dump hist_dump, series_dump;
-	struct series *series;
-	size_t n_series;
+	struct hl_series_set ss;
 	uint64_t counters[HL_COUNTERS_SIZE], prev_counters[HL_COUNTERS_SIZE];
 	struct hl_point *lat_points, *hook_points;
 	struct hl_point event_points[HL_STAGE_COUNT];
 	struct hl_point drop_points[HL_STAGE_COUNT * HL_DROP_REASON_COUNT];
-	struct raw_bucket *cur; /* scratch */
-	size_t cap_cur;
 };
 
 static bool stage_wanted(const struct hl_config *cfg, int st)
@@ -322,6 +299,8 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 	s->max_entries = cfg->stack.max_bucket_entries;
 	bpf_map__set_max_entries(s->skel->maps.series, s->max_series);
 	bpf_map__set_max_entries(s->skel->maps.hist, s->max_entries);
+	hl_series_set_init(&s->ss, &s->table, s->ncpus, s->max_buckets, s->max_series,
+			   s->max_entries);
 	if (cfg->stack.filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
 		bpf_map__set_max_entries(s->skel->maps.iface_filter,
 					 cfg->stack.filters.interfaces.n);
@@ -472,89 +451,19 @@ void hl_stack_stop(struct hl_stack *s)
 	stacklat_bpf__destroy(s->skel);
 	if (s->rx_ts_fd >= 0)
 		close(s->rx_ts_fd);
-	hl_map_dump_free(&s->hist_dump);
-	hl_map_dump_free(&s->series_dump);
-	for (size_t i = 0; i < s->n_series; i++) {
-		hl_hist_free(&s->series[i].cum);
-		hl_hist_free(&s->series[i].delta);
-		free(s->series[i].prev);
-	}
-	free(s->series);
+	hl_series_set_free(&s->ss);
 	free(s->lat_points);
 	free(s->hook_points);
-	free(s->cur);
 	free(s);
 }
 
 /* ---- collection ---------------------------------------------------------------------- */
 
-static int key_cmp(const struct hl_series_key *a, const struct hl_series_key *b)
-{
-	if (a->stage != b->stage)
-		return a->stage < b->stage ? -1 : 1;
-	if (a->ifindex != b->ifindex)
-		return a->ifindex < b->ifindex ? -1 : 1;
-	if (a->netns != b->netns)
-		return a->netns < b->netns ? -1 : 1;
-	if (a->cgroup != b->cgroup)
-		return a->cgroup < b->cgroup ? -1 : 1;
-	return 0;
-}
-
-struct hist_entry {
-	struct hl_series_key key;
-	uint32_t pos;
-	uint64_t count;
-};
-
-static int hist_entry_cmp(const void *pa, const void *pb)
-{
-	const struct hist_entry *a = pa, *b = pb;
-	int c = key_cmp(&a->key, &b->key);
-
-	if (c)
-		return c;
-	return a->pos < b->pos ? -1 : a->pos > b->pos;
-}
-static int series_cmp(const void *pa, const void *pb)
-{
-	return key_cmp(&((const struct series *)pa)->key, &((const struct series *)pb)->key);
-}
-
-static struct series *series_get(struct hl_stack *s, const struct hl_series_key *key)
-{
-	struct series tmp = {.key = *key}, *sr, *grown;
-
-	sr = s->n_series ? bsearch(&tmp, s->series, s->n_series, sizeof(*sr), series_cmp) : NULL;
-	if (sr)
-		return sr;
-	if (s->n_series >= s->max_series)
-		return NULL;
-	grown = realloc(s->series, (s->n_series + 1) * sizeof(*s->series));
-	if (!grown)
-		return NULL;
-	s->series = grown;
-	sr = &s->series[s->n_series];
-	memset(sr, 0, sizeof(*sr));
-	sr->key = *key;
-	sr->cum_scale = s->table.scale;
-	if (hl_hist_init(&sr->cum, s->max_buckets, s->table.scale) ||
-	    hl_hist_init(&sr->delta, s->max_buckets, s->table.scale)) {
-		hl_hist_free(&sr->cum);
-		hl_hist_free(&sr->delta);
-		return NULL;
-	}
-	s->n_series++;
-	/* Keep sorted for bsearch; the element moves, so look it up again. */
-	qsort(s->series, s->n_series, sizeof(*s->series), series_cmp);
-	return bsearch(&tmp, s->series, s->n_series, sizeof(*sr), series_cmp);
-}
-
 /*
  * The interface's name in its own network namespace: as the kernel saw it
  * (ifnames map), else from the agent's namespace when it is the same one.
  */
-static void series_resolve_ifname(struct hl_stack *s, struct series *sr)
+static void series_resolve_ifname(struct hl_stack *s, struct hl_series *sr)
 {
 	struct hl_ifname_key k = {.netns = sr->key.netns, .ifindex = sr->key.ifindex};
 	char name[HL_IFNAMSIZ + 1] = "";
@@ -570,22 +479,6 @@ static void series_resolve_ifname(struct hl_stack *s, struct series *sr)
 		sr->if_resolved = true;
 	} else {
 		snprintf(sr->ifname, sizeof(sr->ifname), "ifindex-%u", sr->key.ifindex);
-	}
-}
-
-static void series_resolve_cgroup(struct series *sr)
-{
-	const char *p;
-
-	if (sr->cg_resolved || !sr->key.cgroup)
-		return;
-	p = hl_cgroup_path(sr->key.cgroup);
-	if (p) {
-		snprintf(sr->cgpath, sizeof(sr->cgpath), "%s", p);
-		sr->cg_resolved = true;
-	} else {
-		snprintf(sr->cgpath, sizeof(sr->cgpath), "cgroup-id-%llu",
-			 (unsigned long long)sr->key.cgroup);
 	}
 }
 
@@ -609,162 +502,17 @@ static int read_counters(struct hl_stack *s)
 	return 0;
 }
 
-/* Rebuild sr's cumulative and delta histograms from its raw buckets cur[0..n). */
-static void series_update(struct hl_stack *s, struct series *sr, const struct raw_bucket *cur,
-			  size_t n, uint64_t zero, uint64_t sum, uint64_t min, uint64_t max)
-{
-	int scale = s->table.scale;
-	size_t j = 0;
-
-	hl_hist_reset(&sr->cum, sr->cum_scale);
-	hl_hist_reset(&sr->delta, scale);
-	for (size_t i = 0; i < n; i++) {
-		int32_t idx = s->table.idx_min + (int32_t)cur[i].pos;
-		uint64_t before = 0;
-
-		hl_hist_add_bucket(&sr->cum, scale, idx, cur[i].count);
-		while (j < sr->n_prev && sr->prev[j].pos < cur[i].pos)
-			j++;
-		if (j < sr->n_prev && sr->prev[j].pos == cur[i].pos)
-			before = sr->prev[j].count;
-		if (cur[i].count > before)
-			hl_hist_add_bucket(&sr->delta, scale, idx, cur[i].count - before);
-	}
-	hl_hist_add_zero(&sr->cum, zero);
-	hl_hist_add_zero(&sr->delta, zero - (sr->have_prev ? sr->prev_zero : 0));
-	sr->cum.sum_ns = sum;
-	sr->delta.sum_ns = sum - (sr->have_prev ? sr->prev_sum : 0);
-	if (sr->cum.count) {
-		sr->cum.min_ns = min;
-		sr->cum.max_ns = max;
-		sr->cum.has_min = sr->cum.has_max = true;
-	}
-	/* The interval's extremes are known exactly only when they moved. */
-	if (sr->delta.count) {
-		bool first = !sr->have_prev || sr->delta.count == sr->cum.count;
-
-		sr->delta.has_min = first || min < sr->prev_min;
-		sr->delta.has_max = first || max > sr->prev_max;
-		sr->delta.min_ns = min;
-		sr->delta.max_ns = max;
-	}
-	if (sr->cum.scale < sr->cum_scale)
-		sr->cum_scale = sr->cum.scale;
-
-	if (n > sr->cap_prev) {
-		struct raw_bucket *p = realloc(sr->prev, n * sizeof(*p));
-
-		if (!p) {
-			sr->have_prev = false;
-			sr->n_prev = 0;
-			return;
-		}
-		sr->prev = p;
-		sr->cap_prev = n;
-	}
-	if (n)
-		memcpy(sr->prev, cur, n * sizeof(*cur));
-	sr->n_prev = n;
-	sr->prev_zero = zero;
-	sr->prev_sum = sum;
-	sr->prev_min = min;
-	sr->prev_max = max;
-	sr->have_prev = true;
-}
-
 static int collect_histograms(struct hl_stack *s)
 {
-	size_t hv = (size_t)s->ncpus * sizeof(__u64);
-	size_t sv = (size_t)s->ncpus * sizeof(struct hl_series_val);
-	struct hist_entry *ents;
-	size_t n_ents, k = 0;
-	int e;
+	int e = hl_series_set_collect(&s->ss, bpf_map__fd(s->skel->maps.hist),
+				      bpf_map__fd(s->skel->maps.series));
 
-	/* Buckets first: a series is created before its first bucket. */
-	e = hl_map_dump_read(&s->hist_dump, bpf_map__fd(s->skel->maps.hist),
-			     sizeof(struct hl_hist_key), hv, s->max_entries);
 	if (e)
 		return e;
-	e = hl_map_dump_read(&s->series_dump, bpf_map__fd(s->skel->maps.series),
-			     sizeof(struct hl_series_key), sv, s->max_series);
-	if (e)
-		return e;
-
-	n_ents = s->hist_dump.n;
-	ents = malloc((n_ents ? n_ents : 1) * sizeof(*ents));
-	if (!ents)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_ents; i++) {
-		const struct hl_hist_key *hk = hl_map_dump_key(&s->hist_dump, i);
-		const __u64 *v = hl_map_dump_value(&s->hist_dump, i);
-
-		ents[i].key = (struct hl_series_key){.cgroup = hk->cgroup,
-						     .ifindex = hk->ifindex,
-						     .netns = hk->netns,
-						     .stage = hk->stage};
-		ents[i].pos = hk->pos;
-		ents[i].count = 0;
-		for (int c = 0; c < s->ncpus; c++)
-			ents[i].count += v[c];
+	for (size_t i = 0; i < s->ss.n; i++) {
+		hl_series_resolve_cgroup(&s->ss.v[i]);
+		series_resolve_ifname(s, &s->ss.v[i]);
 	}
-	if (n_ents)
-		qsort(ents, n_ents, sizeof(*ents), hist_entry_cmp);
-
-	for (size_t i = 0; i < s->series_dump.n; i++) {
-		const struct hl_series_key *key = hl_map_dump_key(&s->series_dump, i);
-		const struct hl_series_val *v = hl_map_dump_value(&s->series_dump, i);
-		uint64_t zero = 0, sum = 0, min = UINT64_MAX, max = 0;
-		struct hist_entry probe = {.key = *key};
-		struct series *sr;
-		size_t n = 0, lo;
-
-		for (int c = 0; c < s->ncpus; c++) {
-			zero += v[c].zero;
-			sum += v[c].sum_ns;
-			if (v[c].min_ns < min)
-				min = v[c].min_ns;
-			if (v[c].max_ns > max)
-				max = v[c].max_ns;
-		}
-		sr = series_get(s, key);
-		if (!sr)
-			continue;
-		/* The series' buckets: a contiguous run of the sorted entries. */
-		lo = 0;
-		{
-			size_t hi = n_ents;
-
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-
-				if (hist_entry_cmp(&ents[mid], &probe) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-		}
-		for (k = lo; k < n_ents && !key_cmp(&ents[k].key, key); k++)
-			n++;
-		if (n > s->cap_cur) {
-			struct raw_bucket *c = realloc(s->cur, n * sizeof(*c));
-
-			if (!c) {
-				free(ents);
-				return -ENOMEM;
-			}
-			s->cur = c;
-			s->cap_cur = n;
-		}
-		for (size_t m = 0; m < n; m++) {
-			s->cur[m].pos = ents[lo + m].pos;
-			s->cur[m].count = ents[lo + m].count;
-		}
-		if (key->cgroup)
-			series_resolve_cgroup(sr);
-		series_resolve_ifname(s, sr);
-		series_update(s, sr, s->cur, n, zero, sum, min, max);
-	}
-	free(ents);
 	return 0;
 }
 
@@ -792,11 +540,11 @@ int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
 		return e;
 
 	free(s->lat_points);
-	s->lat_points = calloc(s->n_series ? s->n_series : 1, sizeof(*s->lat_points));
+	s->lat_points = calloc(s->ss.n ? s->ss.n : 1, sizeof(*s->lat_points));
 	if (!s->lat_points)
 		return -ENOMEM;
-	for (size_t i = 0; i < s->n_series; i++) {
-		struct series *sr = &s->series[i];
+	for (size_t i = 0; i < s->ss.n; i++) {
+		struct hl_series *sr = &s->ss.v[i];
 		struct hl_point *p = &s->lat_points[np++];
 
 		point_attr(p, "stage", hl_stage_names[sr->key.stage]);

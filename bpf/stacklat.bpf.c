@@ -18,6 +18,8 @@
 
 #include "hostlat.h"
 #include "exphist.h"
+#include "maphelp.h"
+#include "lathist.h" /* the maps hist and series, and the bucketing rodata */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -27,9 +29,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_UDP_ 17
 
 /* Written by user space between open and load (read-only afterwards). */
-const volatile __u32 hist_scale = 3;
-const volatile __u64 exph_bounds[HL_EXPH_TABLE_SIZE];
-const volatile __u32 exph_octave_first[64];
 const volatile __u32 stage_enabled = 0; /* bit per enum hl_stage */
 const volatile __u32 group_by = 0;	/* HL_GROUP_* */
 const volatile __u64 netns_ino = 0;	/* 0: every network namespace */
@@ -44,20 +43,6 @@ const volatile __u32 min_queue_len = 0;
  * by user space every interval (leap seconds, NTP steps).
  */
 volatile __s64 clock_offset_ns;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__type(key, struct hl_hist_key);
-	__type(value, __u64);
-	__uint(max_entries, 32768); /* set from config before load */
-} hist SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__type(key, struct hl_series_key);
-	__type(value, struct hl_series_val);
-	__uint(max_entries, 1024); /* set from config before load */
-} series SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -246,10 +231,7 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 				   __u64 cgroup)
 {
 	struct hl_series_key skey = {.stage = stage};
-	struct hl_series_val *sv;
-	struct hl_hist_key hkey;
-	__u64 now, v, *cnt = NULL;
-	long err;
+	__u64 now, v;
 
 	if (!tstamp) {
 		count(stage, HL_CNT_DROP0 + HL_DROP_NO_TSTAMP);
@@ -269,49 +251,10 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 	if (group_by & HL_GROUP_CGROUP)
 		skey.cgroup = cgroup;
 
-	sv = bpf_map_lookup_elem(&series, &skey);
-	if (!sv) {
-		struct hl_series_val init = {.min_ns = ~0ULL};
-
-		err = bpf_map_update_elem(&series, &skey, &init, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST: another CPU won */) {
-			count(stage, HL_CNT_DROP0 + HL_DROP_MAP_FULL);
-			return;
-		}
-		sv = bpf_map_lookup_elem(&series, &skey);
-		if (!sv)
-			return;
+	if (hl_lathist_add(&skey, v)) {
+		count(stage, HL_CNT_DROP0 + HL_DROP_MAP_FULL);
+		return;
 	}
-
-	if (v) {
-		hkey.cgroup = skey.cgroup;
-		hkey.ifindex = skey.ifindex;
-		hkey.netns = skey.netns;
-		hkey.pad = 0;
-		hkey.stage = stage;
-		hkey.pos = hl_exph_pos(exph_bounds, exph_octave_first, hist_scale, v);
-		cnt = bpf_map_lookup_elem(&hist, &hkey);
-		if (!cnt) {
-			__u64 zero = 0;
-
-			err = bpf_map_update_elem(&hist, &hkey, &zero, BPF_NOEXIST);
-			if (err && err != -17) {
-				count(stage, HL_CNT_DROP0 + HL_DROP_MAP_FULL);
-				return;
-			}
-			cnt = bpf_map_lookup_elem(&hist, &hkey);
-			if (!cnt)
-				return;
-		}
-		(*cnt)++;
-	} else {
-		sv->zero++;
-	}
-	sv->sum_ns += v;
-	if (v < sv->min_ns)
-		sv->min_ns = v;
-	if (v > sv->max_ns)
-		sv->max_ns = v;
 	count(stage, HL_CNT_EVENTS);
 }
 

@@ -86,6 +86,9 @@ if got != want:
     sys.exit("median bucket %s != bucket of D %d" % (got, want))
 if "max" in dp and not (d_ns * 1e-9 <= dp["max"] < 1.0):
     sys.exit("max %s implausible" % dp["max"])
+# min folds the CPUs that saw samples only (others hold no min at all)
+if "min" in dp and not (0 < dp["min"] <= float(hi)):
+    sys.exit("min %s implausible" % dp["min"])
 PY
 ok "stack latency measured"
 
