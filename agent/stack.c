@@ -19,6 +19,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "maputil.h"
+#include "probeutil.h"
 #include "series.h"
 #include "stack.h"
 #include "stacklat.skel.h"
@@ -193,36 +194,11 @@ static int enable_prog(struct hl_stack *s, const char *name)
 	return bpf_program__set_autoload(prog, true);
 }
 
-static int resolve_netns(const char *spec, uint64_t *ino, char *err, size_t errlen)
-{
-	struct stat st;
-	char *end;
-
-	if (!spec || !strcmp(spec, "host")) {
-		*ino = hl_self_netns_ino();
-		return 0;
-	}
-	if (!strcmp(spec, "all")) {
-		*ino = 0;
-		return 0;
-	}
-	*ino = strtoull(spec, &end, 10);
-	if (*end == 0 && *ino)
-		return 0;
-	if (stat(spec, &st) < 0) {
-		snprintf(err, errlen,
-			 "probes.stack_latency.filters.network_namespace: cannot open '%s': %s",
-			 spec, strerror(errno));
-		return -errno;
-	}
-	*ino = st.st_ino;
-	return 0;
-}
-
 static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
 {
 	const struct hl_stack_filters *f = &cfg->stack.filters;
 	__u8 one = 1;
+	int e;
 
 	for (size_t i = 0; i < f->interfaces.n; i++) {
 		__u32 ifindex = if_nametoindex(f->interfaces.v[i]);
@@ -238,31 +214,11 @@ static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *e
 					 &one, sizeof(one), BPF_ANY))
 			return -errno;
 	}
-	for (size_t i = 0; i < f->cgroups.n; i++) {
-		uint64_t id;
-		int e = hl_cgroup_id(f->cgroups.v[i], &id);
-
-		if (e) {
-			snprintf(
-				err, errlen,
-				"probes.stack_latency.filters.cgroups: cgroup '%s' not found under "
-				"the cgroup v2 mount %s: %s",
-				f->cgroups.v[i], hl_cgroup2_mount() ? hl_cgroup2_mount() : "(none)",
-				strerror(-e));
-			return e;
-		}
-		if (bpf_map__update_elem(s->skel->maps.cgroup_filter, &id, sizeof(id), &one,
-					 sizeof(one), BPF_ANY))
-			return -errno;
-	}
-	for (size_t i = 0; i < f->pids.n; i++) {
-		__u32 pid = f->pids.v[i];
-
-		if (bpf_map__update_elem(s->skel->maps.pid_filter, &pid, sizeof(pid), &one,
-					 sizeof(one), BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	e = hl_fill_cgroup_filter(s->skel->maps.cgroup_filter, &f->cgroups,
+				  "probes.stack_latency.filters.cgroups", err, errlen);
+	if (e)
+		return e;
+	return hl_fill_pid_filter(s->skel->maps.pid_filter, &f->pids);
 }
 
 static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
@@ -272,7 +228,8 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 	uint32_t mask = 0;
 	int e;
 
-	e = resolve_netns(cfg->stack.filters.network_namespace, &netns, err, errlen);
+	e = hl_resolve_netns(cfg->stack.filters.network_namespace,
+			     "probes.stack_latency.filters.network_namespace", &netns, err, errlen);
 	if (e)
 		return e;
 	for (int st = 0; st < HL_STAGE_COUNT; st++)
@@ -484,22 +441,9 @@ static void series_resolve_ifname(struct hl_stack *s, struct hl_series *sr)
 
 static int read_counters(struct hl_stack *s)
 {
-	int fd = bpf_map__fd(s->skel->maps.counters);
-	uint64_t *vals = calloc(s->ncpus, sizeof(uint64_t));
-
-	if (!vals)
-		return -ENOMEM;
 	memcpy(s->prev_counters, s->counters, sizeof(s->counters));
-	for (__u32 i = 0; i < HL_COUNTERS_SIZE; i++) {
-		uint64_t sum = 0;
-
-		if (bpf_map_lookup_elem(fd, &i, vals) == 0)
-			for (int c = 0; c < s->ncpus; c++)
-				sum += vals[c];
-		s->counters[i] = sum;
-	}
-	free(vals);
-	return 0;
+	return hl_read_percpu_array(bpf_map__fd(s->skel->maps.counters), HL_COUNTERS_SIZE, s->ncpus,
+				    s->counters);
 }
 
 static int collect_histograms(struct hl_stack *s)
