@@ -260,10 +260,11 @@ static int start_probes(struct agent *a)
 		if (a->probe_state[i])
 			running++;
 		else
-			hl_err("agent", "%s: %s", hl_probes[i]->name,
-			       err[0] ? err : "cannot start");
+			hl_warn("agent", "probe %s is off: %s", hl_probes[i]->name,
+				err[0] ? err : "cannot start");
 	}
 	if (wanted && !running) {
+		hl_err("agent", "no probe could start");
 		if (geteuid() != 0)
 			hl_err("agent", "hostlat needs root (or CAP_BPF, CAP_PERFMON and "
 					"CAP_NET_ADMIN) to load its probes");

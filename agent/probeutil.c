@@ -285,3 +285,24 @@ int hl_counter_set_collect(struct hl_counter_set *cs, int fd)
 	}
 	return 0;
 }
+
+int hl_mkdir_p(const char *path, unsigned int mode)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (!len || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}

@@ -61,6 +61,9 @@ int hl_fill_cgroup_filter(struct bpf_map *map, const struct hl_strlist *cgroups,
 			  char *err, size_t errlen);
 int hl_fill_pid_filter(struct bpf_map *map, const struct hl_uintlist *pids);
 
+/* mkdir -p: path and its missing parents, with mode. 0 or -errno. */
+int hl_mkdir_p(const char *path, unsigned int mode);
+
 /* out[i] = sum over CPUs of a per-CPU array of n __u64 counters. 0 or -errno. */
 int hl_read_percpu_array(int fd, uint32_t n, int ncpus, uint64_t *out);
 

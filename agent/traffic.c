@@ -24,6 +24,7 @@
 #include "hist.h"
 #include "kernel.h"
 #include "log.h"
+#include "probeutil.h"
 #include "traffic.h"
 #include "traffic_types.h"
 #include "traffic.skel.h"
@@ -521,9 +522,10 @@ static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen
 		}
 	}
 	if (cfg->traffic.store.max_bytes) {
-		if (mkdir(cfg->traffic.store.dir, 0755) < 0 && errno != EEXIST)
+		e = hl_mkdir_p(cfg->traffic.store.dir, 0755);
+		if (e)
 			hl_warn("traffic", "cannot create %s (%s): runs are not stored",
-				cfg->traffic.store.dir, strerror(errno));
+				cfg->traffic.store.dir, strerror(-e));
 		else
 			t->store_dir = cfg->traffic.store.dir;
 		t->store_max_bytes = cfg->traffic.store.max_bytes;

@@ -47,7 +47,7 @@ if [ "$(id -u)" = 0 ]; then
 	expect 1 "network_namespace: cannot open '/var/run/netns/nosuch'" "$HOSTLAT" --config "$TMP/nons.yaml"
 	expect 1 "cgroup '/no/such/group' not found" "$HOSTLAT" --config "$TMP/nocg.yaml"
 	start_agent "$TMP/noif-others.yaml"
-	grep -q "stack_latency: .*no interface named 'nosuch0'" "$TMP/agent.err" ||
+	grep -q "probe stack_latency is off: .*no interface named 'nosuch0'" "$TMP/agent.err" ||
 		fail "the failing probe was not reported"
 	# Loopback connections (refused) raise NET_RX softirqs for the probe that does run.
 	wait_for 20 bash -c "(exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; grep -q hostlat.softirq '$TMP/agent.out'" ||

@@ -84,7 +84,7 @@ else
 	for f in net_rx_action __netif_receive_skb_core; do
 		grep -q "^  $f *unavailable: .*trampoline" "$TMP/check.txt" ||
 			fail "--check does not give the reason for $f"
-		grep -q "function_latency: .*$f(): .*trampoline" "$TMP/agent.err" ||
+		grep -q "probe function_latency is off: .*$f(): .*trampoline" "$TMP/agent.err" ||
 			fail "the log does not name $f and why it cannot be timed"
 	done
 	grep -q "softirq: vectors net_rx" "$TMP/agent.err" || fail "the softirq probe did not start"
