@@ -27,6 +27,8 @@ SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+# Kept: as intermediates make would delete them and rebuild everything next time.
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
 # Everything but the programs' main files goes into one library.
 LIB_SRCS  := $(filter-out agent/main.c agent/exphist_tool.c,$(wildcard agent/*.c)) $(wildcard exporters/*.c)
@@ -43,9 +45,12 @@ help:
 	@echo "make deps       install missing Debian build dependencies (root)"
 	@echo "make run        build and run the agent on $(CONFIG) (root)"
 	@echo "make test       install test dependencies, build, run every test (root)"
-	@echo "make bench      run the benchmarks in bench/ (root; see bench/README.md)"
+	@echo "make bench      run the benchmarks in bench/ (root; see bench/README.md); BENCH=NAME: one"
+	@echo "make fuzz       run every libFuzzer target for FUZZ_TIME seconds (tests/fuzz/README.md)"
 	@echo "make format     clang-format the C sources in place"
 	@echo "make readme     regenerate the config reference in README.md"
+	@echo "make install    install the agent, plugin, config and systemd unit (PREFIX=$(PREFIX), DESTDIR=)"
+	@echo "make container-test  build the image with podman and run it as the DaemonSet does (root)"
 	@echo "make clean      remove $(BUILD)/"
 	@echo "V=1             show full commands"
 
@@ -60,15 +65,71 @@ run: deps
 	$(BUILD)/hostlat --config $(CONFIG)
 
 test: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all asan unit
+	$(Q)$(MAKE) --no-print-directory all asan unit fuzzers
 	$(Q)tests/run.sh
 
-# Benchmarks (root): every bench/*.sh, in order; see bench/README.md.
-.PHONY: bench
+# Benchmarks (root): every executable bench/*.sh (lib.sh is sourced by the
+# others), in order; see bench/README.md. BENCH=NAME runs only bench/NAME.sh.
+.PHONY: bench bench-tools
 bench: deps
 	$(Q)tools/deps.sh bench
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)set -e; for b in bench/*.sh; do echo "== $$b"; BUILD=$(BUILD) $$b; done
+	$(Q)$(MAKE) --no-print-directory all bench-tools
+	$(Q)set -e; for b in $(if $(BENCH),bench/$(BENCH).sh,bench/*.sh); do [ -x $$b ] || continue; echo "== $$b"; BUILD=$(BUILD) $$b; done
+
+# What the benches run besides the agent: empty programs on hostlat's hooks
+# (floor), the group-by scale driver (scale, linked with the agent's code).
+bench-tools: $(BUILD)/bench/floor $(BUILD)/bench/floor.bpf.o $(BUILD)/bench/scale
+
+$(BUILD)/bench/scale: bench/scale.c $(LIB_OBJS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+$(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c $(BUILD)/vmlinux.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -c $< -o $@
+
+$(BUILD)/bench/floor: bench/floor.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $< -o $@ -lbpf -lelf -lz
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c, see tests/fuzz/README.md), built
+# with clang against the agent's code; `make fuzz` runs each for FUZZ_TIME
+# seconds from its corpus (tests/fuzz/corpus/NAME/), new inputs go to
+# $(BUILD)/fuzz/corpus/NAME, crashes to $(BUILD)/fuzz/crash-NAME-*.
+FUZZ_TIME ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS)) $(BUILD)/fuzz/obj/default_config.o
+FUZZFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: fuzz fuzzers
+.SECONDARY: $(FUZZ_OBJS)
+fuzzers: $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	$(Q)set -e; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+		echo "== $$n: $(FUZZ_TIME) s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crash-$$n- \
+			$$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
+			$(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n; done
+
+$(BUILD)/fuzz/obj/%.o: %.c $(SKELS) $(wildcard agent/*.h bpf/*.h exporters/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(BASEFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/obj/default_config.o: $(BUILD)/default_config.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BASEFLAGS) $(FUZZFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(BASEFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@ $(LDLIBS)
+
 
 # ---- BPF -------------------------------------------------------------------
 $(BUILD)/vmlinux.h:
@@ -80,8 +141,11 @@ $(BUILD)/vmlinux.h:
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -Ibpf -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -target bpf $(BPF_CPU) -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -Ibpf -c $< -o $@
 	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+# The XDP responder's token bucket needs compare-and-swap (BPF ISA v3, Linux 5.12+).
+$(BUILD)/bpf/xdpresp.bpf.o: BPF_CPU := -mcpu=v3
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -174,3 +238,43 @@ $(TEST_PLUGINS): $(BUILD)/tests/%.so: tests/plugins/%.c exporters/hostlat_export
 
 C_SOURCES += $(wildcard exporters/plugins/*.c tests/plugins/*.c)
 # ---- end plugins ----------------------------------------------------------------
+
+C_SOURCES += $(wildcard bench/*.c tests/fuzz/*.c)
+
+# ---- install and deployment ------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the agent, the example
+# plugin, the default config (an existing one is kept) and the systemd unit
+# docker/hostlat.service with the paths of this PREFIX. docker/ has the
+# container image and the Kubernetes manifests (README.md, Deployment).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(LIBDIR)/systemd/system
+
+.PHONY: install uninstall container-test
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/hostlat)
+	$(Q)install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/hostlat \
+		$(DESTDIR)$(SYSCONFDIR)/hostlat $(DESTDIR)$(UNITDIR)
+	$(Q)install -m 0755 $(BUILD)/hostlat $(DESTDIR)$(BINDIR)/hostlat
+	$(Q)install -m 0644 $(BUILD)/plugins/hostlat_csv.so $(DESTDIR)$(LIBDIR)/hostlat/hostlat_csv.so
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/hostlat/hostlat.yaml ]; then \
+		echo "  keeping $(DESTDIR)$(SYSCONFDIR)/hostlat/hostlat.yaml"; \
+	else install -m 0644 $(CONFIG) $(DESTDIR)$(SYSCONFDIR)/hostlat/hostlat.yaml; fi
+	$(Q)sed -e 's|/usr/local/bin/hostlat|$(BINDIR)/hostlat|g' \
+		-e 's|/usr/local/etc/hostlat/|$(SYSCONFDIR)/hostlat/|g' docker/hostlat.service \
+		>$(DESTDIR)$(UNITDIR)/hostlat.service.tmp
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/hostlat.service.tmp
+	$(Q)mv $(DESTDIR)$(UNITDIR)/hostlat.service.tmp $(DESTDIR)$(UNITDIR)/hostlat.service
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/hostlat $(DESTDIR)$(LIBDIR)/hostlat/hostlat_csv.so \
+		$(DESTDIR)$(UNITDIR)/hostlat.service
+	$(Q)rmdir $(DESTDIR)$(LIBDIR)/hostlat 2>/dev/null || true
+	@echo "  kept $(DESTDIR)$(SYSCONFDIR)/hostlat/hostlat.yaml and /var/lib/hostlat"
+
+# The image built with podman and run as docker/daemonset.yaml says (also
+# part of `make test` when podman is usable).
+container-test: test-deps
+	$(Q)BUILD=$(BUILD) tests/run.sh 95-container

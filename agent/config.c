@@ -15,10 +15,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
 #include <linux/types.h>
 #include <yaml.h>
 
 #include "config.h"
+#include "health.h"
 #include "hostlat.h"
 #include "stall.h"
 #include "traffic_types.h"
@@ -453,6 +455,61 @@ static const struct hl_option runq_options[] = {
 	{0},
 };
 
+static const char *const xdp_mode_names[] = {
+	[HL_XDP_NATIVE] = "native",
+	[HL_XDP_GENERIC] = "generic",
+	NULL,
+};
+
+enum { XR_ENABLED, XR_IFACE, XR_PORT, XR_ALLOW };
+
+static const struct hl_option xdpresp_options[] = {
+	[XR_ENABLED] =
+		{.name = "enabled",
+		 .type = HL_OPT_BOOL,
+		 .offset = CFG_OFF(xdp_responder.enabled),
+		 .def = "false",
+		 .help = "answer monitoring requests (hostlat ping) from XDP on the interface, "
+			 "in the kernel, with no user space on the path"},
+	[XR_IFACE] = {.name = "interface",
+		      .type = HL_OPT_STRING,
+		      .offset = CFG_OFF(xdp_responder.interface),
+		      .help = "required when enabled: the interface (in the agent's network "
+			      "namespace) whose requests are answered"},
+	[XR_PORT] = {.name = "port",
+		     .type = HL_OPT_UINT,
+		     .offset = CFG_OFF(xdp_responder.port),
+		     .def = "6946",
+		     .min = 1,
+		     .max = 65535,
+		     .help = "UDP port of the requests"},
+	[XR_ALLOW] = {.name = "allow",
+		      .type = HL_OPT_STRLIST,
+		      .offset = CFG_OFF(xdp_responder.allow),
+		      .def = "[]",
+		      .max = 1024,
+		      .help = "required when enabled: the sources answered, as CIDRs (IPv4 and "
+			      "IPv6; an address alone is one host; 0.0.0.0/0 and ::/0 allow "
+			      "everyone); requests from others are dropped and counted"},
+	{.name = "rate_limit",
+	 .type = HL_OPT_UINT,
+	 .offset = CFG_OFF(xdp_responder.rate_limit),
+	 .def = "1000",
+	 .min = 0,
+	 .max = 10000000,
+	 .help = "most responses per second, all sources and CPUs together (a token bucket in "
+		 "the kernel that holds one second's worth); requests beyond are dropped and "
+		 "counted; 0: no limit"},
+	{.name = "mode",
+	 .type = HL_OPT_ENUM,
+	 .offset = CFG_OFF(xdp_responder.mode),
+	 .def = "native",
+	 .names = xdp_mode_names,
+	 .help = "native: in the driver (it must support XDP); generic: on the kernel's "
+		 "generic XDP hook, any driver, slower"},
+	{0},
+};
+
 static const struct hl_option probes_options[] = {
 	{.name = "stack_latency",
 	 .type = HL_OPT_SECTION,
@@ -482,6 +539,20 @@ static const struct hl_option probes_options[] = {
 	 .type = HL_OPT_SECTION,
 	 .sub = runq_options,
 	 .help = "run-queue latency of socket readers or chosen tasks"},
+	{.name = "xdp_responder",
+	 .type = HL_OPT_SECTION,
+	 .sub = xdpresp_options,
+	 .help = "in-kernel responder to monitoring requests (hostlat ping)"},
+	{0},
+};
+
+static const struct hl_option health_options[] = {
+	{.name = "listen",
+	 .type = HL_OPT_STRING,
+	 .offset = CFG_OFF(agent.health.listen),
+	 .help = "IPv4:PORT or [IPv6]:PORT (numeric) to serve GET /healthz (probes started, "
+		 "event loop alive) and /readyz (every exporter has delivered a batch) on; unset: "
+		 "no health server"},
 	{0},
 };
 
@@ -499,6 +570,10 @@ static const struct hl_option agent_options[] = {
 	 .def = "info",
 	 .names = log_level_names,
 	 .help = "log verbosity on standard error (--log-level overrides it)"},
+	{.name = "health",
+	 .type = HL_OPT_SECTION,
+	 .sub = health_options,
+	 .help = "HTTP endpoints for liveness and readiness probes"},
 	{0},
 };
 
@@ -988,6 +1063,24 @@ static int check_string(struct ctx *c, const struct hl_option *o, const yaml_nod
 		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
 	if (o == &funclat_options[FL_FUNCTIONS])
 		return check_function(c, n, path, s);
+	if (o == &health_options[0]) {
+		struct sockaddr_storage ss;
+		socklen_t sslen;
+		char why[200];
+
+		if (hl_health_parse_listen(s, &ss, &sslen, why, sizeof(why)))
+			return fail(c, n, path, "%s", why);
+	}
+	if (o == &xdpresp_options[XR_IFACE] && strlen(s) > 15)
+		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
+	if (o == &xdpresp_options[XR_ALLOW]) {
+		char why[160];
+		uint8_t addr[16];
+		unsigned int len;
+
+		if (hl_parse_cidr(s, addr, &len, why, sizeof(why)))
+			return fail(c, n, path, "%s", why);
+	}
 	if (o == &exporter_common_options[EC_NAME]) {
 		if (strlen(s) > EXPORTER_NAME_MAX)
 			return fail(c, n, path, "the exporter name is longer than %d characters",
@@ -998,6 +1091,53 @@ static int check_string(struct ctx *c, const struct hl_option *o, const yaml_nod
 					    "the exporter name contains a control character");
 	}
 	return 0;
+}
+
+int hl_parse_cidr(const char *s, uint8_t addr[16], unsigned int *prefix, char *why, size_t whylen)
+{
+	static const uint8_t v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+	const char *slash = strchr(s, '/');
+	char host[INET6_ADDRSTRLEN + 1];
+	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned int max, len;
+	uint64_t v;
+	bool v4;
+
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	v4 = inet_pton(AF_INET, host, addr + 12) == 1;
+	if (v4)
+		memcpy(addr, v4mapped, sizeof(v4mapped));
+	else if (inet_pton(AF_INET6, host, addr) != 1)
+		goto bad;
+	max = v4 ? 32 : 128;
+	len = max;
+	if (slash) {
+		if (parse_u64(slash + 1, &v) || v > max) {
+			snprintf(why, whylen, "'%s': the prefix length must be 0..%u", s, max);
+			return -EINVAL;
+		}
+		len = (unsigned int)v;
+	}
+	if (v4)
+		len += 96;
+	for (unsigned int bit = len; bit < 128; bit++) {
+		if (addr[bit / 8] & (0x80 >> (bit % 8))) {
+			snprintf(why, whylen,
+				 "'%s': bits beyond the /%u prefix are set (the network is written "
+				 "with them zero)",
+				 s, v4 ? len - 96 : len);
+			return -EINVAL;
+		}
+	}
+	*prefix = len;
+	return 0;
+bad:
+	snprintf(why, whylen,
+		 "'%s' is not an address or network (a.b.c.d/len or an IPv6 address/len)", s);
+	return -EINVAL;
 }
 
 /* ---- the walker ----------------------------------------------------------------- */
@@ -1684,6 +1824,127 @@ static int parse_exporters(struct ctx *c, const struct hl_option *o, const yaml_
 	return name_exporters(c, n, out, path);
 }
 
+/* ---- compare (SIGHUP reload) ----------------------------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool skipped(const char *key, const char *const *skip)
+{
+	for (size_t i = 0; skip && skip[i]; i++) {
+		size_t n = strlen(skip[i]);
+
+		if (!strncmp(key, skip[i], n) && (!key[n] || key[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+static bool diff_options(const struct hl_option *opts, const void *a, const void *b,
+			 const char *prefix, const char *const *skip, char *buf, size_t len);
+
+static bool option_equal(const struct hl_option *o, const void *pa, const void *pb, const char *key,
+			 char *buf, size_t len)
+{
+	switch (o->type) {
+	case HL_OPT_BOOL:
+		return *(const bool *)pa == *(const bool *)pb;
+	case HL_OPT_UINT:
+	case HL_OPT_FLAGS:
+		return *(const uint32_t *)pa == *(const uint32_t *)pb;
+	case HL_OPT_DURATION:
+		return *(const uint64_t *)pa == *(const uint64_t *)pb;
+	case HL_OPT_ENUM:
+		return *(const int *)pa == *(const int *)pb;
+	case HL_OPT_STRING:
+		return str_eq(*(char *const *)pa, *(char *const *)pb);
+	case HL_OPT_STRLIST: {
+		const struct hl_strlist *x = pa, *y = pb;
+
+		if (x->n != y->n)
+			return false;
+		for (size_t i = 0; i < x->n; i++)
+			if (!str_eq(x->v[i], y->v[i]))
+				return false;
+		return true;
+	}
+	case HL_OPT_UINTLIST: {
+		const struct hl_uintlist *x = pa, *y = pb;
+
+		return x->n == y->n && (!x->n || !memcmp(x->v, y->v, x->n * sizeof(*x->v)));
+	}
+	case HL_OPT_DURLIST: {
+		const struct hl_durlist *x = pa, *y = pb;
+
+		return x->n == y->n && (!x->n || !memcmp(x->v, y->v, x->n * sizeof(*x->v)));
+	}
+	case HL_OPT_KVMAP: {
+		const struct hl_kvlist *x = pa, *y = pb;
+
+		if (x->n != y->n)
+			return false;
+		for (size_t i = 0; i < x->n; i++)
+			if (!str_eq(x->v[i].key, y->v[i].key) ||
+			    !str_eq(x->v[i].value, y->v[i].value))
+				return false;
+		return true;
+	}
+	case HL_OPT_SECTION:
+		return true; /* compared by the caller, key by key */
+	case HL_OPT_EXPORTERS: {
+		const struct hl_exporter_list *x = pa, *y = pb;
+
+		if (x->n != y->n)
+			return false;
+		for (size_t i = 0; i < x->n; i++) {
+			const struct hl_exporter_conf *ex = &x->v[i], *ey = &y->v[i];
+
+			if (ex->type != ey->type ||
+			    diff_options(exporter_common_options, ex, ey, key, NULL, buf, len) ||
+			    diff_options(plugin_options, ex, ey, key, NULL, buf, len) ||
+			    (ex->type && diff_options(ex->type->options, ex->conf, ey->conf, key,
+						      NULL, buf, len)))
+				return false;
+		}
+		return true;
+	}
+	}
+	return false;
+}
+
+/* Writes the first differing key into buf and returns true; false: equal. */
+static bool diff_options(const struct hl_option *opts, const void *a, const void *b,
+			 const char *prefix, const char *const *skip, char *buf, size_t len)
+{
+	for (size_t i = 0; opts && opts[i].name; i++) {
+		const struct hl_option *o = &opts[i];
+		char key[256];
+
+		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "", o->name);
+		if (skipped(key, skip))
+			continue;
+		if (o->type == HL_OPT_SECTION) {
+			if (diff_options(o->sub, a, b, key, skip, buf, len))
+				return true;
+			continue;
+		}
+		if (!option_equal(o, (const char *)a + o->offset, (const char *)b + o->offset, key,
+				  buf, len)) {
+			snprintf(buf, len, "%s", key);
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *hl_config_diff(const struct hl_config *a, const struct hl_config *b,
+			   const char *const *skip, char *buf, size_t len)
+{
+	return diff_options(hl_config_options, a, b, "", skip, buf, len) ? buf : NULL;
+}
+
 /* ---- free ----------------------------------------------------------------------- */
 
 static void free_options(const struct hl_option *opts, void *base)
@@ -1766,6 +2027,28 @@ void hl_config_free(struct hl_config *cfg)
 
 /* ---- load ----------------------------------------------------------------------- */
 
+/* An enabled XDP responder needs an interface and an allow list. */
+static int check_xdp_responder(struct ctx *c, const yaml_node_t *root, const struct hl_config *cfg)
+{
+	const struct hl_xdpresp_conf *x = &cfg->xdp_responder;
+	const yaml_node_t *sec, *on, *allow;
+
+	if (!x->enabled || (x->interface && x->allow.n))
+		return 0;
+	/* Enabled is false by default: the key is in the file. */
+	sec = find_key(c, find_key(c, root, "probes"), "xdp_responder");
+	on = find_key(c, sec, "enabled");
+	if (!on)
+		return 0;
+	if (!x->interface)
+		return fail(c, on, "probes.xdp_responder.interface",
+			    "the XDP responder is enabled but names no interface");
+	allow = find_key(c, sec, "allow");
+	return fail(c, allow ? allow : on, "probes.xdp_responder.allow",
+		    "the XDP responder is enabled but allows no source: list the monitors' "
+		    "networks (0.0.0.0/0 and ::/0 allow everyone)");
+}
+
 int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, const char *name,
 			  char *err, size_t errlen)
 {
@@ -1794,6 +2077,8 @@ int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, c
 			 describe(root, d, sizeof(d)));
 	else
 		e = parse_section(&c, hl_config_options, root, cfg, "", NULL);
+	if (!e)
+		e = check_xdp_responder(&c, root, cfg);
 	yaml_document_delete(&doc);
 	if (e)
 		hl_config_free(cfg);

@@ -143,6 +143,18 @@ struct hl_runq_conf {
 	uint32_t max_series;
 };
 
+enum hl_xdp_mode { HL_XDP_NATIVE, HL_XDP_GENERIC };
+
+/* probes.xdp_responder */
+struct hl_xdpresp_conf {
+	bool enabled;
+	char *interface;
+	uint32_t port;
+	struct hl_strlist allow; /* CIDRs, checked by hl_parse_cidr */
+	uint32_t rate_limit;	 /* responses per second; 0: none */
+	int mode;		 /* enum hl_xdp_mode */
+};
+
 struct hl_stack_filters {
 	struct hl_strlist interfaces; /* names; empty = all */
 	char *network_namespace;      /* "host" (default), "all", a path, or an inode number */
@@ -156,6 +168,9 @@ struct hl_config {
 	struct {
 		uint64_t interval_ns;
 		int log_level; /* enum hl_log_level */
+		struct {
+			char *listen; /* address:port of /healthz and /readyz; NULL: off */
+		} health;
 	} agent;
 	struct {
 		struct hl_kvlist attributes;
@@ -190,6 +205,7 @@ struct hl_config {
 	struct hl_funclat_conf function_latency;
 	struct hl_drops_conf drops;
 	struct hl_runq_conf runqueue;
+	struct hl_xdpresp_conf xdp_responder;
 	struct hl_exporter_list exporters;
 };
 
@@ -219,10 +235,27 @@ int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, c
 			  char *err, size_t errlen);
 void hl_config_free(struct hl_config *cfg); /* NULL-safe, idempotent */
 
+/*
+ * The first key ("probes.traffic.samples", "exporters", ...) whose value
+ * differs between a and b, written into buf and returned; NULL when they
+ * are equal. Keys in skip (NULL-terminated dotted names, each with what is
+ * under it) are not compared. For SIGHUP: what a new config changes.
+ */
+const char *hl_config_diff(const struct hl_config *a, const struct hl_config *b,
+			   const char *const *skip, char *buf, size_t len);
+
 /* Parse "100us" etc. into ns; -EINVAL on anything else. */
 int hl_parse_duration(const char *s, uint64_t *ns);
 /* Format ns as the shortest exact duration string ("10s", "1500us"). */
 void hl_format_duration(uint64_t ns, char *buf, size_t len);
+
+/*
+ * A network or host address: "a.b.c.d[/len]" or an IPv6 address with an
+ * optional "/len" (no length: one host). addr gets 16 bytes, IPv4 as
+ * ::ffff:a.b.c.d, and *prefix the length over those 128 bits. -EINVAL with
+ * the reason in why (also when bits beyond the length are set).
+ */
+int hl_parse_cidr(const char *s, uint8_t addr[16], unsigned int *prefix, char *why, size_t whylen);
 
 /* Write the config reference (a Markdown table of every key) to f. */
 void hl_config_print_reference(FILE *f);

@@ -178,6 +178,9 @@ static void drops_stop(void *state)
 
 	if (!d)
 		return;
+	if (d->skel &&
+	    hl_probe_shared_map(HL_SHARED_DROPS_TOTAL) == bpf_map__fd(d->skel->maps.drops_total))
+		hl_probe_share_map(HL_SHARED_DROPS_TOTAL, -1);
 	hl_links_destroy(&d->links);
 	drops_bpf__destroy(d->skel);
 	hl_counter_set_free(&d->cs);
@@ -251,6 +254,8 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 	hl_info(COMP, "counting%s%s%s in namespace %s%s", d->plan.kfree ? " skb drops" : "",
 		d->plan.rcvq ? " rcvqueue_full" : "", d->plan.exceed ? " exceed_buf_limit" : "",
 		c->network_namespace, d->group_cgroup ? ", by cgroup" : "");
+	if (d->plan.kfree)
+		hl_probe_share_map(HL_SHARED_DROPS_TOTAL, bpf_map__fd(d->skel->maps.drops_total));
 	return d;
 fail:
 	drops_stop(d);

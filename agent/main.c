@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,16 +20,19 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "health.h"
 #include "hostlat_exporter.h"
 #include "kernel.h"
 #include "log.h"
 #include "pipeline.h"
 #include "plugin.h"
+#include "privs.h"
 #include "resource.h"
 #include <linux/types.h>
 
 #include "hostlat.h"
 #include "probe.h"
+#include "responder.h"
 #include "traffic.h"
 
 #define MAX_METRICS 128
@@ -54,7 +58,13 @@ struct agent {
 	uint64_t start_ns, prev_ns;
 	struct hl_metric metrics[MAX_METRICS];
 	struct hl_point *xs_points; /* XS_COUNT * n_exporters */
+	struct hl_health *health;   /* agent.health; NULL: off */
+	const char *config_path;    /* --config, read again on SIGHUP; NULL: embedded */
+	bool log_level_fixed;	    /* --log-level given: a reload keeps it */
 };
+
+/* The exporters array: the health thread reads it, a SIGHUP reload swaps it. */
+static pthread_mutex_t exporters_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t now_unix_ns(void)
 {
@@ -82,7 +92,10 @@ static void usage(FILE *f)
 		"  -V, --version           print the version\n"
 		"\n"
 		"Exit status: 0 success, 1 runtime failure, 2 bad usage or config.\n"
-		"Runs until SIGINT or SIGTERM, then exports once more and detaches every probe.\n");
+		"Runs until SIGINT or SIGTERM, then exports once more and detaches every probe.\n"
+		"\n"
+		"Other commands (each with --help): hostlat traffic show|list, hostlat ping\n"
+		"HOST[:PORT] (ask an XDP responder), hostlat respond (answer from user space).\n");
 }
 
 static int start_exporters(struct agent *a)
@@ -128,6 +141,24 @@ static int start_exporters(struct agent *a)
 		}
 	}
 	return 0;
+}
+
+/* Readiness (agent.health): every exporter has delivered a batch. */
+static bool exporters_ready(void *arg, char *why, size_t len)
+{
+	struct agent *a = arg;
+	bool ready = true;
+
+	pthread_mutex_lock(&exporters_lock);
+	for (size_t i = 0; i < a->n_exporters && ready; i++) {
+		if (!hl_pipeline_ever_sent(a->exporters[i].pipe)) {
+			snprintf(why, len, "not ready: exporter %s has not delivered a batch yet",
+				 a->exporters[i].name);
+			ready = false;
+		}
+	}
+	pthread_mutex_unlock(&exporters_lock);
+	return ready;
 }
 
 static void stop_exporters(struct agent *a, uint64_t drain_ns)
@@ -231,6 +262,9 @@ static void collect_and_export(struct agent *a, bool final)
 	b.metrics = a->metrics;
 	b.n_metrics = n;
 	b.final = final;
+	for (int i = 0; hl_probes[i]; i++)
+		if (a->probe_state[i] && hl_probes[i]->observe)
+			hl_probes[i]->observe(a->probe_state[i], &b);
 	snap = hl_snapshot_new(&b);
 	if (!snap) {
 		hl_err("agent", "out of memory: the batch of this interval is lost");
@@ -281,6 +315,109 @@ static void handled_signals(sigset_t *mask)
 	sigaddset(mask, SIGHUP);
 }
 
+/*
+ * SIGHUP: read the config file again. What can change while the agent runs
+ * is applied: agent.interval, agent.log_level (unless --log-level was
+ * given), resource and exporters (all restarted when the list changed; the
+ * old ones get up to one interval, at most 1 s, to send what they queued).
+ * Anything else, the probes above all, needs a restart: the agent drops
+ * the capabilities that load probes once they run. A config that does not
+ * load, changes such a key, or whose exporters cannot start is rejected
+ * with one message, and the running config stays as it was.
+ */
+static void reload(struct agent *a, int tfd)
+{
+	static const char *const reloadable[] = {"agent.interval", "agent.log_level", "resource",
+						 "exporters", NULL};
+	static const char *const not_exporters[] = {"agent", "resource", NULL};
+	static const char *const not_resource[] = {"agent", "exporters", NULL};
+	struct agent fresh = {0}, old = {0};
+	struct hl_config n, tmp;
+	char err[1024], key[256];
+	bool new_exporters, new_resource;
+	uint64_t iv;
+
+	if (!a->config_path) {
+		hl_warn("agent",
+			"SIGHUP: running on the embedded default config: nothing to reload");
+		return;
+	}
+	if (hl_config_load(&n, a->config_path, err, sizeof(err))) {
+		hl_err("agent", "SIGHUP: config rejected, the running one is kept: %s", err);
+		return;
+	}
+	iv = n.agent.interval_ns;
+	if (hl_config_diff(&a->cfg, &n, reloadable, key, sizeof(key))) {
+		hl_err("agent",
+		       "SIGHUP: config %s rejected, the running one is kept: '%s' changed; only "
+		       "agent.interval, agent.log_level, resource and exporters can change while "
+		       "the agent runs (restart it to apply the rest)",
+		       n.path, key);
+		goto out;
+	}
+	if (a->health && iv > a->cfg.agent.interval_ns) {
+		hl_err("agent",
+		       "SIGHUP: config %s rejected, the running one is kept: agent.interval cannot "
+		       "grow while agent.health is on (its staleness limit is set at start)",
+		       n.path);
+		goto out;
+	}
+	new_exporters = hl_config_diff(&a->cfg, &n, not_exporters, key, sizeof(key));
+	new_resource = hl_config_diff(&a->cfg, &n, not_resource, key, sizeof(key));
+	if (new_exporters) {
+		fresh.cfg = n; /* shares n's exporter list: n.exporters moves to a->cfg below */
+		if (start_exporters(&fresh)) {
+			stop_exporters(&fresh, 0);
+			hl_err("agent",
+			       "SIGHUP: config %s rejected, the running one is kept: an exporter "
+			       "cannot start (above)",
+			       n.path);
+			goto out;
+		}
+		pthread_mutex_lock(&exporters_lock);
+		old.exporters = a->exporters;
+		old.n_exporters = a->n_exporters;
+		old.xs_points = a->xs_points;
+		a->exporters = fresh.exporters;
+		a->n_exporters = fresh.n_exporters;
+		a->xs_points = fresh.xs_points;
+		pthread_mutex_unlock(&exporters_lock);
+		stop_exporters(&old, a->cfg.agent.interval_ns < 1000000000ULL
+					     ? a->cfg.agent.interval_ns
+					     : 1000000000ULL);
+		tmp.exporters = a->cfg.exporters;
+		a->cfg.exporters = n.exporters;
+		n.exporters = tmp.exporters; /* freed with n */
+	}
+	if (new_resource) {
+		tmp.resource = a->cfg.resource;
+		a->cfg.resource = n.resource;
+		n.resource = tmp.resource;
+		hl_resource_free(&a->resource);
+		hl_resource_build(&a->resource, &a->cfg.resource.attributes);
+	}
+	if (iv != a->cfg.agent.interval_ns) {
+		struct itimerspec its = {0};
+
+		its.it_interval.tv_sec = iv / 1000000000ULL;
+		its.it_interval.tv_nsec = iv % 1000000000ULL;
+		its.it_value = its.it_interval;
+		if (timerfd_settime(tfd, 0, &its, NULL) < 0)
+			hl_err("agent", "SIGHUP: cannot change the interval: %s", strerror(errno));
+		else
+			a->cfg.agent.interval_ns = iv;
+	}
+	a->cfg.agent.log_level = n.agent.log_level;
+	if (!a->log_level_fixed)
+		hl_log_level = n.agent.log_level;
+	hl_info("agent", "SIGHUP: config %s reloaded: exporting every %.3gs to %zu exporter(s)%s%s",
+		n.path, a->cfg.agent.interval_ns * 1e-9, a->n_exporters,
+		new_exporters ? " (restarted)" : "",
+		new_resource ? "; new resource attributes" : "");
+out:
+	hl_config_free(&n);
+}
+
 static int run_loop(struct agent *a)
 {
 	struct itimerspec its = {0};
@@ -328,6 +465,7 @@ static int run_loop(struct agent *a)
 							"merged into one",
 							(unsigned long long)expirations);
 					collect_and_export(a, false);
+					hl_health_beat(a->health);
 				}
 			} else if (got[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
@@ -335,8 +473,7 @@ static int run_loop(struct agent *a)
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP) {
-					hl_warn("agent", "SIGHUP: reloading is not supported yet; "
-							 "restart the agent to apply a new config");
+					reload(a, tfd);
 					continue;
 				}
 				hl_info("agent", "%s: exporting once more and stopping",
@@ -377,6 +514,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "traffic"))
 		return hl_traffic_cli(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ping"))
+		return hl_ping_cli(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "respond"))
+		return hl_respond_cli(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -423,7 +564,12 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	hl_log_level = log_override >= 0 ? log_override : a.cfg.agent.log_level;
+	a.config_path = config_path;
+	a.log_level_fixed = log_override >= 0;
 	hl_log_setup_libbpf();
+	if (config_path && hl_privs_untrusted_path(config_path, err, sizeof(err)))
+		hl_warn("agent", "config %s: users other than root can change it: %s", config_path,
+			err);
 
 	/* Config checks that need the running kernel (BTF), for --check too. */
 	for (int i = 0; hl_probes[i]; i++) {
@@ -485,13 +631,22 @@ int main(int argc, char **argv)
 	}
 	if (hl_kernel_ensure_tracefs())
 		hl_debug("agent", "tracefs is not mounted and cannot be (not needed for tp_btf)");
+	if (a.cfg.agent.health.listen &&
+	    !(a.health = hl_health_start(a.cfg.agent.health.listen, a.cfg.agent.interval_ns,
+					 exporters_ready, &a, err, sizeof(err)))) {
+		hl_err("agent", "%s", err);
+		goto out;
+	}
 	if (start_probes(&a))
 		goto out;
+	hl_privs_drop_after_start(a.probe_state);
+	hl_health_started(a.health, a.probe_state);
 	a.start_ns = a.prev_ns = now_unix_ns();
 	hl_info("agent", "hostlat %s running; exporting every %.3gs to %zu exporter(s)",
 		HOSTLAT_VERSION, a.cfg.agent.interval_ns * 1e-9, a.n_exporters);
 	ret = run_loop(&a);
 out:
+	hl_health_stop(a.health);
 	for (int i = 0; hl_probes[i]; i++)
 		if (a.probe_state[i])
 			hl_probes[i]->stop(a.probe_state[i]);

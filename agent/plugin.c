@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "plugin.h"
+#include "privs.h"
 
 typedef const struct hl_exporter_ops *(*module_fn)(void);
 
@@ -71,6 +73,9 @@ int hl_plugin_load(const char *path, void **handle, const struct hl_exporter_ops
 		set_err(err, errlen, "cannot load plugin '': no path");
 		return -EINVAL;
 	}
+	/* Its code runs in a privileged agent: say so when others could swap it. */
+	if (strchr(path, '/') && hl_privs_untrusted_path(path, buf, sizeof(buf)))
+		hl_warn("agent", "plugin %s: users other than root can change it: %s", path, buf);
 	dlerror();
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {

@@ -4,6 +4,7 @@
 #include "stack.h"
 #include "stallprobes.h"
 #include "traffic.h"
+#include "responder.h"
 
 const struct hl_probe_ops *const hl_probes[] = {
 	&hl_stack_probe,   /* probes.stack_latency */
@@ -13,5 +14,20 @@ const struct hl_probe_ops *const hl_probes[] = {
 	&hl_drops_probe,   /* probes.drops */
 	&hl_runq_probe,	   /* probes.runqueue */
 	&hl_traffic_probe, /* probes.traffic */
+	&hl_xdpresp_probe, /* probes.xdp_responder: after the probes whose maps it reads */
 	NULL,
 };
+
+/* fd + 1 of each shared map; 0: none. */
+static int shared_fd1[HL_SHARED_MAPS];
+
+void hl_probe_share_map(enum hl_shared_map id, int fd)
+{
+	if ((unsigned int)id < HL_SHARED_MAPS)
+		shared_fd1[id] = fd < 0 ? 0 : fd + 1;
+}
+
+int hl_probe_shared_map(enum hl_shared_map id)
+{
+	return (unsigned int)id < HL_SHARED_MAPS ? shared_fd1[id] - 1 : -1;
+}

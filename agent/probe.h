@@ -34,9 +34,37 @@ struct hl_probe_ops {
 	 * message "FILE:LINE:COLUMN: ... (key '...')" in err: a config error.
 	 */
 	int (*validate)(const struct hl_config *cfg, char *err, size_t errlen);
+	/*
+	 * Optional: every interval, the complete batch (all probes' metrics)
+	 * after collection, before it is exported.
+	 */
+	void (*observe)(void *state, const struct hl_batch *b);
+	/*
+	 * Optional: capabilities (bit 1ULL << CAP_X, agent/privs.h) this
+	 * running probe still needs after start, with the reason in why; e.g.
+	 * CAP_NET_ADMIN to remove a tc filter at stop. Once every probe has
+	 * started the agent drops every capability no probe names here.
+	 */
+	uint64_t (*privileges)(void *state, char *why, size_t len);
 };
 
 /* Every probe, NULL-terminated (agent/probe.c). */
 extern const struct hl_probe_ops *const hl_probes[];
+
+/*
+ * Maps a running probe lends to probes started after it (the XDP responder
+ * sums them in the kernel). The fd stays the lender's: a borrower that
+ * keeps the map past the lender's stop holds its own reference (libbpf's
+ * bpf_map__reuse_fd duplicates it).
+ */
+enum hl_shared_map {
+	HL_SHARED_STACK_COUNTERS, /* stack_latency `counters` (hostlat.h) */
+	HL_SHARED_SOFTIRQ_STATE,  /* softirq `state`, when it measures net_rx (stall.h) */
+	HL_SHARED_DROPS_TOTAL,	  /* drops `drops_total` */
+	HL_SHARED_MAPS,
+};
+
+void hl_probe_share_map(enum hl_shared_map id, int fd); /* fd < 0: withdraw */
+int hl_probe_shared_map(enum hl_shared_map id);		/* -1 when none */
 
 #endif

@@ -85,6 +85,9 @@ static void softirq_stop(void *state)
 
 	if (!s)
 		return;
+	if (s->skel &&
+	    hl_probe_shared_map(HL_SHARED_SOFTIRQ_STATE) == bpf_map__fd(s->skel->maps.state))
+		hl_probe_share_map(HL_SHARED_SOFTIRQ_STATE, -1);
 	hl_latprobe_free(&s->lp);
 	softirq_bpf__destroy(s->skel);
 	free(s);
@@ -141,6 +144,8 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 	vector_list(c->vectors, why, sizeof(why));
 	hl_info(COMP, "vectors %s via tp_btf/softirq_%s", why,
 		s->have_wait ? "raise, softirq_entry, softirq_exit" : "entry, softirq_exit");
+	if (c->vectors & (1U << HL_SOFTIRQ_NET_RX))
+		hl_probe_share_map(HL_SHARED_SOFTIRQ_STATE, bpf_map__fd(s->skel->maps.state));
 	return s;
 fail:
 	softirq_stop(s);

@@ -600,7 +600,11 @@ static void stack_check(const struct hl_config *cfg, FILE *f)
 
 static void *stack_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	return hl_stack_start(cfg, err, errlen);
+	struct hl_stack *s = hl_stack_start(cfg, err, errlen);
+
+	if (s)
+		hl_probe_share_map(HL_SHARED_STACK_COUNTERS, bpf_map__fd(s->skel->maps.counters));
+	return s;
 }
 
 static int stack_collect(void *state, struct hl_metric *out, size_t max)
@@ -611,6 +615,8 @@ static int stack_collect(void *state, struct hl_metric *out, size_t max)
 
 static void stack_stop(void *state)
 {
+	if (state)
+		hl_probe_share_map(HL_SHARED_STACK_COUNTERS, -1);
 	hl_stack_stop(state);
 }
 

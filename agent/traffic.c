@@ -20,10 +20,12 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 
 #include "hist.h"
 #include "kernel.h"
 #include "log.h"
+#include "privs.h"
 #include "probeutil.h"
 #include "traffic.h"
 #include "traffic_types.h"
@@ -960,6 +962,37 @@ static void traffic_check(const struct hl_config *cfg, FILE *f)
 	free(t);
 }
 
+/*
+ * After start: tcx links go with their file descriptors, but a classic tc
+ * filter is removed at stop through netlink, which needs CAP_NET_ADMIN;
+ * runs are written to store.dir as the agent's own user.
+ */
+static uint64_t traffic_privileges(void *state, char *why, size_t len)
+{
+	struct hl_traffic *t = state;
+	uint64_t caps = 0;
+	int n = 0;
+
+	why[0] = 0;
+	for (int i = 0; i < t->n_ifaces; i++) {
+		if (t->ifaces[i].att.filter[0] || t->ifaces[i].att.filter[1]) {
+			caps |= HL_CAP(CAP_NET_ADMIN);
+			n = snprintf(why, len, "its classic tc filter on %s is removed at exit",
+				     t->ifaces[i].name);
+			if (n < 0 || (size_t)n >= len)
+				n = 0;
+			break;
+		}
+	}
+	if (t->store_dir && !hl_privs_dir_writable(t->store_dir)) {
+		caps |= HL_CAP(CAP_DAC_OVERRIDE);
+		snprintf(why + n, len - (size_t)n,
+			 "%sstore.dir %s is not writable by the agent's user", n ? "; " : "",
+			 t->store_dir);
+	}
+	return caps;
+}
+
 const struct hl_probe_ops hl_traffic_probe = {
 	.name = "traffic",
 	.enabled = traffic_enabled,
@@ -967,4 +1000,5 @@ const struct hl_probe_ops hl_traffic_probe = {
 	.start = traffic_start,
 	.collect = traffic_collect,
 	.stop = traffic_stop,
+	.privileges = traffic_privileges,
 };

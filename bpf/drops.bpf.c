@@ -36,6 +36,15 @@ struct {
 	__uint(max_entries, 1);
 } overflow SEC(".maps");
 
+/* Packets dropped (the skb drops counted above, every reason): the one
+ * number the XDP responder sums instead of walking the drops map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} drops_total SEC(".maps");
+
 static __always_inline __u64 sk_cgroup(const struct sock *sk)
 {
 	struct cgroup *cg;
@@ -85,6 +94,7 @@ static __always_inline void skb_drop(const struct sk_buff *skb, __u32 reason,
 			return;
 	}
 	add(HL_DROPK_SKB, reason, sk);
+	hl_count(&drops_total, 0);
 }
 
 static __always_inline bool consumed(__u32 reason)

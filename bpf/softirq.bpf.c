@@ -22,15 +22,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 vec_mask = 0; /* bit per vector to measure */
 
-struct vec_state {
-	__u64 raised;  /* first raise not yet followed by an entry; 0: none */
-	__u64 entered; /* entry of the running handler; 0: none */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct vec_state);
+	__type(value, struct hl_softirq_state);
 	__uint(max_entries, HL_SOFTIRQ_VECS);
 } state SEC(".maps");
 
@@ -41,7 +36,7 @@ struct {
 	__uint(max_entries, HL_STALL_COUNTERS);
 } counters SEC(".maps");
 
-static __always_inline struct vec_state *vec_get(unsigned int vec)
+static __always_inline struct hl_softirq_state *vec_get(unsigned int vec)
 {
 	__u32 k = vec;
 
@@ -63,7 +58,7 @@ static __always_inline void sample(__u32 kind, unsigned int vec, __u64 v)
 SEC("tp_btf/softirq_raise")
 int BPF_PROG(hl_softirq_raise, unsigned int vec)
 {
-	struct vec_state *st = vec_get(vec);
+	struct hl_softirq_state *st = vec_get(vec);
 
 	if (st && !st->raised)
 		st->raised = bpf_ktime_get_ns();
@@ -73,7 +68,7 @@ int BPF_PROG(hl_softirq_raise, unsigned int vec)
 SEC("tp_btf/softirq_entry")
 int BPF_PROG(hl_softirq_entry, unsigned int vec)
 {
-	struct vec_state *st = vec_get(vec);
+	struct hl_softirq_state *st = vec_get(vec);
 	__u64 now;
 
 	if (!st)
@@ -89,14 +84,17 @@ int BPF_PROG(hl_softirq_entry, unsigned int vec)
 SEC("tp_btf/softirq_exit")
 int BPF_PROG(hl_softirq_exit, unsigned int vec)
 {
-	struct vec_state *st = vec_get(vec);
+	struct hl_softirq_state *st = vec_get(vec);
 	__u64 now;
 
 	if (!st || !st->entered)
 		return 0;
 	now = bpf_ktime_get_ns();
-	if (st->entered <= now)
+	if (st->entered <= now) {
 		sample(HL_SOFTIRQ_RUN, vec, now - st->entered);
+		st->runs++;
+		st->run_ns += now - st->entered;
+	}
 	st->entered = 0;
 	return 0;
 }

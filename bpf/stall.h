@@ -10,11 +10,23 @@
 
 /* Softirq vectors, as numbered by the kernel (include/linux/interrupt.h). */
 #define HL_SOFTIRQ_VECS 10
+#define HL_SOFTIRQ_NET_RX 3
 /* Series id (hl_series_key.stage) = kind * HL_SOFTIRQ_VECS + vector. */
 enum hl_softirq_kind {
 	HL_SOFTIRQ_WAIT = 0, /* softirq_raise -> softirq_entry */
 	HL_SOFTIRQ_RUN,	     /* softirq_entry -> softirq_exit */
 	HL_SOFTIRQ_KINDS,
+};
+
+/*
+ * Per-CPU state of one vector (the softirq program's `state` map). runs and
+ * run_ns also let the XDP responder sum NET_RX activity over CPUs cheaply.
+ */
+struct hl_softirq_state {
+	__u64 raised;  /* first raise not yet followed by an entry; 0: none */
+	__u64 entered; /* entry of the running handler; 0: none */
+	__u64 runs;    /* handler runs measured (entry to exit) */
+	__u64 run_ns;  /* their total time */
 };
 
 /* Per-CPU counters of the latency probes (softirq, runqueue, function). */

@@ -174,6 +174,9 @@ struct otlp_http {
 	size_t max_request, max_response;
 	struct header *hdrs;
 	size_t n_hdrs;
+	/* The endpoint's password, and user:password in Base64 as curl sends
+	 * it (Basic): secrets like the headers' values, never logged. */
+	char *url_secrets[2];
 	char desc[768];
 	char errbuf[CURL_ERROR_SIZE];
 	char timeout_s[32];
@@ -795,21 +798,89 @@ fail:
 	return NULL;
 }
 
-/* Replace every header value of 4 bytes or more in msg by "***" (msg only shrinks). */
+/* Replace every occurrence of v (when 4 bytes or more) in msg by "***". */
+static void redact_one(char *msg, const char *v)
+{
+	size_t vl = v ? strlen(v) : 0;
+	char *p;
+
+	if (vl < 4)
+		return;
+	while ((p = strstr(msg, v))) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + vl, strlen(p + vl) + 1);
+	}
+}
+
+/*
+ * Hide the secrets in msg (it only shrinks): every header value, the
+ * credentials after a scheme ("Bearer TOKEN": TOKEN alone too, as a
+ * receiver may quote it), the endpoint's password and its Basic form.
+ */
 static void redact(const struct otlp_http *st, char *msg)
 {
 	for (size_t i = 0; i < st->n_hdrs; i++) {
-		const char *v = st->hdrs[i].value;
-		size_t vl = v ? strlen(v) : 0;
-		char *p;
+		const char *v = st->hdrs[i].value, *sp = v ? strrchr(v, ' ') : NULL;
 
-		if (vl < 4)
-			continue;
-		while ((p = strstr(msg, v))) {
-			memcpy(p, "***", 3);
-			memmove(p + 3, p + vl, strlen(p + vl) + 1);
-		}
+		redact_one(msg, v);
+		if (sp)
+			redact_one(msg, sp + 1);
 	}
+	redact_one(msg, st->url_secrets[0]);
+	redact_one(msg, st->url_secrets[1]);
+}
+
+/* Base64 (RFC 4648, padded) of s, malloc'ed. */
+static char *base64(const char *s)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), o = 0;
+	char *out = malloc((n + 2) / 3 * 4 + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t w = (uint32_t)(unsigned char)s[i] << 16;
+
+		if (i + 1 < n)
+			w |= (uint32_t)(unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			w |= (unsigned char)s[i + 2];
+		out[o++] = tab[w >> 18 & 63];
+		out[o++] = tab[w >> 12 & 63];
+		out[o++] = i + 1 < n ? tab[w >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? tab[w & 63] : '=';
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* The endpoint's credentials, to be redacted (none: nothing to do). */
+static int url_secrets(struct otlp_http *st)
+{
+	CURLU *u = curl_url();
+	char *user = NULL, *pass = NULL, *both = NULL;
+	int e = 0;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, st->url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
+		st->url_secrets[0] = strdup(pass);
+		if (asprintf(&both, "%s:%s", user ? user : "", pass) >= 0) {
+			st->url_secrets[1] = base64(both);
+			explicit_bzero(both, strlen(both));
+			free(both);
+		}
+		if (!st->url_secrets[0] || !st->url_secrets[1])
+			e = -ENOMEM;
+	}
+	curl_free(user);
+	curl_free(pass);
+	curl_url_cleanup(u);
+	return e;
 }
 
 /* ---- HTTP --------------------------------------------------------------------------- */
@@ -1053,6 +1124,10 @@ static void *otlp_http_init(const void *conf, char *err, size_t errlen)
 		}
 		goto fail;
 	}
+	if (url_secrets(st)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	st->gzip = true;
 	if (c->compression != COMP_AUTO) {
@@ -1275,6 +1350,8 @@ static void otlp_http_shutdown(void *state)
 		curl_easy_cleanup(st->curl);
 	free_headers(st);
 	free(st->url);
+	for (int i = 0; i < 2; i++)
+		free(st->url_secrets[i]);
 	free(st->resp);
 	free(st);
 }

@@ -448,7 +448,7 @@ void hl_otlp_error_text(const char *body, size_t len, char *msg, size_t msglen)
 	m = cJSON_GetObjectItemCaseSensitive(root, "message");
 	if (cJSON_IsString(m) && m->valuestring[0])
 		printable(m->valuestring, strlen(m->valuestring), 200, msg, msglen);
-	else
+	if (msglen && !msg[0]) /* no message, or nothing printable in it */
 		printable(body, len, 200, msg, msglen);
 	cJSON_Delete(root);
 }

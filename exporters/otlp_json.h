@@ -61,7 +61,8 @@ void hl_otlp_parse_success(const char *body, size_t len, uint64_t *rejected, cha
 			   size_t msglen);
 /*
  * What an error response says: the `message` of a JSON body (google.rpc
- * Status), else its first 200 printable bytes; "" for an empty body.
+ * Status), else (also when the message has nothing printable) the body's
+ * first 200 printable bytes; "" for an empty body.
  * Non-printable bytes become spaces.
  */
 void hl_otlp_error_text(const char *body, size_t len, char *msg, size_t msglen);

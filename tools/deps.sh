@@ -3,9 +3,14 @@
 # Checks each with dpkg -s and calls apt-get only for what is absent.
 set -eu
 BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev pkg-config iproute2"
-TEST_PKGS="python3 nodejs npm iproute2 valgrind procps ethtool"
-# make bench: throughput of a veth stream
-BENCH_PKGS="iproute2 iperf3 bpftool procps"
+TEST_PKGS="python3 nodejs npm iproute2 valgrind procps ethtool curl"
+# the container tests (tests/cases/95-*): podman, and debootstrap for the base image
+TEST_PKGS="$TEST_PKGS podman runc debootstrap"
+# libFuzzer (the fuzz targets) ships in the runtime package of the installed clang.
+clang_major=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -n 1)
+[ -n "$clang_major" ] && TEST_PKGS="$TEST_PKGS libclang-rt-$clang_major-dev"
+# make bench: veth streams, request/response, HTTP, and the bpftrace comparison
+BENCH_PKGS="iproute2 iperf3 bpftool procps bpftrace sockperf nginx-light wrk python3"
 
 case "${1:-build}" in
 build) want=$BUILD_PKGS ;;
@@ -41,5 +46,15 @@ if [ "${1:-build}" = test ]; then
 	if [ ! -d "$here/tests/node_modules" ] || [ "$here/tests/package-lock.json" -nt "$here/tests/node_modules/.package-lock.json" ]; then
 		echo "deps: installing npm packages for the tests (tests/package-lock.json)"
 		(cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+	# podman settings for hosts without systemd as init (cgroupfs) or crun,
+	# where raising the default ulimits fails: written only when podman has
+	# no config yet.
+	if [ "$(id -u)" = 0 ] && command -v podman >/dev/null 2>&1 && [ ! -e /etc/containers/containers.conf ]; then
+		mkdir -p /etc/containers
+		printf '%s\n' "# Written by hostlat's tools/deps.sh (the container tests); edit freely." \
+			"[containers]" "default_ulimits = []" "" "[engine]" 'runtime = "runc"' \
+			'cgroup_manager = "cgroupfs"' >/etc/containers/containers.conf
+		echo "deps: wrote /etc/containers/containers.conf (runc, cgroupfs, no default ulimits)"
 	fi
 fi

@@ -73,6 +73,7 @@ exporters:
       histogram_mode: buckets, tags: dogstatsd }
   - { type: statsd, address: "[::1]:$DEAD", prefix: dead. }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >/dev/null || fail "--check failed"
 start_agent "$TMP/hostlat.yaml"
 

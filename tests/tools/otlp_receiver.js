@@ -12,12 +12,13 @@
 //
 // Each request is appended to the log (JSON lines): time, method, path,
 // headers, wire and decoded sizes, gzip, valid + errors, the status answered,
+// the attributes of the (first) resource,
 // and a summary of its metrics and points.
 //
 // Usage: node otlp_receiver.js [--port N] [--control-port N] [--log FILE]
-//          [--mode ok|status|flaky|hang|slow|partial|down] [--code N] [--every N]
+//          [--mode ok|status|flaky|hang|slow|partial|down|raw|reset] [--code N] [--every N]
 //          [--retry-after VALUE] [--delay-ms N] [--rejected N]
-//          [--error-message TEXT] [--message TEXT]
+//          [--error-message TEXT] [--message TEXT] [--body TEXT] [--bytes N]
 //          [--tls-cert PEM --tls-key PEM [--client-ca PEM]]
 // With --tls-cert the OTLP port speaks HTTPS; with --client-ca it asks for a
 // client certificate and logs whether it was valid (tls.authorized) and its CN.
@@ -35,6 +36,9 @@
 //   slow     answer 200 after `delayMs`
 //   partial  200 with partialSuccess {rejectedDataPoints: `rejected`, errorMessage}
 //   down     close the data port (and its connections); any other mode reopens it
+//   raw      `code` (default 200) with the body `body` (latin1 text), repeated to
+//            `bytes` bytes when set (huge bodies); no Content-Type check by the client
+//   reset    read the request, then reset the connection (TCP RST), no answer
 "use strict";
 
 const fs = require("fs");
@@ -57,6 +61,7 @@ function parseArgs(argv) {
 		"--retry-after": ["retryAfter", String], "--delay-ms": ["delayMs", Number],
 		"--rejected": ["rejected", String], "--error-message": ["errorMessage", String],
 		"--message": ["message", String], "--every": ["every", Number],
+		"--body": ["body", String], "--bytes": ["bytes", Number],
 	};
 	for (let i = 2; i < argv.length; i++) {
 		const a = argv[i], v = argv[i + 1];
@@ -75,7 +80,7 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv);
 let settings = opts.settings;
-const MODES = ["ok", "status", "flaky", "hang", "slow", "partial", "down"];
+const MODES = ["ok", "status", "flaky", "hang", "slow", "partial", "down", "raw", "reset"];
 let modeRequests = 0; // requests since the mode was set
 
 // ---- validation ---------------------------------------------------------------------
@@ -322,6 +327,8 @@ function onData(req, res) {
 		if (obj) {
 			errors.push(...validate(obj));
 			entry.metrics = summarize(obj);
+			entry.resource = attrs(((obj.resourceMetrics || [])[0] || {}).resource &&
+				obj.resourceMetrics[0].resource.attributes);
 		}
 		entry.valid = errors.length === 0;
 		entry.errors = errors;
@@ -335,7 +342,23 @@ function onData(req, res) {
 			res.on("close", () => hung.delete(res));
 			return;
 		}
+		if (s.mode === "reset") {
+			entry.status = "reset";
+			record(entry);
+			req.socket.resetAndDestroy();
+			return;
+		}
 		modeRequests++;
+		if (s.mode === "raw") {
+			const text = Buffer.from(s.body || "", "latin1");
+			const body = s.bytes ? Buffer.alloc(s.bytes, text.length ? text : "x") : text;
+			entry.status = s.code || 200;
+			stats.byStatus[entry.status] = (stats.byStatus[entry.status] || 0) + 1;
+			record(entry);
+			res.writeHead(entry.status, { "Content-Type": "text/plain", "Content-Length": body.length });
+			res.end(body);
+			return;
+		}
 		if (s.mode === "status" || (s.mode === "flaky" && modeRequests % (s.every || 3) === 0)) {
 			const code = s.code || 503;
 			const headers = s.retryAfter !== undefined ? { "Retry-After": String(s.retryAfter) } : {};

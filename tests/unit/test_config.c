@@ -720,7 +720,8 @@ static const struct {
 	{"agnet:\n  interval: 10s\n", "bad.yaml:1:1:",
 	 "unknown key 'agnet'; valid keys: agent, resource, probes, exporters (key 'agnet')"},
 	{"agent:\n  intervall: 5s\n", "bad.yaml:2:3:",
-	 "unknown key 'intervall'; valid keys: interval, log_level (key 'agent.intervall')"},
+	 "unknown key 'intervall'; valid keys: interval, log_level, health (key "
+	 "'agent.intervall')"},
 	{"probes:\n  stack_latency:\n    filters:\n      pid: [1]\n", "bad.yaml:4:7:",
 	 "valid keys: interfaces, network_namespace, cgroups, pids, min_queue_length (key "
 	 "'probes.stack_latency.filters.pid')"},
@@ -1136,6 +1137,7 @@ static void test_files(void)
 static const char *const all_keys[] = {
 	"agent.interval",
 	"agent.log_level",
+	"agent.health.listen",
 	"resource.attributes",
 	"probes.stack_latency.enabled",
 	"probes.stack_latency.stages",
@@ -1183,6 +1185,12 @@ static const char *const all_keys[] = {
 	"probes.runqueue.histogram_scale",
 	"probes.runqueue.max_buckets",
 	"probes.runqueue.max_series",
+	"probes.xdp_responder.enabled",
+	"probes.xdp_responder.interface",
+	"probes.xdp_responder.port",
+	"probes.xdp_responder.allow",
+	"probes.xdp_responder.rate_limit",
+	"probes.xdp_responder.mode",
 	"exporters",
 	"exporters[].type",
 	"exporters[].name",

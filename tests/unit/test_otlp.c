@@ -281,6 +281,8 @@ static void test_responses(void)
 		{"{\"code\":3}", "{\"code\":3}"},
 		{"Bad Request\r\n\r\nsomething\x01 else", "Bad Request something else"},
 		{"caf\xc3\xa9", "caf??"},
+		/* found by fuzzing: a message with nothing printable falls back to the body */
+		{"{\"code\":3,\"message\":\"\x16\x16\"}", "{\"code\":3,\"message\":\" \"}"},
 	};
 	uint64_t rejected;
 	char msg[256], big[600];

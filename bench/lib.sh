@@ -1,0 +1,109 @@
+# Shared by the bench scripts (sourced; see bench/README.md, "Writing a bench").
+#
+# It sources tests/lib.sh, so a bench has the tests' helpers: on_exit (every
+# resource is removed by the EXIT trap, also on failure or Ctrl-C), netns_pair,
+# only_probes, wait_for, start_agent/stop_agent, $TMP. On top:
+#
+#   bench_need CMD...          stop with a clear message when a tool is missing
+#   bpf_stats_on               kernel.bpf_stats_enabled=1 for the run, restored on exit
+#   progstats FILE PID...      JSON run_time_ns/run_cnt of the programs of PIDs into FILE
+#   bench_record SECTION FILE  merge FILE (JSON) into bench/results.json
+#   bench_secs N [QUICK]       N, or QUICK (default N/4, at least 1) with BENCH_QUICK=1
+#   bench_py ARGS...           python3 with bench/ on sys.path: `bench_py - <<'PY'`,
+#                              then `import benchlib` (bench/benchlib.py)
+#
+# The agent benchmarked is the optimised build ($BUILD/hostlat), never the
+# sanitizer one the tests use.
+BUILD=${BUILD:-build}
+HOSTLAT=${HOSTLAT:-$BUILD/hostlat}
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/lib.sh"
+[ -x "$HOSTLAT" ] || fail "$HOSTLAT is missing: make BUILD=$BUILD all"
+BENCH_QUICK=${BENCH_QUICK:-0}
+set -o pipefail
+BENCH_START=$SECONDS
+export BUILD HOSTLAT TMP
+
+need_root
+
+bench_py() { PYTHONPATH=$PWD/bench "$PY" "$@"; }
+
+bench_need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || fail "$c is not installed (tools/deps.sh bench installs what make bench needs)"
+	done
+}
+
+bpf_stats_on() {
+	local was
+	was=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	on_exit "sysctl -q -w kernel.bpf_stats_enabled=$was"
+}
+
+progstats() {
+	local out=$1
+	shift
+	"$PY" bench/benchlib.py progstats "$@" >"$out"
+}
+
+bench_record() {
+	"$PY" - "$1" "$2" "$((SECONDS - BENCH_START))" <<'PY'
+import json, sys
+sys.path.insert(0, "bench")
+import benchlib
+with open(sys.argv[2]) as f:
+    data = json.load(f)
+data["seconds"] = int(sys.argv[3])
+benchlib.record(sys.argv[1], data)
+PY
+	echo "recorded: sections.$1 in ${BENCH_RESULTS:-bench/results.json}"
+}
+
+bench_secs() {
+	if [ "$BENCH_QUICK" = 1 ]; then
+		local q=${2:-$(($1 / 4))}
+		[ "$q" -ge 1 ] || q=1
+		echo "$q"
+	else
+		echo "$1"
+	fi
+}
+
+# Servers in the second namespace of netns_pair (NS_B, 198.18.0.2), each
+# removed on exit: iperf3 on 5201, sockperf TCP on 11111 and UDP on 11112.
+bench_servers() {
+	local pid
+	ip netns exec "$NS_B" iperf3 -s -B 198.18.0.2 -p 5201 >"$TMP/iperf3-server.log" 2>&1 &
+	pid=$!
+	on_exit "kill $pid"
+	ip netns exec "$NS_B" sockperf server --tcp -i 198.18.0.2 -p 11111 >"$TMP/sockperf-tcp.log" 2>&1 &
+	pid=$!
+	on_exit "kill $pid"
+	ip netns exec "$NS_B" sockperf server -i 198.18.0.2 -p 11112 >"$TMP/sockperf-udp.log" 2>&1 &
+	pid=$!
+	on_exit "kill $pid"
+	wait_for 10 bash -c "ip netns exec $NS_B ss -ltn | grep -q 198.18.0.2:5201" || fail "iperf3 server did not start"
+	wait_for 10 bash -c "ip netns exec $NS_B ss -ltn | grep -q 198.18.0.2:11111" || fail "sockperf TCP server did not start"
+	wait_for 10 bash -c "ip netns exec $NS_B ss -lun | grep -q 198.18.0.2:11112" || fail "sockperf UDP server did not start"
+}
+
+# bench_agent_config FILE: every probe on (traffic on $VETH_B, sampling
+# 1 ms slots for 100 s from the start), stack latency in the agent's own
+# namespace, one stdout JSON exporter to $TMP, interval 1 s.
+bench_agent_config() {
+	cat >"$1" <<YAML
+agent: { interval: 1s, log_level: info }
+probes:
+  stack_latency: { filters: { network_namespace: host } }
+  traffic:
+    interfaces: [$VETH_B]
+    granularities: [1ms]
+    samples: 100000
+    every: 24h
+    link_speed: 10000
+    store: { dir: $TMP/traffic, max_bytes: 0 }
+exporters:
+  - { type: stdout, format: json, output: $TMP/metrics.jsonl }
+YAML
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The container image and the DaemonSet, for real, without Kubernetes:
+# builds docker/Dockerfile with podman (the base image of its FROM made by
+# debootstrap when podman has none: tools/container-base.sh) under the name
+# the DaemonSet uses, then runs it the way the kubelet would: the DaemonSet
+# container's capabilities, security settings, memory and CPU limits,
+# volume mounts (the ConfigMap's files, the host's read-only paths, a test
+# directory for the writable hostPath), environment (downward-API values
+# filled in) and arguments, all read from docker/daemonset.yaml by
+# tests/tools/k8s_manifest.js, on the host's network, exporting to a real
+# OTLP receiver on loopback (OTEL_EXPORTER_OTLP_ENDPOINT overridden, the
+# one change). Checks: the image holds the agent, its plugin and config but
+# no compiler; the DaemonSet's startup, liveness and readiness probes answer
+# 200 (readiness only once the first export got through); every thread of
+# the agent has no capability left and no_new_privs; the receiver gets valid
+# OTLP with real kernel data and the downward-API resource attributes; a
+# traffic run lands in the writable mount; SIGTERM (podman stop) exits 0
+# and leaves no program of the agent loaded. Skipped when podman is not
+# usable here. Caches: the debootstrap tarball in /var/cache/hostlat, the
+# image layers in podman's store (the first run takes a few minutes).
+source "$(dirname "$0")/95-podman-common.sh"
+NAME=hostlat-test-$HL_ID
+build_image
+
+# ---- the image -----------------------------------------------------------------------
+[ "$(podman image inspect -f '{{json .Config.Entrypoint}}' "$IMAGE")" = '["/usr/bin/hostlat"]' ] ||
+	fail "the entrypoint is not the agent"
+tools_in=$(podman run --rm --pull=never --network=none --entrypoint /bin/sh "$IMAGE" -c \
+	'for t in cc gcc clang make bpftool ld; do command -v $t; done; true')
+[ -z "$tools_in" ] || fail "the runtime image holds build tools: $tools_in"
+mkdir -p "$TMP/check"
+cat >"$TMP/check/plugin.yaml" <<'YAML'
+exporters:
+  - { type: plugin, path: /usr/lib/hostlat/hostlat_csv.so, config: { file: /tmp/x.csv } }
+YAML
+podman run --rm --pull=never --network=none -v "$TMP/check:/check:ro" "$IMAGE" \
+	--check --config /check/plugin.yaml >"$TMP/check.out" 2>&1 || {
+	cat "$TMP/check.out" >&2
+	fail "--check with the image's plugin failed"
+}
+grep -q "^plugin /usr/lib/hostlat/hostlat_csv.so: exporter 'csv'" "$TMP/check.out" ||
+	fail "the plugin did not load: $(cat "$TMP/check.out")"
+podman run --rm --pull=never --network=none "$IMAGE" --check >"$TMP/check.out" 2>&1 ||
+	fail "the image's default config is not valid: $(cat "$TMP/check.out")"
+ok "image: entrypoint, plugin and default config; no build tools"
+
+# ---- the receiver --------------------------------------------------------------------
+RCV_LOG=$TMP/receiver.jsonl
+node tests/tools/otlp_receiver.js --log "$RCV_LOG" >"$TMP/receiver.out" 2>&1 &
+on_exit "kill $!"
+wait_for 10 grep -q '^listening' "$TMP/receiver.out" || fail "the OTLP receiver did not start"
+RCV_PORT=$(sed -n 's/^listening port=\([0-9]*\) control=.*/\1/p' "$TMP/receiver.out")
+
+# ---- the DaemonSet's container -------------------------------------------------------
+NODE=test-node-$HL_ID
+mapfile -t ARGS < <($M podman docker --name "$NAME" --config-dir "$TMP/configmaps" \
+	--state-dir "$TMP/hostpath" --node-name "$NODE" \
+	--env "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$RCV_PORT")
+[ ${#ARGS[@]} -gt 4 ] || fail "no podman arguments from the manifest"
+printf 'podman run'
+printf ' %q' "${ARGS[@]}"
+echo
+mapfile -t PROBES < <($M probes docker)
+health_port=$(echo "${PROBES[0]}" | sed -n 's|.*://[^:]*:\([0-9]*\)/.*|\1|p')
+port_free "$health_port" ||
+	skip "port $health_port of the DaemonSet's health endpoint is taken on this host"
+
+on_exit "podman rm -f -t 0 $NAME || { sleep 2; podman rm -f -t 0 $NAME; }"
+podman run -d --pull=never "${ARGS[@]}" >/dev/null || fail "podman run failed"
+url_of() { for p in "${PROBES[@]}"; do [ "${p%% *}" = "$1" ] && echo "${p#* }"; done; }
+wait_for 60 answers_200 "$(url_of startupProbe)" || {
+	podman logs "$NAME" >&2
+	fail "the startup probe $(url_of startupProbe) did not answer 200"
+}
+ok "startupProbe: $(cat "$TMP/probe.body")"
+PID=$(podman inspect -f '{{.State.Pid}}' "$NAME")
+[ "$PID" -gt 0 ] || fail "the container is not running"
+podman logs "$NAME" >"$TMP/agent.log" 2>&1
+grep "capabilities kept" "$TMP/agent.log" || fail "the agent did not drop its capabilities"
+
+# Least privilege inside the container: every thread, nothing left.
+threads=$(threads_dropped /proc/"$PID") || exit 1
+ok "$threads threads, each with CapEff 0, CapPrm 0 and no_new_privs"
+IDS=$(agent_prog_ids "$PID")
+[ -n "$IDS" ] || fail "the agent holds no BPF program"
+
+# Readiness only after the first export got through (interval from the ConfigMap).
+answers_200 "$(url_of livenessProbe)" || fail "the liveness probe answered $(cat "$TMP/probe.body")"
+wait_for 40 answers_200 "$(url_of readinessProbe)" || {
+	podman logs "$NAME" >&2
+	fail "the readiness probe never answered 200: $(cat "$TMP/probe.body")"
+}
+[ "$(wc -l <"$RCV_LOG")" -ge 1 ] || fail "ready before any request reached the receiver"
+ok "readinessProbe: $(cat "$TMP/probe.body")"
+
+# What the agent costs (README, Deployment): resident memory, CPU, BPF maps.
+cg=$(awk -F: '$2 == "memory" || $2 == "" {print $3; exit}' /proc/"$PID"/cgroup)
+mem=$(cat "/sys/fs/cgroup/memory$cg/memory.max_usage_in_bytes" 2>/dev/null ||
+	cat "/sys/fs/cgroup$cg/memory.peak" 2>/dev/null || echo "?")
+ticks=$(awk '{print $14 + $15}' /proc/"$PID"/stat)
+echo "resources: VmHWM $(awk '/^VmHWM/ {print $2, $3}' /proc/"$PID"/status)," \
+	"BPF maps $(awk '/^memlock:/ {s += $2} END {printf "%.1f MB", s / 1e6}' /proc/"$PID"/fdinfo/*)," \
+	"container memory peak $mem bytes, CPU $ticks ticks since start"
+
+# The data: valid OTLP, real kernel events, the downward-API attributes.
+sleep 1
+"$PY" - "$RCV_LOG" "$NODE" "$NAME" <<'PY' || fail "the receiver's data is not what the agent should send"
+import json, sys
+log, node, pod = sys.argv[1:4]
+reqs = [json.loads(l) for l in open(log) if l.strip()]
+if not reqs:
+    sys.exit("no request")
+bad = [r for r in reqs if not r["valid"] or r["status"] != 200]
+if bad:
+    sys.exit("invalid or refused: %s" % [(r["seq"], r["errors"][:2]) for r in bad])
+res = reqs[-1]["resource"]
+want = {"k8s.node.name": node, "k8s.pod.name": pod, "k8s.namespace.name": "hostlat",
+        "k8s.pod.uid": "00000000-0000-4000-8000-000000000000", "service.name": "hostlat"}
+for k, v in want.items():
+    if res.get(k) != v:
+        sys.exit("resource %s = %r, expected %r" % (k, res.get(k), v))
+metrics = {m["name"]: m for m in reqs[-1]["metrics"]}
+for name in ("hostlat.stack.latency", "hostlat.softirq.duration", "hostlat.napi.polls",
+             "hostlat.exporter.sent"):
+    if name not in metrics:
+        sys.exit("no %s in %s" % (name, sorted(metrics)))
+# Softirqs run all the time (this very export went through NET_RX on loopback).
+n = sum(int(p.get("count", 0)) for p in metrics["hostlat.softirq.duration"]["points"])
+if n <= 0:
+    sys.exit("hostlat.softirq.duration counted nothing")
+print("ok: %d requests, %d metrics, %d softirq runs timed, resource %s" %
+      (len(reqs), len(metrics), n, {k: res[k] for k in sorted(want)}))
+PY
+ls "$TMP/hostpath"/*/traffic/hostlat-traffic-*.csv.gz >/dev/null 2>&1 ||
+	fail "no traffic run was stored in the writable hostPath volume"
+ok "traffic runs stored in the hostPath volume: $(ls "$TMP/hostpath"/*/traffic | wc -l) files"
+
+# SIGTERM, as the kubelet stops a pod: a final export, exit 0, nothing left.
+podman stop -t 25 "$NAME" >/dev/null || fail "podman stop failed"
+rc=$(podman inspect -f '{{.State.ExitCode}}' "$NAME")
+podman logs "$NAME" >"$TMP/agent.log" 2>&1
+[ "$rc" = 0 ] || { tail -n 20 "$TMP/agent.log" >&2; fail "the agent exited with $rc"; }
+grep -q "exporting once more and stopping" "$TMP/agent.log" || fail "no final export"
+# shellcheck disable=SC2086
+wait_for 10 progs_gone $IDS || fail "programs of the agent are still loaded: $IDS"
+! grep "^hostlat: error:" "$TMP/agent.log" || fail "the agent logged errors"
+ok "stopped with exit status 0; its programs are gone"

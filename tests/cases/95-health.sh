@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# agent.health on the real agent (ASan build): /healthz answers 200 once
+# the probes run; /readyz answers 503, naming the exporter, while the OTLP
+# receiver refuses every batch (503), and 200 once one got through. Eight
+# idle connections (every slot of the server) delay an answer by at most
+# the 2 s deadline and never the collection: the stdout exporter keeps its
+# one batch a second meanwhile. Oversized and non-GET requests are refused.
+# A listen address that is not numeric, or port 0, is a config error (exit
+# 2, FILE:LINE:COLUMN); a port already in use is a runtime failure (exit 1)
+# with one clear message.
+source "$(dirname "$0")/../lib.sh"
+need_root
+[ -r /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
+command -v node >/dev/null || skip "node not installed"
+[ -f tests/node_modules/@opentelemetry/otlp-proto-exporter-base/build/src/generated/root.js ] ||
+	skip "npm packages not installed (make test-deps)"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+for v in $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+
+PORT=$((21000 + HL_ID % 1000))
+URL=http://127.0.0.1:$PORT
+code() { curl -s -o "$TMP/body" -w '%{http_code}' --max-time 3 "$@"; }
+is() { [ "$(code "${@:2}")" = "$1" ]; }
+lines() { cat "$TMP/metrics.jsonl" 2>/dev/null | wc -l; }
+
+node tests/tools/otlp_receiver.js --log "$TMP/rcv.jsonl" --mode status --code 503 \
+	>"$TMP/rcv.out" 2>&1 &
+on_exit "kill $!"
+wait_for 10 grep -q '^listening' "$TMP/rcv.out" || fail "the OTLP receiver did not start"
+RCV_PORT=$(sed -n 's/^listening port=\([0-9]*\) control=.*/\1/p' "$TMP/rcv.out")
+RCV_CTL=$(sed -n 's/^listening port=[0-9]* control=\([0-9]*\)$/\1/p' "$TMP/rcv.out")
+
+cat >"$TMP/hostlat.yaml" <<YAML
+agent: { interval: 1s, health: { listen: "127.0.0.1:$PORT" } }
+exporters:
+  - type: otlp_http
+    endpoint: http://127.0.0.1:$RCV_PORT
+    retry: { initial: 100ms, max: 200ms }
+  - { type: stdout, format: json, output: $TMP/metrics.jsonl }
+YAML
+only_probes "$TMP/hostlat.yaml" softirq napi
+start_agent "$TMP/hostlat.yaml"
+is 200 "$URL/healthz" || fail "/healthz: $(cat "$TMP/body")"
+grep -q "^ok: 2 probes running" "$TMP/body" || fail "/healthz body: $(cat "$TMP/body")"
+ok "/healthz: $(cat "$TMP/body")"
+
+# Not ready while the receiver refuses everything.
+wait_for 10 grep -qs '"status":503' "$TMP/rcv.jsonl" || fail "no refused request"
+sleep 2
+is 503 "$URL/readyz" || fail "/readyz while every export fails: $(cat "$TMP/body")"
+grep -q "not ready: exporter otlp_http has not delivered a batch yet" "$TMP/body" ||
+	fail "/readyz body: $(cat "$TMP/body")"
+ok "/readyz while the receiver refuses: $(cat "$TMP/body")"
+curl -sS --fail -X POST --data '{"mode":"ok"}' "http://127.0.0.1:$RCV_CTL/control" >/dev/null
+wait_for 10 is 200 "$URL/readyz" || fail "/readyz after a delivered batch: $(cat "$TMP/body")"
+ok "/readyz once a batch got through: $(cat "$TMP/body")"
+[ "$(code -I "$URL/readyz")" = 200 ] || fail "HEAD /readyz"
+
+# Every slot held by an idle client: answers wait, collection does not.
+for i in 3 4 5 6 7 8 9 10; do
+	eval "exec $i<>/dev/tcp/127.0.0.1/$PORT"
+done
+before=$(lines)
+start=$(date +%s%N)
+is 200 "$URL/healthz" || fail "/healthz behind idle clients: $(cat "$TMP/body")"
+took=$((($(date +%s%N) - start) / 1000000))
+[ "$took" -lt 3000 ] || fail "/healthz took $took ms behind idle clients"
+sleep 2.5
+for i in 3 4 5 6 7 8 9 10; do
+	eval "exec $i<&-"
+done
+[ $(($(lines) - before)) -ge 2 ] || fail "collection stalled while clients held the health server"
+ok "8 idle clients: /healthz answered in $took ms, $(($(lines) - before)) batches meanwhile"
+
+head -c 3000 /dev/zero | tr '\0' a >"$TMP/big"
+[ "$(code -H "X-Big: $(cat "$TMP/big")" "$URL/healthz")" = 431 ] || fail "a 3 kB request was not refused"
+[ "$(code -X POST "$URL/healthz")" = 405 ] || fail "POST was not refused"
+[ "$(code "$URL/")" = 404 ] || fail "/ is not 404"
+kill -0 "$AGENT_PID" || fail "the agent died"
+stop_agent
+ok "431, 405 and 404 for bad requests; SIGTERM exits 0"
+
+# Config errors and a taken port.
+bad() {
+	cat >"$TMP/bad.yaml" <<YAML
+agent:
+  health: { listen: "$1" }
+YAML
+	rc=0
+	"$HOSTLAT" --check --config "$TMP/bad.yaml" >"$TMP/bad.out" 2>&1 || rc=$?
+	[ $rc = 2 ] || fail "listen '$1': exit status $rc"
+	grep -qF "hostlat: error: config: $TMP/bad.yaml:2:21: '$1': " "$TMP/bad.out" &&
+		grep -qF "(key 'agent.health.listen')" "$TMP/bad.out" ||
+		fail "listen '$1': $(cat "$TMP/bad.out")"
+	echo "refused: $(cat "$TMP/bad.out")"
+}
+bad localhost:9466
+bad 127.0.0.1:0
+bad "[::1]9466"
+"$PY" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("bound", flush=True); time.sleep(60)' \
+	"$PORT" >"$TMP/taken.out" 2>&1 &
+on_exit "kill $!"
+wait_for 10 grep -q bound "$TMP/taken.out" || fail "cannot take the port"
+rc=0
+timeout 30 "$HOSTLAT" --config "$TMP/hostlat.yaml" >/dev/null 2>"$TMP/taken.err" || rc=$?
+[ $rc = 1 ] || fail "a taken port: exit status $rc"
+grep -q "^hostlat: error: agent: agent.health.listen 127.0.0.1:$PORT: cannot listen: Address already in use" \
+	"$TMP/taken.err" || fail "a taken port: $(cat "$TMP/taken.err")"
+ok "a taken port: $(grep error "$TMP/taken.err")"

@@ -1,0 +1,65 @@
+# Shared by the 95-* tests that run containers (sourced; not a test itself:
+# not executable, so tests/run.sh skips it). Skips when podman is not usable
+# here; builds docker/Dockerfile into the image the DaemonSet names.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_root
+command -v podman >/dev/null || skip "podman is not installed (tools/deps.sh test installs it)"
+podman info >/dev/null 2>"$TMP/podman-info.err" ||
+	skip "podman is not usable here: $(tail -n 1 "$TMP/podman-info.err")"
+command -v node >/dev/null || skip "node not installed"
+[ -d tests/node_modules/yaml ] || skip "npm yaml not installed (make test-deps)"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+for v in $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+
+M="node tests/tools/k8s_manifest.js"
+IMAGE=$($M image docker)
+
+# build_image: the base image of the Dockerfile's FROM (debootstrap when
+# podman has none: tools/container-base.sh, cached in /var/cache/hostlat),
+# then the image itself, named as in docker/daemonset.yaml. Layers stay in
+# podman's store: a build without changes takes seconds, the first one
+# minutes.
+build_image() {
+	local base start
+	base=$(awk 'toupper($1) == "FROM" { print $2; exit }' docker/Dockerfile)
+	case $base in
+	*/*/*) ;;
+	*/*) base=docker.io/$base ;;
+	*) base=docker.io/library/$base ;;
+	esac
+	BASE_IMAGE=$base
+	tools/container-base.sh "$base" || fail "cannot provide the base image $base"
+	start=$SECONDS
+	timeout "${HOSTLAT_BUILD_TIMEOUT:-300}" podman build --pull=never --network=host --layers \
+		--label hostlat.test=95 -f docker/Dockerfile -t "$IMAGE" . >"$TMP/build.log" 2>&1 || {
+		tail -n 30 "$TMP/build.log" >&2
+		fail "podman build failed (or took longer than ${HOSTLAT_BUILD_TIMEOUT:-300} s)"
+	}
+	ok "built $IMAGE in $((SECONDS - start)) s ($(podman image inspect -f '{{.Size}}' "$IMAGE" |
+		awk '{printf "%.0f MB", $1 / 1e6}'))"
+	# Earlier builds of these tests, now untagged: their layers only take space.
+	podman image prune -f --filter label=hostlat.test=95 >/dev/null 2>&1 || true
+}
+
+# probe URL: the HTTP status of GET URL (body in $TMP/probe.body).
+probe() { curl -s -o "$TMP/probe.body" -w '%{http_code}' --max-time 2 "$1"; }
+answers_200() { [ "$(probe "$1")" = 200 ]; }
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# threads_dropped PROC_DIR: every thread of the process at PROC_DIR
+# (/proc/PID) has empty effective and permitted sets and no_new_privs;
+# prints how many threads it checked.
+threads_dropped() {
+	local st eff prm nnp n=0
+	for st in "$1"/task/*/status; do
+		read -r eff prm nnp < <(awk '/^CapEff/ {e = $2} /^CapPrm/ {p = $2}
+			/^NoNewPrivs/ {n = $2} END {print e, p, n}' "$st")
+		[ "$eff" = 0000000000000000 ] && [ "$prm" = 0000000000000000 ] ||
+			fail "thread $(basename "$(dirname "$st")"): CapEff $eff CapPrm $prm"
+		[ "$nnp" = 1 ] || fail "thread $(basename "$(dirname "$st")"): no_new_privs is not set"
+		n=$((n + 1))
+	done
+	echo "$n"
+}
