@@ -1,6 +1,6 @@
 #!/bin/sh
 # container-base.sh IMAGE: make sure podman has the base image IMAGE (the
-# Dockerfile's FROM, e.g. docker.io/library/debian:bookworm-slim) without
+# Dockerfile's FROM, e.g. debian:bookworm-slim) without
 # pulling from an image registry: when it is missing, build a minimal Debian
 # root file system with debootstrap, from the Debian mirror this machine's
 # apt sources name, and `podman import` it under that name.

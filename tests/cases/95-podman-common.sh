@@ -21,12 +21,9 @@ IMAGE=$($M image docker)
 # minutes.
 build_image() {
 	local base start
+	# A short name (debian:bookworm-slim) is imported as localhost/NAME,
+	# which is where podman looks for it first without pulling.
 	base=$(awk 'toupper($1) == "FROM" { print $2; exit }' docker/Dockerfile)
-	case $base in
-	*/*/*) ;;
-	*/*) base=docker.io/$base ;;
-	*) base=docker.io/library/$base ;;
-	esac
 	BASE_IMAGE=$base
 	tools/container-base.sh "$base" || fail "cannot provide the base image $base"
 	start=$SECONDS

@@ -87,6 +87,8 @@ timeout 300 podman build --pull=never --network=host --layers --label hostlat.te
 	tail -n 20 "$TMP/build-systemd.log" >&2
 	fail "cannot build the systemd image"
 }
+# Its earlier builds, now untagged, only take space.
+podman image prune -f --filter label=hostlat.test=95 >/dev/null 2>&1 || true
 # systemd as PID 1 sets up each unit's sandbox (mount namespaces, seccomp):
 # the container is privileged, the unit under test is not.
 on_exit "podman rm -f -t 0 $NAME || { sleep 2; podman rm -f -t 0 $NAME; }"
