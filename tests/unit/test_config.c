@@ -30,99 +30,6 @@ static bool is_empty(const struct hl_config *cfg)
 	return !memcmp(cfg, &zero, sizeof(zero));
 }
 
-/* ---- generic comparison through the option tables ------------------------------ */
-
-static bool same_options(const struct hl_option *opts, const void *a, const void *b);
-
-static bool same_str(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && !strcmp(a, b));
-}
-
-static bool same_kvlist(const struct hl_kvlist *la, const struct hl_kvlist *lb)
-{
-	if (la->n != lb->n)
-		return false;
-	for (size_t i = 0; i < la->n; i++)
-		if (strcmp(la->v[i].key, lb->v[i].key) || strcmp(la->v[i].value, lb->v[i].value))
-			return false;
-	return true;
-}
-
-/* The keys every exporter item has, and a plugin's. */
-static bool same_exporter(const struct hl_exporter_conf *a, const struct hl_exporter_conf *b)
-{
-	if (a->type != b->type || !same_str(a->name, b->name) || a->queue_size != b->queue_size ||
-	    a->retry_initial_ns != b->retry_initial_ns || a->retry_max_ns != b->retry_max_ns ||
-	    a->retry_max_elapsed_ns != b->retry_max_elapsed_ns ||
-	    !same_str(a->plugin_path, b->plugin_path) ||
-	    !same_kvlist(&a->plugin_config, &b->plugin_config))
-		return false;
-	return !a->type || same_options(a->type->options, a->conf, b->conf);
-}
-
-static bool same_value(const struct hl_option *o, const void *a, const void *b)
-{
-	const void *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
-
-	switch (o->type) {
-	case HL_OPT_BOOL:
-		return *(const bool *)pa == *(const bool *)pb;
-	case HL_OPT_UINT:
-	case HL_OPT_FLAGS:
-		return *(const uint32_t *)pa == *(const uint32_t *)pb;
-	case HL_OPT_DURATION:
-		return *(const uint64_t *)pa == *(const uint64_t *)pb;
-	case HL_OPT_ENUM:
-		return *(const int *)pa == *(const int *)pb;
-	case HL_OPT_STRING:
-		return same_str(*(char *const *)pa, *(char *const *)pb);
-	case HL_OPT_STRLIST: {
-		const struct hl_strlist *la = pa, *lb = pb;
-
-		if (la->n != lb->n)
-			return false;
-		for (size_t i = 0; i < la->n; i++)
-			if (strcmp(la->v[i], lb->v[i]))
-				return false;
-		return true;
-	}
-	case HL_OPT_UINTLIST: {
-		const struct hl_uintlist *la = pa, *lb = pb;
-
-		return la->n == lb->n && (!la->n || !memcmp(la->v, lb->v, la->n * sizeof(*la->v)));
-	}
-	case HL_OPT_DURLIST: {
-		const struct hl_durlist *la = pa, *lb = pb;
-
-		return la->n == lb->n && (!la->n || !memcmp(la->v, lb->v, la->n * sizeof(*la->v)));
-	}
-	case HL_OPT_KVMAP:
-		return same_kvlist(pa, pb);
-	case HL_OPT_SECTION:
-		return same_options(o->sub, a, b);
-	case HL_OPT_EXPORTERS: {
-		const struct hl_exporter_list *la = pa, *lb = pb;
-
-		if (la->n != lb->n)
-			return false;
-		for (size_t i = 0; i < la->n; i++)
-			if (!same_exporter(&la->v[i], &lb->v[i]))
-				return false;
-		return true;
-	}
-	}
-	return false;
-}
-
-static bool same_options(const struct hl_option *opts, const void *a, const void *b)
-{
-	for (size_t i = 0; opts && opts[i].name; i++)
-		if (!same_value(&opts[i], a, b))
-			return false;
-	return true;
-}
-
 /* ---- defaults ------------------------------------------------------------------- */
 
 #define SEC_NS 1000000000ULL
@@ -183,7 +90,7 @@ static void test_defaults(void)
 		"",	 "\n",	"# only a comment\n",
 		"---\n", "~\n", "agent:\nprobes:\n  stack_latency:\n"};
 	struct hl_config def, c;
-	char err[512] = "";
+	char err[512] = "", key[128];
 	int e;
 
 	e = hl_config_load(&def, NULL, err, sizeof(err));
@@ -200,8 +107,9 @@ static void test_defaults(void)
 		e = load(&c, empties[i], err, sizeof(err));
 		CHECK(e == 0, "empty config %zu: %d %s", i, e, err);
 		check_defaults(&c, empties[i]);
-		CHECK(same_options(hl_config_options, &c, &def),
-		      "config/hostlat.yaml differs from the table defaults (case %zu)", i);
+		CHECK(!hl_config_diff(&c, &def, NULL, key, sizeof(key)),
+		      "config/hostlat.yaml differs from the table defaults at %s (case %zu)", key,
+		      i);
 		hl_config_free(&c);
 		CHECK(is_empty(&c), "free leaves the config empty");
 		hl_config_free(&c); /* idempotent */
@@ -1314,9 +1222,42 @@ out:
 	free(ref2);
 }
 
+/* hl_config_diff: the first differing key, skip lists honoured (SIGHUP). */
+static void test_diff(void)
+{
+	static const char *const skip_agent[] = {"agent", NULL};
+	static const char *const skip_iv[] = {"agent.interval", NULL};
+	struct hl_config a, b;
+	char err[512] = "", key[128];
+	const char *k;
+
+	CHECK(!load(&a, "agent: { interval: 2s }\n", err, sizeof(err)), "%s", err);
+	CHECK(!load(&b, "agent: { interval: 3s }\n", err, sizeof(err)), "%s", err);
+	k = hl_config_diff(&a, &b, NULL, key, sizeof(key));
+	CHECK(k && !strcmp(k, "agent.interval"), "interval change: %s", k ? k : "(none)");
+	CHECK(!hl_config_diff(&a, &b, skip_agent, key, sizeof(key)), "agent skipped");
+	CHECK(!hl_config_diff(&a, &b, skip_iv, key, sizeof(key)), "agent.interval skipped");
+	CHECK(!hl_config_diff(&a, &a, NULL, key, sizeof(key)), "a config equals itself");
+	hl_config_free(&b);
+	CHECK(!load(&b, "agent: { interval: 2s }\nprobes: { traffic: { samples: 100 } }\n", err,
+		    sizeof(err)),
+	      "%s", err);
+	k = hl_config_diff(&a, &b, skip_agent, key, sizeof(key));
+	CHECK(k && !strcmp(k, "probes.traffic.samples"), "samples change: %s", k ? k : "(none)");
+	hl_config_free(&b);
+	CHECK(!load(&b, "agent: { interval: 2s }\nexporters: [ { type: stdout, queue_size: 3 } ]\n",
+		    err, sizeof(err)),
+	      "%s", err);
+	k = hl_config_diff(&a, &b, NULL, key, sizeof(key));
+	CHECK(k && !strncmp(k, "exporters", 9), "exporter change: %s", k ? k : "(none)");
+	hl_config_free(&a);
+	hl_config_free(&b);
+}
+
 int main(void)
 {
 	test_defaults();
+	test_diff();
 	test_full();
 	test_traffic();
 	test_stall_config();
