@@ -231,15 +231,17 @@ def markdown(res):
     if tl:
         out += ["", "**HTTP tail latency** (µs, median of %d rounds; inflation over no monitoring; %s)"
                 % (tl["rounds"], tl["measured_at"]), "",
-                "| file × connections | p50 none | hostlat | bpftrace | p99 none | hostlat | bpftrace | p99.9 none | hostlat | bpftrace |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "hostlat: every probe; stack: only stack_latency (the netstacklat set-up)", "",
+                "| file × connections | p50 none | hostlat | stack | bpftrace | p99 none | hostlat | stack | bpftrace | p99.9 none | hostlat | stack | bpftrace |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for w in tl["workloads"]:
             row = "| %s × %d |" % (w["size"], w["conns"])
             for q in ("p50", "p99", "p999"):
                 x = w[q]
-                row += " %d | %d (%+.0f %%) | %d (%+.0f %%) |" % (
-                    x["none_us"], x["hostlat_us"], 100 * x["hostlat_inflation"], x["bpftrace_us"],
-                    100 * x["bpftrace_inflation"])
+                row += " %d | %d (%+.0f %%) | %s | %d (%+.0f %%) |" % (
+                    x["none_us"], x["hostlat_us"], 100 * x["hostlat_inflation"],
+                    "%d (%+.0f %%)" % (x["stack_us"], 100 * x["stack_inflation"]) if "stack_us" in x else "-",
+                    x["bpftrace_us"], 100 * x["bpftrace_inflation"])
             out.append(row)
     sc = sec.get("scale")
     if sc:

@@ -53,12 +53,17 @@ pid=$!
 on_exit "kill $pid"
 wait_for 10 bash -c "ip netns exec $NS_B ss -ltn | grep -q 198.18.0.2:8080" || { cat "$TMP/nginx.out" "$TMP/nginx/error.log" >&2; fail "nginx did not start"; }
 bench_agent_config "$TMP/hostlat.yaml"
+# stack: only the stack-latency probe, the netstacklat-equivalent set-up.
+printf 'agent: { interval: 1s, log_level: info }\nprobes:\n  stack_latency: { filters: { network_namespace: host } }\nexporters:\n  - { type: stdout, format: json, output: %s }\n' \
+	"$TMP/metrics-stack.jsonl" >"$TMP/stack.yaml"
+only_probes "$TMP/stack.yaml" stack_latency
 
 start_setup() {
 	SETUP_PID=""
 	case $1 in
-	hostlat)
-		ip netns exec "$NS_B" "$HOSTLAT" --config "$TMP/hostlat.yaml" >"$TMP/agent.out" 2>"$TMP/agent.err" &
+	hostlat | stack)
+		: >"$TMP/agent.err"
+		ip netns exec "$NS_B" "$HOSTLAT" --config "$TMP/$1.yaml" >"$TMP/agent.out" 2>"$TMP/agent.err" &
 		SETUP_PID=$!
 		wait_for 30 grep -q "running" "$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "agent did not start"; }
 		;;
@@ -81,7 +86,7 @@ stop_setup() {
 
 : >"$TMP/runs.jsonl"
 for r in $(seq 1 "$ROUNDS"); do
-	for s in none hostlat bpftrace; do
+	for s in none hostlat stack bpftrace; do
 		start_setup $s
 		for c in $CONNS; do
 			for f in $SIZES; do
@@ -106,17 +111,18 @@ keys = sorted({(r["conns"], r["size"]) for r in runs}, key=lambda k: (k[0], ["1k
 rows, result = [], []
 for c, size in keys:
     med = {}
-    for s in ("none", "hostlat", "bpftrace"):
+    for s in ("none", "hostlat", "stack", "bpftrace"):
         rs = [r["wrk"] for r in runs if r["setup"] == s and r["conns"] == c and r["size"] == size]
         med[s] = {q: benchlib.median([x[q + "_us"] for x in rs]) for q in ("p50", "p99", "p999")}
         med[s]["rps"] = benchlib.median([x["requests"] / (x["duration_us"] / 1e6) for x in rs])
     row = ["%s x%d" % (size, c)]
     entry = {"size": size, "conns": c}
     for q in ("p50", "p99", "p999"):
-        a, b, t = med["none"][q], med["hostlat"][q], med["bpftrace"][q]
-        row += ["%d" % a, "%d (%+.0f%%)" % (b, 100 * (b / a - 1)), "%d (%+.0f%%)" % (t, 100 * (t / a - 1))]
-        entry[q] = {"none_us": a, "hostlat_us": b, "bpftrace_us": t,
-                    "hostlat_inflation": b / a - 1, "bpftrace_inflation": t / a - 1}
+        a, b, k, t = med["none"][q], med["hostlat"][q], med["stack"][q], med["bpftrace"][q]
+        row += ["%d" % a, "%d (%+.0f%%)" % (b, 100 * (b / a - 1)), "%d (%+.0f%%)" % (k, 100 * (k / a - 1)),
+                "%d (%+.0f%%)" % (t, 100 * (t / a - 1))]
+        entry[q] = {"none_us": a, "hostlat_us": b, "stack_us": k, "bpftrace_us": t,
+                    "hostlat_inflation": b / a - 1, "stack_inflation": k / a - 1, "bpftrace_inflation": t / a - 1}
     row += ["%.0f" % med["none"]["rps"], "%+.1f%%" % (100 * (med["hostlat"]["rps"] / med["none"]["rps"] - 1)),
             "%+.1f%%" % (100 * (med["bpftrace"]["rps"] / med["none"]["rps"] - 1))]
     entry["rps"] = med["none"]["rps"]
@@ -124,9 +130,9 @@ for c, size in keys:
     entry["rps_bpftrace"] = med["bpftrace"]["rps"]
     rows.append(row)
     result.append(entry)
-print("HTTP latency (us), median over rounds: none | hostlat (inflation) | bpftrace (inflation)")
-benchlib.table(["file x conns", "p50", "hostlat", "bpftrace", "p99", "hostlat", "bpftrace", "p99.9", "hostlat",
-                "bpftrace", "req/s", "hostlat", "bpftrace"], rows)
+print("HTTP latency (us), median over rounds: none | hostlat, every probe (inflation) | stack_latency only | bpftrace")
+benchlib.table(["file x conns", "p50", "hostlat", "stack", "bpftrace", "p99", "hostlat", "stack", "bpftrace",
+                "p99.9", "hostlat", "stack", "bpftrace", "req/s", "hostlat", "bpftrace"], rows)
 print("wrk errors over all runs: %d" % errors)
 if errors:
     sys.exit("wrk saw errors: the figures are not of a working server")
