@@ -354,8 +354,32 @@ static void enc_timer_samples(struct enc *e, double s, uint64_t n)
 	}
 }
 
-/* A histogram of plain values (bytes, flows): the same lines in its unit. */
-static void enc_raw_hist(struct enc *e, const struct hl_hist *h)
+/*
+ * Exact totals (sum, max) in the lines' unit: milliseconds for durations,
+ * the plain value for a raw_values histogram (bytes, flows).
+ */
+static void fmt_total(const struct hl_hist *h, uint64_t v, char *buf, size_t len)
+{
+	if (h->raw_values)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		fmt_ns_as_ms(v, buf, len);
+}
+
+/* A gauge of v in the histogram's unit (seconds, or the plain value). */
+static void enc_value_gauge(struct enc *e, const struct hl_hist *h, const char *suffix, double v)
+{
+	char val[64];
+
+	if (!h->raw_values) {
+		enc_ms_gauge(e, suffix, v);
+		return;
+	}
+	snprintf(val, sizeof(val), "%.6g", v);
+	enc_simple(e, suffix, val, "g", NULL);
+}
+
+static void enc_hist(struct enc *e, const struct hl_hist *h)
 {
 	static const struct {
 		const char *suffix;
@@ -366,20 +390,18 @@ static void enc_raw_hist(struct enc *e, const struct hl_hist *h)
 	if (!e->buckets) {
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)h->count);
 		enc_simple(e, ".count", val, "c", NULL);
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)h->sum_ns);
+		fmt_total(h, h->sum_ns, val, sizeof(val));
 		enc_simple(e, ".sum", val, "c", NULL);
-		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-			snprintf(val, sizeof(val), "%.6g", hl_hist_quantile(h, qs[i].q));
-			enc_simple(e, qs[i].suffix, val, "g", NULL);
-		}
+		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+			enc_value_gauge(e, h, qs[i].suffix, hl_hist_quantile(h, qs[i].q));
 		if (h->has_max) {
-			snprintf(val, sizeof(val), "%llu", (unsigned long long)h->max_ns);
+			fmt_total(h, h->max_ns, val, sizeof(val));
 			enc_simple(e, ".max", val, "g", NULL);
 		}
 		return;
 	}
-	/* StatsD has no other distribution type than the timer: its values
-	 * are this histogram's unit here, not milliseconds. */
+	/* StatsD has no other distribution type than the timer: a raw_values
+	 * histogram's samples are in its own unit, not milliseconds. */
 	if (h->zero_count)
 		enc_timer_samples(e, 0, h->zero_count);
 	for (uint32_t i = 0; i < h->len; i++) {
@@ -389,51 +411,12 @@ static void enc_raw_hist(struct enc *e, const struct hl_hist *h)
 			continue;
 		hl_exph_bounds(h->scale, h->offset + (int32_t)i, &lo, &hi);
 		mid = sqrt(lo) * sqrt(hi);
-		if (h->has_max && mid > (double)h->max_ns)
-			mid = (double)h->max_ns;
-		if (h->has_min && mid < (double)h->min_ns)
-			mid = (double)h->min_ns;
-		/* enc_timer_samples prints seconds as ms: hand it value / 1000. */
-		enc_timer_samples(e, mid * 1e-3, h->counts[i]);
-	}
-}
-
-static void enc_hist(struct enc *e, const struct hl_hist *h)
-{
-	char val[64];
-
-	if (h->raw_values) {
-		enc_raw_hist(e, h);
-		return;
-	}
-	if (!e->buckets) {
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)h->count);
-		enc_simple(e, ".count", val, "c", NULL);
-		fmt_ns_as_ms(h->sum_ns, val, sizeof(val));
-		enc_simple(e, ".sum", val, "c", NULL);
-		enc_ms_gauge(e, ".p50", hl_hist_quantile(h, 0.50));
-		enc_ms_gauge(e, ".p90", hl_hist_quantile(h, 0.90));
-		enc_ms_gauge(e, ".p99", hl_hist_quantile(h, 0.99));
-		if (h->has_max) {
-			fmt_ns_as_ms(h->max_ns, val, sizeof(val));
-			enc_simple(e, ".max", val, "g", NULL);
-		}
-		return;
-	}
-	if (h->zero_count)
-		enc_timer_samples(e, 0, h->zero_count);
-	for (uint32_t i = 0; i < h->len; i++) {
-		double lo, hi, mid;
-
-		if (!h->counts[i])
-			continue;
-		hl_exph_bounds(h->scale, h->offset + (int32_t)i, &lo, &hi);
-		mid = sqrt(lo) * sqrt(hi);
-		if (h->has_max && mid > h->max_ns * 1e-9)
-			mid = h->max_ns * 1e-9;
-		if (h->has_min && mid < h->min_ns * 1e-9)
-			mid = h->min_ns * 1e-9;
-		enc_timer_samples(e, mid, h->counts[i]);
+		if (h->has_max && mid > hl_hist_value(h, h->max_ns))
+			mid = hl_hist_value(h, h->max_ns);
+		if (h->has_min && mid < hl_hist_value(h, h->min_ns))
+			mid = hl_hist_value(h, h->min_ns);
+		/* enc_timer_samples prints seconds as ms: a plain value goes in / 1000. */
+		enc_timer_samples(e, h->raw_values ? mid * 1e-3 : mid, h->counts[i]);
 	}
 }
 

@@ -316,6 +316,48 @@ static void test_buckets(void)
 	capture_free(&cap);
 }
 
+/* A histogram of plain values (bytes): the same lines, in bytes, not ms. */
+static void test_raw_values(void)
+{
+	uint64_t rc[2] = {2, 1};
+	struct hl_hist h = {.scale = 0,
+			    .offset = 5, /* (32, 64] and (64, 128] bytes */
+			    .len = 2,
+			    .max_size = 2,
+			    .counts = rc,
+			    .count = 3,
+			    .sum_ns = 200,
+			    .min_ns = 40,
+			    .max_ns = 100,
+			    .has_min = true,
+			    .has_max = true,
+			    .raw_values = true};
+	struct hl_point pt = {.delta = &h, .cumulative = &h};
+	struct hl_metric m = {.name = "hostlat.traffic.sample.bytes",
+			      .kind = HL_METRIC_EXPHIST,
+			      .points = &pt,
+			      .n_points = 1};
+	struct hl_batch b = one_metric(&m);
+	struct hl_statsd_conf c =
+		conf("hostlat.", HL_STATSD_TAGS_NONE, HL_STATSD_HIST_PERCENTILES, 1432);
+
+	/* p50: upper bound 64; p90, p99: 128 clamped to the max 100 */
+	check_lines(&c, &b,
+		    "hostlat.traffic.sample.bytes.count:3|c\n"
+		    "hostlat.traffic.sample.bytes.sum:200|c\n"
+		    "hostlat.traffic.sample.bytes.p50:64|g\n"
+		    "hostlat.traffic.sample.bytes.p90:100|g\n"
+		    "hostlat.traffic.sample.bytes.p99:100|g\n"
+		    "hostlat.traffic.sample.bytes.max:100|g",
+		    0, "raw values, percentiles");
+	/* Midpoints 2^5.5 = 45.25 bytes (twice) and 2^6.5 = 90.51 bytes. */
+	c.histogram_mode = HL_STATSD_HIST_BUCKETS;
+	check_lines(&c, &b,
+		    "hostlat.traffic.sample.bytes:45.254834|ms|@0.5\n"
+		    "hostlat.traffic.sample.bytes:90.509668|ms",
+		    0, "raw values, buckets");
+}
+
 static void test_packing(void)
 {
 	enum { N = 40 };
@@ -500,6 +542,7 @@ int main(void)
 	test_counters_gauges();
 	test_percentiles();
 	test_buckets();
+	test_raw_values();
 	test_packing();
 	test_init_errors();
 	test_exporter_udp();
