@@ -18,12 +18,11 @@
 #include "stall.h"
 #include "maphelp.h"
 #include "lathist.h"
+#include "taskfilter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool all_tasks = false; /* else socket readers only */
-const volatile bool filter_pids = false;
-const volatile bool filter_cgroups = false;
 const volatile bool group_cgroup = false;
 
 struct task_rq {
@@ -38,20 +37,6 @@ struct {
 	__type(key, int);
 	__type(value, struct task_rq);
 } tasks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, __u8);
-	__uint(max_entries, 1024);
-} pid_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u64);
-	__type(value, __u8);
-	__uint(max_entries, 1024);
-} cgroup_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -79,19 +64,8 @@ static __always_inline __u64 task_cgroup(struct task_struct *t)
 
 static __always_inline bool task_match(struct task_struct *t)
 {
-	if (filter_pids) {
-		__u32 tgid = BPF_CORE_READ(t, tgid);
-
-		if (!bpf_map_lookup_elem(&pid_filter, &tgid))
-			return false;
-	}
-	if (filter_cgroups) {
-		__u64 cg = task_cgroup(t);
-
-		if (!bpf_map_lookup_elem(&cgroup_filter, &cg))
-			return false;
-	}
-	return true;
+	return (!filter_pids || hl_pid_listed(BPF_CORE_READ(t, tgid))) &&
+	       (!filter_cgroups || hl_cgroup_listed(task_cgroup(t)));
 }
 
 /* t is runnable from now on. */

@@ -20,6 +20,7 @@
 #include "exphist.h"
 #include "maphelp.h"
 #include "lathist.h" /* the maps hist and series, and the bucketing rodata */
+#include "taskfilter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -33,8 +34,6 @@ const volatile __u32 stage_enabled = 0; /* bit per enum hl_stage */
 const volatile __u32 group_by = 0;	/* HL_GROUP_* */
 const volatile __u64 netns_ino = 0;	/* 0: every network namespace */
 const volatile bool filter_ifaces = false;
-const volatile bool filter_cgroups = false;
-const volatile bool filter_pids = false;
 const volatile __u32 min_queue_len = 0;
 
 /*
@@ -57,20 +56,6 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 256);
 } iface_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u64);
-	__type(value, __u8);
-	__uint(max_entries, 1024);
-} cgroup_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, __u8);
-	__uint(max_entries, 1024);
-} pid_filter SEC(".maps");
 
 /* (netns, ifindex) -> device name, filled while grouping by interface. */
 struct {
@@ -201,19 +186,8 @@ static __always_inline __u32 sk_protocol(const struct sock *sk)
 /* Process-context filters (pids, cgroups); only meaningful for reads. */
 static __always_inline bool task_match(void)
 {
-	if (filter_pids) {
-		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-		if (!bpf_map_lookup_elem(&pid_filter, &tgid))
-			return false;
-	}
-	if (filter_cgroups) {
-		__u64 cg = bpf_get_current_cgroup_id();
-
-		if (!bpf_map_lookup_elem(&cgroup_filter, &cg))
-			return false;
-	}
-	return true;
+	return (!filter_pids || hl_pid_listed(bpf_get_current_pid_tgid() >> 32)) &&
+	       (!filter_cgroups || hl_cgroup_listed(bpf_get_current_cgroup_id()));
 }
 
 static __always_inline bool queue_match(const struct sock *sk)
