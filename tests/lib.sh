@@ -88,6 +88,9 @@ start_agent() {
 	shift
 	local prefix=()
 	[ -n "${AGENT_NETNS:-}" ] && prefix=(ip netns exec "$AGENT_NETNS")
+	# Removed here, not truncated by the background job's redirection: the
+	# wait below must not see a previous run's "running".
+	rm -f "$TMP/agent.out" "$TMP/agent.err"
 	"${prefix[@]}" "$HOSTLAT" --config "$cfg" "$@" >"$TMP/agent.out" 2>"$TMP/agent.err" &
 	AGENT_PID=$!
 	on_exit "kill -9 $AGENT_PID"

@@ -53,13 +53,17 @@ start_traffic_server() {
 	TRAFFIC_DELAY=${1:-2}
 }
 traffic() {
-	local pid
+	local pid out
 	TRAFFIC_PORT=$((TRAFFIC_PORT + 1))
+	# One output file per server: with a shared one, the wait below could
+	# see the previous server's "listening" before this one's redirection
+	# truncated the file, and the client would connect too early.
+	out=$TMP/server-$TRAFFIC_PORT.out
 	ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py server "$TRAFFIC_PORT" \
-		"$TRAFFIC_DELAY" >"$TMP/server.out" 2>&1 &
+		"$TRAFFIC_DELAY" >"$out" 2>&1 &
 	pid=$!
 	on_exit "kill $pid"
-	wait_for 10 grep -q listening "$TMP/server.out" || fail "TCP server did not start"
+	wait_for 10 grep -q listening "$out" || fail "TCP server did not start"
 	ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 "$TRAFFIC_PORT" \
 		"$1" || fail "TCP client failed"
 	wait "$pid" || true

@@ -71,6 +71,7 @@ ok "tcx: SIGKILL leaves nothing behind, the user's qdiscs and filter are intact"
 
 # --- classic tc on A (no clsact): created, used, removed ---
 config "$VETH_A" tc
+rm -f "$TMP/metrics.jsonl" # the output is appended: only this run's counts
 before_a=$(tc_state "$NS_A" "$VETH_A")
 start_agent_in "$NS_A" "$TMP/hostlat.yaml"
 grep -q "via tc clsact" "$TMP/agent.err" || fail "tc not used"
