@@ -241,9 +241,8 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 			goto fail;
 		}
 	}
-	HL_LATPROBE_RODATA(fl->skel->rodata, &fl->lp);
-	bpf_map__set_max_entries(fl->skel->maps.series, fl->lp.ss.max_series);
-	bpf_map__set_max_entries(fl->skel->maps.hist, fl->lp.ss.max_entries);
+	hl_series_set_dense(&fl->lp.ss, (uint32_t)fl->n_funcs);
+	HL_LATPROBE_PREPARE(fl->skel, &fl->lp);
 	e = funclat_bpf__load(fl->skel);
 	if (e) {
 		snprintf(err, errlen,
@@ -275,7 +274,7 @@ static int funclat_collect(void *state, struct hl_metric *out, size_t max)
 	if (max < 2)
 		return -ENOSPC;
 	e = hl_latprobe_read(&fl->lp, bpf_map__fd(fl->skel->maps.hist),
-			     bpf_map__fd(fl->skel->maps.series),
+			     bpf_map__fd(fl->skel->maps.series), bpf_map__fd(fl->skel->maps.dense),
 			     bpf_map__fd(fl->skel->maps.counters));
 	if (e)
 		return e;

@@ -45,9 +45,10 @@ void hl_latprobe_free(struct hl_latprobe *lp)
 	lp->cap_points = 0;
 }
 
-int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int counters_fd)
+int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int dense_fd,
+		     int counters_fd)
 {
-	int e = hl_series_set_collect(&lp->ss, hist_fd, series_fd);
+	int e = hl_series_set_collect(&lp->ss, hist_fd, series_fd, dense_fd);
 
 	if (e)
 		return e;

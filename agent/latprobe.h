@@ -40,17 +40,26 @@ int hl_latprobe_init(struct hl_latprobe *lp, const char *name, uint32_t scale, u
 		     uint32_t max_series, uint32_t max_entries, char *err, size_t errlen);
 void hl_latprobe_free(struct hl_latprobe *lp); /* idempotent; destroys the links */
 
-/* Write the bucketing table into an object's rodata (fields of lathist.h). */
-#define HL_LATPROBE_RODATA(ro, lp)                                                                 \
+/*
+ * Before load: write the bucketing table and the layout into an object's
+ * rodata (fields of lathist.h) and size its histogram maps for the layout
+ * (hl_series_set_dense first to use the dense one).
+ */
+#define HL_LATPROBE_PREPARE(skel, lp)                                                              \
 	do {                                                                                       \
-		(ro)->hist_scale = (lp)->table.scale;                                              \
-		memcpy((void *)(ro)->exph_bounds, (lp)->table.bounds, sizeof((lp)->table.bounds)); \
-		memcpy((void *)(ro)->exph_octave_first, (lp)->table.octave_first,                  \
+		(skel)->rodata->hist_scale = (lp)->table.scale;                                    \
+		memcpy((void *)(skel)->rodata->exph_bounds, (lp)->table.bounds,                    \
+		       sizeof((lp)->table.bounds));                                                \
+		memcpy((void *)(skel)->rodata->exph_octave_first, (lp)->table.octave_first,        \
 		       sizeof((lp)->table.octave_first));                                          \
+		(skel)->rodata->dense_stride = (lp)->ss.dense_stride;                              \
+		hl_series_set_size_maps(&(lp)->ss, (skel)->maps.hist, (skel)->maps.series,         \
+					(skel)->maps.dense);                                       \
 	} while (0)
 
 /* Read the histogram maps and the counters array. 0 or -errno. */
-int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int counters_fd);
+int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int dense_fd,
+		     int counters_fd);
 
 /* n zeroed points of scratch (valid until the next call); NULL on ENOMEM. */
 struct hl_point *hl_latprobe_points(struct hl_latprobe *lp, size_t n);

@@ -146,13 +146,13 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 		hl_bpf_autoload(obj, "hl_rq_wakeup_new");
 	if (r->plan.mark_prog)
 		hl_bpf_autoload(obj, r->plan.mark_prog);
-	HL_LATPROBE_RODATA(r->skel->rodata, &r->lp);
+	if (!r->group_cgroup)
+		hl_series_set_dense(&r->lp.ss, 1);
+	HL_LATPROBE_PREPARE(r->skel, &r->lp);
 	r->skel->rodata->all_tasks = c->tasks == HL_RUNQ_ALL;
 	r->skel->rodata->filter_pids = c->pids.n > 0;
 	r->skel->rodata->filter_cgroups = c->cgroups.n > 0;
 	r->skel->rodata->group_cgroup = r->group_cgroup;
-	bpf_map__set_max_entries(r->skel->maps.series, n_series);
-	bpf_map__set_max_entries(r->skel->maps.hist, entries);
 	if (c->pids.n > bpf_map__max_entries(r->skel->maps.pid_filter))
 		bpf_map__set_max_entries(r->skel->maps.pid_filter, c->pids.n);
 	if (c->cgroups.n > bpf_map__max_entries(r->skel->maps.cgroup_filter))
@@ -198,7 +198,7 @@ static int runq_collect(void *state, struct hl_metric *out, size_t max)
 	if (max < 2)
 		return -ENOSPC;
 	e = hl_latprobe_read(&r->lp, bpf_map__fd(r->skel->maps.hist),
-			     bpf_map__fd(r->skel->maps.series),
+			     bpf_map__fd(r->skel->maps.series), bpf_map__fd(r->skel->maps.dense),
 			     bpf_map__fd(r->skel->maps.counters));
 	if (e)
 		return e;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/libbpf.h>
+
 #include "kernel.h"
 #include "series.h"
 
@@ -30,6 +32,7 @@ void hl_series_set_free(struct hl_series_set *ss)
 	free(ss->cur);
 	hl_map_dump_free(&ss->hist_dump);
 	hl_map_dump_free(&ss->series_dump);
+	hl_map_dump_free(&ss->dense_dump);
 	ss->v = NULL;
 	ss->cur = NULL;
 	ss->n = ss->cap_cur = 0;
@@ -227,7 +230,106 @@ static int reserve_cur(struct hl_series_set *ss, size_t n)
 	return 0;
 }
 
-int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd)
+/* A series' totals over the CPUs: zeros and sums added, min and max of the CPUs that saw any. */
+static struct hl_series_val fold_cpus(const struct hl_series_val *v, int ncpus)
+{
+	struct hl_series_val t = {.min_ns = UINT64_MAX};
+
+	for (int c = 0; c < ncpus; c++) {
+		t.zero += v[c].zero;
+		t.sum_ns += v[c].sum_ns;
+		/*
+		 * A CPU without samples (no zeros, max 0) has no min or max:
+		 * its copy of a hash entry another CPU created, or of a dense
+		 * block, is still all zero.
+		 */
+		if (!v[c].zero && !v[c].max_ns)
+			continue;
+		if (v[c].min_ns < t.min_ns)
+			t.min_ns = v[c].min_ns;
+		if (v[c].max_ns > t.max_ns)
+			t.max_ns = v[c].max_ns;
+	}
+	return t;
+}
+
+uint32_t hl_dense_stride(const struct hl_exph_table *t)
+{
+	/* The largest position: that of the largest value. */
+	uint32_t max_pos = (uint32_t)(hl_exph_index(t, UINT64_MAX) - t->idx_min);
+
+	return 1 + max_pos / HL_DENSE_SLOTS + 1;
+}
+
+void hl_series_set_dense(struct hl_series_set *ss, uint32_t n_ids)
+{
+	ss->dense_ids = n_ids;
+	ss->dense_stride = hl_dense_stride(ss->table);
+	if (ss->max_series < n_ids)
+		ss->max_series = n_ids;
+}
+
+void hl_series_set_size_maps(const struct hl_series_set *ss, struct bpf_map *hist,
+			     struct bpf_map *series, struct bpf_map *dense)
+{
+	bool d = ss->dense_ids > 0;
+
+	bpf_map__set_max_entries(hist, d ? 1 : ss->max_entries);
+	bpf_map__set_max_entries(series, d ? 1 : ss->max_series);
+	bpf_map__set_max_entries(dense, d ? ss->dense_ids * ss->dense_stride : 1);
+}
+
+/* The dense layout: one read of the whole array, every block in key order. */
+static int collect_dense(struct hl_series_set *ss, int fd)
+{
+	size_t n_el = (size_t)ss->dense_ids * ss->dense_stride;
+	int e;
+
+	e = hl_map_dump_read(&ss->dense_dump, fd, sizeof(__u32),
+			     (size_t)ss->ncpus * sizeof(struct hl_series_val), n_el);
+	if (e)
+		return e;
+	if (ss->dense_dump.n != n_el)
+		return -EIO;
+	for (size_t i = 0; i < n_el; i++)
+		if (*(const __u32 *)hl_map_dump_key(&ss->dense_dump, i) != i)
+			return -EIO;
+	if (reserve_cur(ss, (ss->dense_stride - 1) * HL_DENSE_SLOTS))
+		return -ENOMEM;
+	for (uint32_t id = 0; id < ss->dense_ids; id++) {
+		size_t base = (size_t)id * ss->dense_stride;
+		struct hl_series_val t =
+			fold_cpus(hl_map_dump_value(&ss->dense_dump, base), ss->ncpus);
+		struct hl_series_key key = {.stage = id};
+		struct hl_series *sr;
+		size_t n = 0;
+
+		for (uint32_t el = 1; el < ss->dense_stride; el++) {
+			const __u64 *v = hl_map_dump_value(&ss->dense_dump, base + el);
+
+			for (uint32_t slot = 0; slot < HL_DENSE_SLOTS; slot++) {
+				uint64_t count = 0;
+
+				for (int c = 0; c < ss->ncpus; c++)
+					count += v[(size_t)c * HL_DENSE_SLOTS + slot];
+				if (!count)
+					continue;
+				ss->cur[n].pos = (el - 1) * HL_DENSE_SLOTS + slot;
+				ss->cur[n].count = count;
+				n++;
+			}
+		}
+		if (!n && !t.zero)
+			continue; /* never sampled: no series, as with the hash maps */
+		sr = series_get(ss, &key);
+		if (!sr)
+			continue;
+		hl_series_update(sr, ss->table, ss->cur, n, t.zero, t.sum_ns, t.min_ns, t.max_ns);
+	}
+	return 0;
+}
+
+int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd, int dense_fd)
 {
 	size_t hv = (size_t)ss->ncpus * sizeof(__u64);
 	size_t sv = (size_t)ss->ncpus * sizeof(struct hl_series_val);
@@ -235,6 +337,8 @@ int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd)
 	size_t n_ents;
 	int e;
 
+	if (ss->dense_ids)
+		return collect_dense(ss, dense_fd);
 	/* Buckets first: the kernel creates a series before its first bucket. */
 	e = hl_map_dump_read(&ss->hist_dump, hist_fd, sizeof(struct hl_hist_key), hv,
 			     ss->max_entries);
@@ -269,25 +373,10 @@ int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd)
 	for (size_t i = 0; i < ss->series_dump.n; i++) {
 		const struct hl_series_key *key = hl_map_dump_key(&ss->series_dump, i);
 		const struct hl_series_val *v = hl_map_dump_value(&ss->series_dump, i);
-		uint64_t zero = 0, sum = 0, min = UINT64_MAX, max = 0;
+		struct hl_series_val t = fold_cpus(v, ss->ncpus);
 		struct hl_series *sr;
 		size_t lo, n = 0;
 
-		for (int c = 0; c < ss->ncpus; c++) {
-			zero += v[c].zero;
-			sum += v[c].sum_ns;
-			/*
-			 * The kernel initialises min only on the CPU that creates
-			 * the entry (the others start at 0): a CPU without samples
-			 * (no zeros, max 0) has no min or max.
-			 */
-			if (!v[c].zero && !v[c].max_ns)
-				continue;
-			if (v[c].min_ns < min)
-				min = v[c].min_ns;
-			if (v[c].max_ns > max)
-				max = v[c].max_ns;
-		}
 		sr = series_get(ss, key);
 		if (!sr)
 			continue;
@@ -303,7 +392,7 @@ int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd)
 			ss->cur[m].pos = ents[lo + m].pos;
 			ss->cur[m].count = ents[lo + m].count;
 		}
-		hl_series_update(sr, ss->table, ss->cur, n, zero, sum, min, max);
+		hl_series_update(sr, ss->table, ss->cur, n, t.zero, t.sum_ns, t.min_ns, t.max_ns);
 	}
 	free(ents);
 	return 0;

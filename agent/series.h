@@ -2,7 +2,9 @@
 /*
  * Duration histograms kept by the kernel as two per-CPU monotonic maps
  * (see bpf/lathist.h): `hist` counts samples per (series, bucket position)
- * and `series` holds each series' zero count, sum, min and max. Every
+ * and `series` holds each series' zero count, sum, min and max; or, for a
+ * probe whose series are only the ids 0..n-1, one per-CPU array `dense`
+ * holding both (the dense layout, bpf/hostlat.h). Every
  * interval a series set reads both, sums the CPUs and rebuilds, per
  * series, a cumulative histogram (its scale only goes down) and the delta
  * since the previous read.
@@ -44,21 +46,35 @@ struct hl_series {
 struct hl_series_set {
 	const struct hl_exph_table *table; /* the kernel's bucketing (not owned) */
 	int ncpus;
-	uint32_t max_buckets; /* per exported histogram */
-	uint32_t max_series;  /* capacity of the series map */
-	uint32_t max_entries; /* capacity of the hist map */
-	struct hl_series *v;  /* sorted by key; may move on every collect */
+	uint32_t max_buckets;  /* per exported histogram */
+	uint32_t max_series;   /* capacity of the series map */
+	uint32_t max_entries;  /* capacity of the hist map */
+	uint32_t dense_ids;    /* dense layout: series ids 0..dense_ids-1; 0: hash maps */
+	uint32_t dense_stride; /* elements per id in the dense array */
+	struct hl_series *v;   /* sorted by key; may move on every collect */
 	size_t n;
 	/* scratch */
-	struct hl_map_dump hist_dump, series_dump;
+	struct hl_map_dump hist_dump, series_dump, dense_dump;
 	struct hl_raw_bucket *cur;
 	size_t cap_cur;
 };
 
 void hl_series_set_init(struct hl_series_set *ss, const struct hl_exph_table *table, int ncpus,
 			uint32_t max_buckets, uint32_t max_series, uint32_t max_entries);
-/* Read the maps and refresh every series. 0 or -errno. */
-int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd);
+/* Elements per series id of the dense layout at t's scale. */
+uint32_t hl_dense_stride(const struct hl_exph_table *t);
+/* Use the dense layout for the series ids 0..n_ids-1 (n_ids > 0). */
+void hl_series_set_dense(struct hl_series_set *ss, uint32_t n_ids);
+struct bpf_map;
+/*
+ * Size the object's maps for the layout in use before load: the dense
+ * array to ids x stride and the hash maps to 1 entry, or the dense array
+ * to 1 and the hash maps to max_series and max_entries.
+ */
+void hl_series_set_size_maps(const struct hl_series_set *ss, struct bpf_map *hist,
+			     struct bpf_map *series, struct bpf_map *dense);
+/* Read the maps of the layout in use and refresh every series. 0 or -errno. */
+int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd, int dense_fd);
 void hl_series_set_free(struct hl_series_set *ss); /* idempotent */
 
 /*

@@ -125,10 +125,9 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 	hl_bpf_autoload(s->skel->obj, "hl_softirq_exit");
 	if (s->have_wait)
 		hl_bpf_autoload(s->skel->obj, "hl_softirq_raise");
-	HL_LATPROBE_RODATA(s->skel->rodata, &s->lp);
+	hl_series_set_dense(&s->lp.ss, n_series);
+	HL_LATPROBE_PREPARE(s->skel, &s->lp);
 	s->skel->rodata->vec_mask = c->vectors;
-	bpf_map__set_max_entries(s->skel->maps.series, s->lp.ss.max_series);
-	bpf_map__set_max_entries(s->skel->maps.hist, s->lp.ss.max_entries);
 	e = softirq_bpf__load(s->skel);
 	if (e) {
 		snprintf(err, errlen,
@@ -169,7 +168,7 @@ static int softirq_collect(void *state, struct hl_metric *out, size_t max)
 	if (max < HL_SOFTIRQ_KINDS + 1)
 		return -ENOSPC;
 	e = hl_latprobe_read(&s->lp, bpf_map__fd(s->skel->maps.hist),
-			     bpf_map__fd(s->skel->maps.series),
+			     bpf_map__fd(s->skel->maps.series), bpf_map__fd(s->skel->maps.dense),
 			     bpf_map__fd(s->skel->maps.counters));
 	if (e)
 		return e;

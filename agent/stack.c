@@ -254,10 +254,14 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 
 	s->max_series = cfg->stack.max_groups;
 	s->max_entries = cfg->stack.max_bucket_entries;
-	bpf_map__set_max_entries(s->skel->maps.series, s->max_series);
-	bpf_map__set_max_entries(s->skel->maps.hist, s->max_entries);
 	hl_series_set_init(&s->ss, &s->table, s->ncpus, s->max_buckets, s->max_series,
 			   s->max_entries);
+	/* Not grouped: the series are the stages, in the dense layout. */
+	if (!cfg->stack.group_by)
+		hl_series_set_dense(&s->ss, HL_STAGE_COUNT);
+	ro->dense_stride = s->ss.dense_stride;
+	hl_series_set_size_maps(&s->ss, s->skel->maps.hist, s->skel->maps.series,
+				s->skel->maps.dense);
 	if (cfg->stack.filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
 		bpf_map__set_max_entries(s->skel->maps.iface_filter,
 					 cfg->stack.filters.interfaces.n);
@@ -449,7 +453,8 @@ static int read_counters(struct hl_stack *s)
 static int collect_histograms(struct hl_stack *s)
 {
 	int e = hl_series_set_collect(&s->ss, bpf_map__fd(s->skel->maps.hist),
-				      bpf_map__fd(s->skel->maps.series));
+				      bpf_map__fd(s->skel->maps.series),
+				      bpf_map__fd(s->skel->maps.dense));
 
 	if (e)
 		return e;

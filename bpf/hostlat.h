@@ -64,6 +64,15 @@ struct hl_series_val {
 	__u64 max_ns;
 };
 
+/*
+ * Dense layout (bpf/lathist.h), used when a probe's series are the ids
+ * 0..n-1 and nothing else (no group-by): per id a block of `stride`
+ * elements of the per-CPU array `dense`, each element 32 bytes. Element 0
+ * is the id's struct hl_series_val; element 1 + p / HL_DENSE_SLOTS holds,
+ * in its __u64 slot p % HL_DENSE_SLOTS, the count of table position p.
+ */
+#define HL_DENSE_SLOTS 4
+
 /* Per-CPU counters array: index = stage * HL_CNT_PER_STAGE + slot. */
 enum hl_counter_slot {
 	HL_CNT_EVENTS = 0, /* samples recorded */
