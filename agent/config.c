@@ -144,15 +144,17 @@ static const struct hl_option stack_options[] = {
 	 .def = "1024",
 	 .min = 1,
 	 .max = 1048576,
-	 .help = "most (group, stage) series the kernel tracks; samples of new series beyond "
-		 "it are counted as dropped"},
+	 .help = "with group_by: most (group, stage) series the kernel tracks; samples of new "
+		 "series beyond it are counted as dropped (without group_by each stage has a "
+		 "fixed slot)"},
 	{.name = "max_bucket_entries",
 	 .type = HL_OPT_UINT,
 	 .offset = CFG_OFF(stack.max_bucket_entries),
 	 .def = "32768",
 	 .min = 64,
 	 .max = 16777216,
-	 .help = "capacity of the kernel's per-bucket counter map"},
+	 .help = "with group_by: capacity of the kernel's per-bucket counter map (without "
+		 "group_by the buckets live in a fixed per-CPU array)"},
 	{.name = "filters",
 	 .type = HL_OPT_SECTION,
 	 .sub = filter_options,
