@@ -48,45 +48,35 @@ struct {
 	__uint(max_entries, 1); /* set by user space before load */
 } dense SEC(".maps");
 
-/* Sum, min and max of a series after one sample v (first: its first here). */
-static __always_inline void hl_series_note(struct hl_series_val *sv, __u64 v, bool first)
-{
-	sv->sum_ns += v;
-	if (first || v < sv->min_ns)
-		sv->min_ns = v;
-	if (v > sv->max_ns)
-		sv->max_ns = v;
-}
-
 /*
- * Dense path: two array lookups (inlined by the verifier on recent
- * kernels) into a few adjacent cache lines, instead of two hash lookups.
+ * The counter of table position pos in the series' bucket store: in the
+ * dense layout an element next to the id's totals (two array lookups,
+ * inlined by the verifier on recent kernels, into adjacent cache lines),
+ * else a hash entry created on first use. NULL when the map is full or
+ * pos is beyond the dense block.
  */
-static __always_inline int hl_dense_add(__u32 id, __u64 v)
+static __always_inline __u64 *hl_bucket(const struct hl_series_key *skey, __u32 pos)
 {
-	__u32 i = id * dense_stride, pos;
-	struct hl_series_val *sv, *b;
-	bool first;
+	struct hl_hist_key hkey = {};
+	struct hl_series_val *b;
+	__u64 zero = 0;
+	__u32 i;
 
-	sv = bpf_map_lookup_elem(&dense, &i);
-	if (!sv)
-		return -1;
-	/* Every CPU's copy starts at zero: the first sample here sets min. */
-	first = !sv->zero && !sv->max_ns;
-	if (v) {
-		pos = hl_exph_pos(exph_bounds, exph_octave_first, hist_scale, v);
+	if (dense_stride) {
 		if (pos / HL_DENSE_SLOTS + 1 >= dense_stride)
-			return -1;
-		i += 1 + pos / HL_DENSE_SLOTS;
+			return 0;
+		i = skey->stage * dense_stride + 1 + pos / HL_DENSE_SLOTS;
 		b = bpf_map_lookup_elem(&dense, &i);
 		if (!b)
-			return -1;
-		((__u64 *)b)[pos % HL_DENSE_SLOTS]++;
-	} else {
-		sv->zero++;
+			return 0;
+		return (__u64 *)b + pos % HL_DENSE_SLOTS;
 	}
-	hl_series_note(sv, v, first);
-	return 0;
+	hkey.cgroup = skey->cgroup;
+	hkey.ifindex = skey->ifindex;
+	hkey.netns = skey->netns;
+	hkey.stage = skey->stage;
+	hkey.pos = pos;
+	return hl_lookup_or_init(&hist, &hkey, &zero);
 }
 
 /*
@@ -97,34 +87,34 @@ static __always_inline int hl_dense_add(__u32 id, __u64 v)
 static __always_inline int hl_lathist_add(const struct hl_series_key *skey, __u64 v)
 {
 	struct hl_series_val init = {}, *sv;
-	struct hl_hist_key hkey = {};
-	__u64 zero = 0, *cnt;
+	__u64 *cnt = 0;
+	__u32 i = skey->stage * dense_stride;
 	bool first;
 
-	if (dense_stride)
-		return hl_dense_add(skey->stage, v);
-	sv = hl_lookup_or_init(&series, skey, &init);
+	sv = dense_stride ? bpf_map_lookup_elem(&dense, &i)
+			  : hl_lookup_or_init(&series, skey, &init);
 	if (!sv)
 		return -1;
-	/*
-	 * An entry created by another CPU starts at zero on this one: the
-	 * first sample here (no zeros, max 0 so far) sets min.
-	 */
-	first = !sv->zero && !sv->max_ns;
 	if (v) {
-		hkey.cgroup = skey->cgroup;
-		hkey.ifindex = skey->ifindex;
-		hkey.netns = skey->netns;
-		hkey.stage = skey->stage;
-		hkey.pos = hl_exph_pos(exph_bounds, exph_octave_first, hist_scale, v);
-		cnt = hl_lookup_or_init(&hist, &hkey, &zero);
+		cnt = hl_bucket(skey, hl_exph_pos(exph_bounds, exph_octave_first, hist_scale, v));
 		if (!cnt)
 			return -1;
-		(*cnt)++;
-	} else {
-		sv->zero++;
 	}
-	hl_series_note(sv, v, first);
+	/*
+	 * A CPU's copy of a series starts at zero (a hash entry another CPU
+	 * created, any dense block): the first sample here (no zeros, max 0
+	 * so far) sets min.
+	 */
+	first = !sv->zero && !sv->max_ns;
+	if (cnt)
+		(*cnt)++;
+	else
+		sv->zero++;
+	sv->sum_ns += v;
+	if (first || v < sv->min_ns)
+		sv->min_ns = v;
+	if (v > sv->max_ns)
+		sv->max_ns = v;
 	return 0;
 }
 
