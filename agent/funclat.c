@@ -219,10 +219,8 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 						i ? ";" : "", fl->plan[i].func, fl->plan[i].why);
 		goto fail;
 	}
-	e = hl_latprobe_init(
-		&fl->lp, COMP, c->histogram_scale, c->max_buckets, (uint32_t)fl->n_funcs,
-		hl_latprobe_entries((uint32_t)fl->n_funcs, (int)c->histogram_scale, 40), err,
-		errlen);
+	e = hl_latprobe_init(&fl->lp, c->histogram_scale, c->max_buckets, (uint32_t)fl->n_funcs, 0,
+			     0, err, errlen);
 	if (e)
 		goto fail;
 	fl->skel = funclat_bpf__open();
@@ -241,7 +239,6 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 			goto fail;
 		}
 	}
-	hl_series_set_dense(&fl->lp.ss, (uint32_t)fl->n_funcs);
 	HL_LATPROBE_PREPARE(fl->skel, &fl->lp);
 	e = funclat_bpf__load(fl->skel);
 	if (e) {

@@ -15,24 +15,26 @@ uint32_t hl_latprobe_entries(uint32_t n_series, int scale, int octaves)
 	return n > (1U << 20) ? 1U << 20 : (uint32_t)n;
 }
 
-int hl_latprobe_init(struct hl_latprobe *lp, const char *name, uint32_t scale, uint32_t max_buckets,
-		     uint32_t max_series, uint32_t max_entries, char *err, size_t errlen)
+int hl_latprobe_init(struct hl_latprobe *lp, uint32_t scale, uint32_t max_buckets,
+		     uint32_t dense_ids, uint32_t max_series, uint32_t max_entries, char *err,
+		     size_t errlen)
 {
+	int ncpus = libbpf_num_possible_cpus();
 	int e;
 
 	memset(lp, 0, sizeof(*lp));
-	lp->name = name;
-	lp->ncpus = libbpf_num_possible_cpus();
-	if (lp->ncpus <= 0) {
-		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-lp->ncpus));
-		return lp->ncpus ? lp->ncpus : -EINVAL;
+	if (ncpus <= 0) {
+		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-ncpus));
+		return ncpus ? ncpus : -EINVAL;
 	}
 	e = hl_exph_table_init(&lp->table, (int)scale);
 	if (e) {
 		snprintf(err, errlen, "histogram_scale %u is out of range", scale);
 		return e;
 	}
-	hl_series_set_init(&lp->ss, &lp->table, lp->ncpus, max_buckets, max_series, max_entries);
+	hl_series_set_init(&lp->ss, &lp->table, ncpus, max_buckets, max_series, max_entries);
+	if (dense_ids)
+		hl_series_set_dense(&lp->ss, dense_ids);
 	return 0;
 }
 
@@ -53,7 +55,7 @@ int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int den
 	if (e)
 		return e;
 	memcpy(lp->prev_ctr, lp->ctr, sizeof(lp->ctr));
-	return hl_read_percpu_array(counters_fd, HL_STALL_COUNTERS, lp->ncpus, lp->ctr);
+	return hl_read_percpu_array(counters_fd, HL_STALL_COUNTERS, lp->ss.ncpus, lp->ctr);
 }
 
 struct hl_point *hl_latprobe_points(struct hl_latprobe *lp, size_t n)

@@ -18,11 +18,9 @@
 #include "stall.h"
 
 struct hl_latprobe {
-	const char *name; /* log component */
 	struct hl_exph_table table;
-	struct hl_series_set ss;
+	struct hl_series_set ss; /* and the CPU count (ss.ncpus) */
 	struct hl_links links;
-	int ncpus;
 	uint64_t ctr[HL_STALL_COUNTERS], prev_ctr[HL_STALL_COUNTERS];
 	struct hl_point *points; /* scratch for the histogram metrics */
 	size_t cap_points;
@@ -35,15 +33,20 @@ struct hl_latprobe {
  */
 uint32_t hl_latprobe_entries(uint32_t n_series, int scale, int octaves);
 
-/* 0, or -errno with a message in err. */
-int hl_latprobe_init(struct hl_latprobe *lp, const char *name, uint32_t scale, uint32_t max_buckets,
-		     uint32_t max_series, uint32_t max_entries, char *err, size_t errlen);
+/*
+ * dense_ids > 0: the dense layout for the series ids 0..dense_ids-1
+ * (max_series and max_entries unused); 0: the hash maps with these
+ * capacities. 0, or -errno with a message in err.
+ */
+int hl_latprobe_init(struct hl_latprobe *lp, uint32_t scale, uint32_t max_buckets,
+		     uint32_t dense_ids, uint32_t max_series, uint32_t max_entries, char *err,
+		     size_t errlen);
 void hl_latprobe_free(struct hl_latprobe *lp); /* idempotent; destroys the links */
 
 /*
  * Before load: write the bucketing table and the layout into an object's
  * rodata (fields of lathist.h) and size its histogram maps for the layout
- * (hl_series_set_dense first to use the dense one).
+ * (hl_latprobe_init chose it).
  */
 #define HL_LATPROBE_PREPARE(skel, lp)                                                              \
 	do {                                                                                       \

@@ -129,8 +129,9 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 	entries = hl_latprobe_entries(n_series, (int)c->histogram_scale, RUNQ_OCTAVES);
 	if (entries > RUNQ_MAX_ENTRIES)
 		entries = RUNQ_MAX_ENTRIES; /* beyond: samples counted as lost */
-	e = hl_latprobe_init(&r->lp, COMP, c->histogram_scale, c->max_buckets, n_series, entries,
-			     err, errlen);
+	/* Not grouped: one series, in the dense layout. */
+	e = hl_latprobe_init(&r->lp, c->histogram_scale, c->max_buckets, r->group_cgroup ? 0 : 1,
+			     n_series, entries, err, errlen);
 	if (e)
 		goto fail;
 	r->skel = runqlat_bpf__open();
@@ -146,8 +147,6 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 		hl_bpf_autoload(obj, "hl_rq_wakeup_new");
 	if (r->plan.mark_prog)
 		hl_bpf_autoload(obj, r->plan.mark_prog);
-	if (!r->group_cgroup)
-		hl_series_set_dense(&r->lp.ss, 1);
 	HL_LATPROBE_PREPARE(r->skel, &r->lp);
 	r->skel->rodata->all_tasks = c->tasks == HL_RUNQ_ALL;
 	r->skel->rodata->filter_pids = c->pids.n > 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Per-series cumulative and delta histograms from the kernel's monotonic maps. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,47 +70,55 @@ static int bucket_ent_cmp(const void *pa, const void *pb)
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
-static int series_cmp(const void *pa, const void *pb)
+/*
+ * Index of the first of the n elements of size bytes at base (sorted, each
+ * starting with a struct hl_series_key) whose key is not below key.
+ */
+static size_t key_lower_bound(const void *base, size_t n, size_t size,
+			      const struct hl_series_key *key)
 {
-	return key_cmp(&((const struct hl_series *)pa)->key, &((const struct hl_series *)pb)->key);
+	_Static_assert(offsetof(struct bucket_ent, key) == 0 &&
+			       offsetof(struct hl_series, key) == 0,
+		       "sorted by a leading key");
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_cmp((const struct hl_series_key *)((const char *)base + mid * size), key) <
+		    0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
-static struct hl_series *series_find(struct hl_series_set *ss, const struct hl_series_key *key)
-{
-	struct hl_series probe = {.key = *key};
-
-	if (!ss->n)
-		return NULL;
-	return bsearch(&probe, ss->v, ss->n, sizeof(*ss->v), series_cmp);
-}
-
-/* The series of key, created (sorted in) when new; NULL beyond max_series or on ENOMEM. */
+/* The series of key, created (inserted in order) when new; NULL beyond max_series or on ENOMEM. */
 static struct hl_series *series_get(struct hl_series_set *ss, const struct hl_series_key *key)
 {
-	struct hl_series *sr = series_find(ss, key), *grown;
+	size_t at = key_lower_bound(ss->v, ss->n, sizeof(*ss->v), key);
 	int scale = ss->table->scale;
+	struct hl_series sr = {.key = *key, .cum_scale = scale}, *grown;
 
-	if (sr)
-		return sr;
+	if (at < ss->n && !key_cmp(&ss->v[at].key, key))
+		return &ss->v[at];
 	if (ss->n >= ss->max_series)
 		return NULL;
 	grown = realloc(ss->v, (ss->n + 1) * sizeof(*ss->v));
 	if (!grown)
 		return NULL;
 	ss->v = grown;
-	sr = &ss->v[ss->n];
-	memset(sr, 0, sizeof(*sr));
-	sr->key = *key;
-	sr->cum_scale = scale;
-	if (hl_hist_init(&sr->cum, ss->max_buckets, scale) ||
-	    hl_hist_init(&sr->delta, ss->max_buckets, scale)) {
-		hl_hist_free(&sr->cum);
-		hl_hist_free(&sr->delta);
+	if (hl_hist_init(&sr.cum, ss->max_buckets, scale) ||
+	    hl_hist_init(&sr.delta, ss->max_buckets, scale)) {
+		hl_hist_free(&sr.cum);
+		hl_hist_free(&sr.delta);
 		return NULL;
 	}
+	memmove(&ss->v[at + 1], &ss->v[at], (ss->n - at) * sizeof(*ss->v));
+	ss->v[at] = sr;
 	ss->n++;
-	qsort(ss->v, ss->n, sizeof(*ss->v), series_cmp);
-	return series_find(ss, key);
+	return &ss->v[at];
 }
 
 void hl_series_resolve_cgroup(struct hl_series *sr)
@@ -200,22 +209,6 @@ void hl_series_update(struct hl_series *sr, const struct hl_exph_table *table,
 	keep_prev(sr, cur, n, zero, sum, min, max);
 }
 
-/* First index of ents[0..n) whose key is not below key. */
-static size_t lower_bound(const struct bucket_ent *ents, size_t n, const struct hl_series_key *key)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (key_cmp(&ents[mid].key, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int reserve_cur(struct hl_series_set *ss, size_t n)
 {
 	struct hl_raw_bucket *c;
@@ -289,11 +282,8 @@ static int collect_dense(struct hl_series_set *ss, int fd)
 			     (size_t)ss->ncpus * sizeof(struct hl_series_val), n_el);
 	if (e)
 		return e;
-	if (ss->dense_dump.n != n_el)
+	if (ss->dense_dump.n != n_el) /* an array's keys are 0..n_el-1, in order */
 		return -EIO;
-	for (size_t i = 0; i < n_el; i++)
-		if (*(const __u32 *)hl_map_dump_key(&ss->dense_dump, i) != i)
-			return -EIO;
 	if (reserve_cur(ss, (ss->dense_stride - 1) * HL_DENSE_SLOTS))
 		return -ENOMEM;
 	for (uint32_t id = 0; id < ss->dense_ids; id++) {
@@ -381,7 +371,7 @@ int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd, 
 		if (!sr)
 			continue;
 		/* The series' buckets are one run of the sorted entries. */
-		lo = lower_bound(ents, n_ents, key);
+		lo = key_lower_bound(ents, n_ents, sizeof(*ents), key);
 		while (lo + n < n_ents && !key_cmp(&ents[lo + n].key, key))
 			n++;
 		if (reserve_cur(ss, n)) {

@@ -110,8 +110,7 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 	if (!s->have_wait)
 		hl_warn(COMP, "%s", err);
 	err[0] = 0;
-	e = hl_latprobe_init(&s->lp, COMP, c->histogram_scale, c->max_buckets, n_series,
-			     hl_latprobe_entries(n_series, (int)c->histogram_scale, 40), err,
+	e = hl_latprobe_init(&s->lp, c->histogram_scale, c->max_buckets, n_series, 0, 0, err,
 			     errlen);
 	if (e)
 		goto fail;
@@ -125,7 +124,6 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 	hl_bpf_autoload(s->skel->obj, "hl_softirq_exit");
 	if (s->have_wait)
 		hl_bpf_autoload(s->skel->obj, "hl_softirq_raise");
-	hl_series_set_dense(&s->lp.ss, n_series);
 	HL_LATPROBE_PREPARE(s->skel, &s->lp);
 	s->skel->rodata->vec_mask = c->vectors;
 	e = softirq_bpf__load(s->skel);

@@ -88,8 +88,6 @@ static __always_inline int on_exit(__u32 slot)
 		return 0;
 	if (hl_lathist_add(&skey, now - start))
 		hl_count(&counters, HL_STALL_MAP_FULL);
-	else
-		hl_count(&counters, HL_STALL_EVENTS);
 	return 0;
 }
 

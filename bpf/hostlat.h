@@ -72,6 +72,31 @@ struct hl_series_val {
  * in its __u64 slot p % HL_DENSE_SLOTS, the count of table position p.
  */
 #define HL_DENSE_SLOTS 4
+_Static_assert(sizeof(struct hl_series_val) == HL_DENSE_SLOTS * sizeof(__u64),
+	       "a dense element is a struct hl_series_val or HL_DENSE_SLOTS bucket counters");
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/*
+ * One sample of v ns in a series' totals on this CPU's copy (the kernel's
+ * code; user space tests it). A copy starts all zero (a hash entry another
+ * CPU created, any dense block): its first sample (no zeros, max 0 so far)
+ * sets min.
+ */
+static __always_inline void hl_series_val_add(struct hl_series_val *sv, __u64 v)
+{
+	int first = !sv->zero && !sv->max_ns;
+
+	if (!v)
+		sv->zero++;
+	sv->sum_ns += v;
+	if (first || v < sv->min_ns)
+		sv->min_ns = v;
+	if (v > sv->max_ns)
+		sv->max_ns = v;
+}
 
 /* Per-CPU counters array: index = stage * HL_CNT_PER_STAGE + slot. */
 enum hl_counter_slot {

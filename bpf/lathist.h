@@ -87,9 +87,8 @@ static __always_inline __u64 *hl_bucket(const struct hl_series_key *skey, __u32 
 static __always_inline int hl_lathist_add(const struct hl_series_key *skey, __u64 v)
 {
 	struct hl_series_val init = {}, *sv;
-	__u64 *cnt = 0;
 	__u32 i = skey->stage * dense_stride;
-	bool first;
+	__u64 *cnt;
 
 	sv = dense_stride ? bpf_map_lookup_elem(&dense, &i)
 			  : hl_lookup_or_init(&series, skey, &init);
@@ -99,22 +98,9 @@ static __always_inline int hl_lathist_add(const struct hl_series_key *skey, __u6
 		cnt = hl_bucket(skey, hl_exph_pos(exph_bounds, exph_octave_first, hist_scale, v));
 		if (!cnt)
 			return -1;
-	}
-	/*
-	 * A CPU's copy of a series starts at zero (a hash entry another CPU
-	 * created, any dense block): the first sample here (no zeros, max 0
-	 * so far) sets min.
-	 */
-	first = !sv->zero && !sv->max_ns;
-	if (cnt)
 		(*cnt)++;
-	else
-		sv->zero++;
-	sv->sum_ns += v;
-	if (first || v < sv->min_ns)
-		sv->min_ns = v;
-	if (v > sv->max_ns)
-		sv->max_ns = v;
+	}
+	hl_series_val_add(sv, v);
 	return 0;
 }
 

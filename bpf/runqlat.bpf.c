@@ -152,7 +152,5 @@ int BPF_PROG(hl_rq_switch, bool preempt, struct task_struct *prev, struct task_s
 		key.cgroup = task_cgroup(next);
 	if (hl_lathist_add(&key, now - queued))
 		hl_count(&counters, HL_STALL_MAP_FULL);
-	else
-		hl_count(&counters, HL_STALL_EVENTS);
 	return 0;
 }

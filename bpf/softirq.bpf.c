@@ -51,8 +51,6 @@ static __always_inline void sample(__u32 kind, unsigned int vec, __u64 v)
 
 	if (hl_lathist_add(&key, v))
 		hl_count(&counters, HL_STALL_MAP_FULL);
-	else
-		hl_count(&counters, HL_STALL_EVENTS);
 }
 
 SEC("tp_btf/softirq_raise")

@@ -86,11 +86,7 @@ struct sk_buff___old {
 
 static __always_inline void count(__u32 stage, __u32 slot)
 {
-	__u32 idx = stage * HL_CNT_PER_STAGE + slot;
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		(*c)++;
+	hl_count(&counters, stage * HL_CNT_PER_STAGE + slot);
 }
 
 static __always_inline __u64 now_realtime(void)

@@ -31,9 +31,8 @@ struct hl_softirq_state {
 
 /* Per-CPU counters of the latency probes (softirq, runqueue, function). */
 enum hl_stall_counter {
-	HL_STALL_EVENTS = 0, /* samples recorded */
-	HL_STALL_MAP_FULL,   /* samples lost: a histogram map was full */
-	HL_STALL_OVERFLOW,   /* entries lost: a state map was full or nested too deep */
+	HL_STALL_MAP_FULL, /* samples lost: a histogram map was full */
+	HL_STALL_OVERFLOW, /* entries lost: a state map was full or nested too deep */
 	HL_STALL_COUNTERS,
 };
 

@@ -205,20 +205,6 @@ static const struct {
 } samples[] = {{0, 0, 1000},  {0, 0, 1000}, {0, 1, 5000},	   {0, 1, 0},
 	       {2, 0, 80000}, {2, 1, 3},    {2, 1, UINT64_MAX / 2}};
 
-/* What the kernel's totals update does for one sample on one CPU's copy. */
-static void note(struct hl_series_val *sv, uint64_t v)
-{
-	bool first = !sv->zero && !sv->max_ns;
-
-	if (!v)
-		sv->zero++;
-	sv->sum_ns += v;
-	if (first || v < sv->min_ns)
-		sv->min_ns = v;
-	if (v > sv->max_ns)
-		sv->max_ns = v;
-}
-
 static int percpu_map(enum bpf_map_type type, size_t key, size_t val, uint32_t n)
 {
 	return bpf_map_create(type, NULL, (uint32_t)key, (uint32_t)val, n, NULL);
@@ -232,7 +218,7 @@ static void fill_dense(int fd, const struct hl_exph_table *t, uint32_t stride, i
 		uint32_t k = samples[i].id * stride, pos;
 
 		bpf_map_lookup_elem(fd, &k, vals);
-		note(&vals[cpu], samples[i].v);
+		hl_series_val_add(&vals[cpu], samples[i].v);
 		bpf_map_update_elem(fd, &k, vals, BPF_ANY);
 		if (samples[i].v) {
 			pos = (uint32_t)(hl_exph_index(t, samples[i].v) - t->idx_min);
@@ -256,7 +242,7 @@ static void fill_hash(int hist_fd, int series_fd, const struct hl_exph_table *t,
 		int cpu = samples[i].cpu % ncpus;
 
 		bpf_map_lookup_elem(series_fd, &sk, vals);
-		note(&vals[cpu], samples[i].v);
+		hl_series_val_add(&vals[cpu], samples[i].v);
 		bpf_map_update_elem(series_fd, &sk, vals, BPF_ANY);
 		if (samples[i].v) {
 			struct hl_hist_key hk = {
@@ -287,9 +273,12 @@ static void test_layouts(void)
 	hl_series_set_init(&hash, &t, ncpus, 160, 8, 64);
 	stride = dense.dense_stride;
 	CHECK(dense.max_series >= 3, "max_series %u below the dense ids", dense.max_series);
-	/* the largest value's position fits the last element of a block */
-	CHECK((uint32_t)(hl_exph_index(&t, UINT64_MAX) - t.idx_min) / HL_DENSE_SLOTS + 1 < stride,
-	      "stride %u too small", stride);
+	/*
+	 * At scale 3, 1 ns is OTel bucket ceil(8 * log2(1e-9)) - 1 = -240 and
+	 * 2^64 ns bucket ceil(8 * log2(2^64 * 1e-9)) - 1 = 272: positions
+	 * 0..512, 4 per element after the totals: 1 + 129 elements.
+	 */
+	CHECK(stride == 130, "stride %u at scale 3, want 130", stride);
 	dfd = percpu_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct hl_series_val), 3 * stride);
 	hfd = percpu_map(BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct hl_hist_key), 8, 64);
 	sfd = percpu_map(BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct hl_series_key),
