@@ -275,17 +275,7 @@ static struct drop_labels *labels_of(struct drops *d, struct hl_counter_entry *e
 		if (k->kind == HL_DROPK_SKB)
 			reason_label(d, k->reason, l->reason, sizeof(l->reason));
 	}
-	if (k->cgroup && !l->cg_resolved) {
-		const char *p = hl_cgroup_path(k->cgroup);
-
-		if (p) {
-			snprintf(l->cgpath, sizeof(l->cgpath), "%s", p);
-			l->cg_resolved = true;
-		} else {
-			snprintf(l->cgpath, sizeof(l->cgpath), "cgroup-id-%llu",
-				 (unsigned long long)k->cgroup);
-		}
-	}
+	hl_cgroup_label(k->cgroup, l->cgpath, sizeof(l->cgpath), &l->cg_resolved);
 	return l;
 }
 

@@ -239,7 +239,7 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 			goto fail;
 		}
 	}
-	HL_LATPROBE_PREPARE(fl->skel, &fl->lp);
+	HL_LATHIST_PREPARE(fl->skel, &fl->lp.ss);
 	e = funclat_bpf__load(fl->skel);
 	if (e) {
 		snprintf(err, errlen,

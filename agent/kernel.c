@@ -391,6 +391,21 @@ const char *hl_cgroup_path(uint64_t id)
 	return NULL;
 }
 
+void hl_cgroup_label(uint64_t id, char *buf, size_t len, bool *resolved)
+{
+	const char *p;
+
+	if (*resolved || !id)
+		return;
+	p = hl_cgroup_path(id);
+	if (p) {
+		snprintf(buf, len, "%s", p);
+		*resolved = true;
+	} else {
+		snprintf(buf, len, "cgroup-id-%llu", (unsigned long long)id);
+	}
+}
+
 void hl_kernel_cleanup(void)
 {
 	btf__free(vmlinux_btf);

@@ -4,6 +4,7 @@
 #define HOSTLAT_KERNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct btf;
@@ -51,6 +52,11 @@ const char *hl_cgroup2_mount(void);
 int hl_cgroup_id(const char *path, uint64_t *id);
 /* Path (relative to the cgroup2 mount, "/" for the root) of a cgroup id; cached. */
 const char *hl_cgroup_path(uint64_t id);
+/*
+ * Label of cgroup id in buf: its path once known (then *resolved is set
+ * and later calls do nothing), cgroup-id-N until then. Nothing for id 0.
+ */
+void hl_cgroup_label(uint64_t id, char *buf, size_t len, bool *resolved);
 
 void hl_kernel_cleanup(void);
 

@@ -43,23 +43,6 @@ int hl_latprobe_init(struct hl_latprobe *lp, uint32_t scale, uint32_t max_bucket
 		     size_t errlen);
 void hl_latprobe_free(struct hl_latprobe *lp); /* idempotent; destroys the links */
 
-/*
- * Before load: write the bucketing table and the layout into an object's
- * rodata (fields of lathist.h) and size its histogram maps for the layout
- * (hl_latprobe_init chose it).
- */
-#define HL_LATPROBE_PREPARE(skel, lp)                                                              \
-	do {                                                                                       \
-		(skel)->rodata->hist_scale = (lp)->table.scale;                                    \
-		memcpy((void *)(skel)->rodata->exph_bounds, (lp)->table.bounds,                    \
-		       sizeof((lp)->table.bounds));                                                \
-		memcpy((void *)(skel)->rodata->exph_octave_first, (lp)->table.octave_first,        \
-		       sizeof((lp)->table.octave_first));                                          \
-		(skel)->rodata->dense_stride = (lp)->ss.dense_stride;                              \
-		hl_series_set_size_maps(&(lp)->ss, (skel)->maps.hist, (skel)->maps.series,         \
-					(skel)->maps.dense);                                       \
-	} while (0)
-
 /* Read the histogram maps and the counters array. 0 or -errno. */
 int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int dense_fd,
 		     int counters_fd);

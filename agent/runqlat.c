@@ -147,7 +147,7 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 		hl_bpf_autoload(obj, "hl_rq_wakeup_new");
 	if (r->plan.mark_prog)
 		hl_bpf_autoload(obj, r->plan.mark_prog);
-	HL_LATPROBE_PREPARE(r->skel, &r->lp);
+	HL_LATHIST_PREPARE(r->skel, &r->lp.ss);
 	r->skel->rodata->all_tasks = c->tasks == HL_RUNQ_ALL;
 	r->skel->rodata->filter_pids = c->pids.n > 0;
 	r->skel->rodata->filter_cgroups = c->cgroups.n > 0;

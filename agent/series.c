@@ -123,18 +123,7 @@ static struct hl_series *series_get(struct hl_series_set *ss, const struct hl_se
 
 void hl_series_resolve_cgroup(struct hl_series *sr)
 {
-	const char *p;
-
-	if (sr->cg_resolved || !sr->key.cgroup)
-		return;
-	p = hl_cgroup_path(sr->key.cgroup);
-	if (p) {
-		snprintf(sr->cgpath, sizeof(sr->cgpath), "%s", p);
-		sr->cg_resolved = true;
-	} else {
-		snprintf(sr->cgpath, sizeof(sr->cgpath), "cgroup-id-%llu",
-			 (unsigned long long)sr->key.cgroup);
-	}
+	hl_cgroup_label(sr->key.cgroup, sr->cgpath, sizeof(sr->cgpath), &sr->cg_resolved);
 }
 
 /* Remember this read as the base of the next delta. */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/types.h>
 
 #include "hist.h"
@@ -73,6 +74,23 @@ struct bpf_map;
  */
 void hl_series_set_size_maps(const struct hl_series_set *ss, struct bpf_map *hist,
 			     struct bpf_map *series, struct bpf_map *dense);
+/*
+ * Before load: write ss's bucketing table and layout into the rodata of an
+ * object built with bpf/lathist.h and size its histogram maps for the
+ * layout (hl_series_set_size_maps).
+ */
+#define HL_LATHIST_PREPARE(skel, ss)                                                               \
+	do {                                                                                       \
+		(skel)->rodata->hist_scale = (ss)->table->scale;                                   \
+		memcpy((void *)(skel)->rodata->exph_bounds, (ss)->table->bounds,                   \
+		       sizeof((ss)->table->bounds));                                               \
+		memcpy((void *)(skel)->rodata->exph_octave_first, (ss)->table->octave_first,       \
+		       sizeof((ss)->table->octave_first));                                         \
+		(skel)->rodata->dense_stride = (ss)->dense_stride;                                 \
+		hl_series_set_size_maps((ss), (skel)->maps.hist, (skel)->maps.series,              \
+					(skel)->maps.dense);                                       \
+	} while (0)
+
 /* Read the maps of the layout in use and refresh every series. 0 or -errno. */
 int hl_series_set_collect(struct hl_series_set *ss, int hist_fd, int series_fd, int dense_fd);
 void hl_series_set_free(struct hl_series_set *ss); /* idempotent */

@@ -124,7 +124,7 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 	hl_bpf_autoload(s->skel->obj, "hl_softirq_exit");
 	if (s->have_wait)
 		hl_bpf_autoload(s->skel->obj, "hl_softirq_raise");
-	HL_LATPROBE_PREPARE(s->skel, &s->lp);
+	HL_LATHIST_PREPARE(s->skel, &s->lp.ss);
 	s->skel->rodata->vec_mask = c->vectors;
 	e = softirq_bpf__load(s->skel);
 	if (e) {

@@ -88,8 +88,7 @@ static const char *const drop_reason_names[HL_DROP_REASON_COUNT] = {
 
 struct hl_stack {
 	struct stacklat_bpf *skel;
-	struct bpf_link *links[2 * HL_STAGE_COUNT];
-	int n_links;
+	struct hl_links links;
 	struct hl_stage_plan plan[HL_STAGE_COUNT];
 	struct hl_exph_table table;
 	bool use_tai;
@@ -185,15 +184,6 @@ void hl_stack_print_plan(FILE *f, const struct hl_stage_plan plan[])
 
 /* ---- start / stop ------------------------------------------------------------------- */
 
-static int enable_prog(struct hl_stack *s, const char *name)
-{
-	struct bpf_program *prog = bpf_object__find_program_by_name(s->skel->obj, name);
-
-	if (!prog)
-		return -ENOENT;
-	return bpf_program__set_autoload(prog, true);
-}
-
 static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
 {
 	const struct hl_stack_filters *f = &cfg->stack.filters;
@@ -241,9 +231,6 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 			 cfg->stack.histogram_scale);
 		return e;
 	}
-	ro->hist_scale = cfg->stack.histogram_scale;
-	memcpy((void *)ro->exph_bounds, s->table.bounds, sizeof(s->table.bounds));
-	memcpy((void *)ro->exph_octave_first, s->table.octave_first, sizeof(s->table.octave_first));
 	ro->stage_enabled = mask;
 	ro->group_by = cfg->stack.group_by;
 	ro->netns_ino = netns;
@@ -259,9 +246,7 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 	/* Not grouped: the series are the stages, in the dense layout. */
 	if (!cfg->stack.group_by)
 		hl_series_set_dense(&s->ss, HL_STAGE_COUNT);
-	ro->dense_stride = s->ss.dense_stride;
-	hl_series_set_size_maps(&s->ss, s->skel->maps.hist, s->skel->maps.series,
-				s->skel->maps.dense);
+	HL_LATHIST_PREPARE(s->skel, &s->ss);
 	if (cfg->stack.filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
 		bpf_map__set_max_entries(s->skel->maps.iface_filter,
 					 cfg->stack.filters.interfaces.n);
@@ -278,35 +263,12 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 			continue;
 		hooks = strcmp(s->plan[st].hook, "tp_btf") ? d->tramp : d->tp;
 		for (int i = 0; i < MAX_HOOKS && hooks[i].prog; i++) {
-			e = enable_prog(s, hooks[i].prog);
+			e = hl_bpf_autoload(s->skel->obj, hooks[i].prog);
 			if (e)
 				return e;
 		}
 	}
 	return 0;
-}
-
-static int attach_all(struct hl_stack *s)
-{
-	struct bpf_program *prog;
-	int attached = 0;
-
-	bpf_object__for_each_program(prog, s->skel->obj)
-	{
-		struct bpf_link *link;
-
-		if (!bpf_program__autoload(prog))
-			continue;
-		link = bpf_program__attach(prog);
-		if (!link) {
-			hl_err("stack", "cannot attach %s: %s", bpf_program__name(prog),
-			       strerror(errno));
-			continue;
-		}
-		s->links[s->n_links++] = link;
-		attached++;
-	}
-	return attached;
 }
 
 struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t errlen)
@@ -352,13 +314,7 @@ struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t e
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	/* Nothing loads unless a stage chose it. */
-	{
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, s->skel->obj)
-			bpf_program__set_autoload(prog, false);
-	}
+	hl_bpf_autoload_none(s->skel->obj); /* nothing loads unless a stage chose it */
 	s->use_tai = hl_kernel_has_tai();
 	e = configure(s, cfg, err, errlen);
 	if (e) {
@@ -387,7 +343,7 @@ struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t e
 			"cannot turn on software RX timestamps (%s): only packets stamped "
 			"for other reasons will be measured",
 			strerror(-s->rx_ts_fd));
-	if (attach_all(s) == 0) {
+	if (hl_bpf_attach_loaded(s->skel->obj, "stack", &s->links) <= 0) {
 		snprintf(err, errlen, "no stack-latency program could be attached");
 		goto fail;
 	}
@@ -407,8 +363,7 @@ void hl_stack_stop(struct hl_stack *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->n_links; i++)
-		bpf_link__destroy(s->links[i]);
+	hl_links_destroy(&s->links);
 	stacklat_bpf__destroy(s->skel);
 	if (s->rx_ts_fd >= 0)
 		close(s->rx_ts_fd);
@@ -465,15 +420,6 @@ static int collect_histograms(struct hl_stack *s)
 	return 0;
 }
 
-static void point_attr(struct hl_point *p, const char *key, const char *value)
-{
-	if (p->n_attrs < HL_MAX_ATTRS) {
-		p->attrs[p->n_attrs].key = key;
-		p->attrs[p->n_attrs].value = value;
-		p->n_attrs++;
-	}
-}
-
 int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
 {
 	size_t m = 0, np = 0;
@@ -496,11 +442,11 @@ int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
 		struct hl_series *sr = &s->ss.v[i];
 		struct hl_point *p = &s->lat_points[np++];
 
-		point_attr(p, "stage", hl_stage_names[sr->key.stage]);
+		hl_point_attr(p, "stage", hl_stage_names[sr->key.stage]);
 		if (sr->key.ifindex)
-			point_attr(p, "network.interface.name", sr->ifname);
+			hl_point_attr(p, "network.interface.name", sr->ifname);
 		if (sr->key.cgroup)
-			point_attr(p, "cgroup.path", sr->cgpath);
+			hl_point_attr(p, "cgroup.path", sr->cgpath);
 		p->cumulative = &sr->cum;
 		p->delta = &sr->delta;
 	}
@@ -524,9 +470,8 @@ int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
 			continue;
 		p = &s->event_points[np++];
 		memset(p, 0, sizeof(*p));
-		point_attr(p, "stage", hl_stage_names[st]);
-		p->value = s->counters[idx];
-		p->value_delta = s->counters[idx] - s->prev_counters[idx];
+		hl_point_attr(p, "stage", hl_stage_names[st]);
+		hl_point_counter(p, s->counters[idx], s->prev_counters[idx]);
 	}
 	out[m++] = (struct hl_metric){
 		.name = "hostlat.probe.events",
@@ -545,10 +490,9 @@ int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
 			struct hl_point *p = &s->drop_points[np++];
 
 			memset(p, 0, sizeof(*p));
-			point_attr(p, "stage", hl_stage_names[st]);
-			point_attr(p, "reason", drop_reason_names[r]);
-			p->value = s->counters[idx];
-			p->value_delta = s->counters[idx] - s->prev_counters[idx];
+			hl_point_attr(p, "stage", hl_stage_names[st]);
+			hl_point_attr(p, "reason", drop_reason_names[r]);
+			hl_point_counter(p, s->counters[idx], s->prev_counters[idx]);
 		}
 	}
 	out[m++] = (struct hl_metric){
@@ -572,8 +516,8 @@ int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
 			continue;
 		np++;
 		memset(p, 0, sizeof(*p));
-		point_attr(p, "stage", hl_stage_names[st]);
-		point_attr(p, "hook", s->plan[st].available ? s->plan[st].detail : "none");
+		hl_point_attr(p, "stage", hl_stage_names[st]);
+		hl_point_attr(p, "hook", s->plan[st].available ? s->plan[st].detail : "none");
 		p->gauge = s->plan[st].available ? 1 : 0;
 	}
 	out[m++] = (struct hl_metric){
