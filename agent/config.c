@@ -548,13 +548,15 @@ static const struct hl_option probes_options[] = {
 	{0},
 };
 
-static const struct hl_option health_options[] = {
-	{.name = "listen",
-	 .type = HL_OPT_STRING,
-	 .offset = CFG_OFF(agent.health.listen),
-	 .help = "IPv4:PORT or [IPv6]:PORT (numeric) to serve GET /healthz (probes started, "
-		 "event loop alive) and /readyz (every exporter has delivered a batch) on; unset: "
-		 "no health server"},
+enum { HE_LISTEN, HE_COUNT };
+
+static const struct hl_option health_options[HE_COUNT + 1] = {
+	[HE_LISTEN] = {.name = "listen",
+		       .type = HL_OPT_STRING,
+		       .offset = CFG_OFF(agent.health.listen),
+		       .help = "IPv4:PORT or [IPv6]:PORT (numeric) to serve GET /healthz (probes "
+			       "started, event loop alive) and /readyz (every exporter has "
+			       "delivered a batch) on; unset: no health server"},
 	{0},
 };
 
@@ -1061,11 +1063,13 @@ static int check_string(struct ctx *c, const struct hl_option *o, const yaml_nod
 	if (o == &filter_options[F_NETNS] || o == &napi_options[NAPI_NETNS] ||
 	    o == &drops_options[DR_NETNS])
 		return check_netns(c, n, path, s);
-	if ((o == &filter_options[F_IFACES] || o == &traffic_options[TR_IFACES]) && strlen(s) > 15)
+	if ((o == &filter_options[F_IFACES] || o == &traffic_options[TR_IFACES] ||
+	     o == &xdpresp_options[XR_IFACE]) &&
+	    strlen(s) > 15)
 		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
 	if (o == &funclat_options[FL_FUNCTIONS])
 		return check_function(c, n, path, s);
-	if (o == &health_options[0]) {
+	if (o == &health_options[HE_LISTEN]) {
 		struct sockaddr_storage ss;
 		socklen_t sslen;
 		char why[200];
@@ -1073,8 +1077,6 @@ static int check_string(struct ctx *c, const struct hl_option *o, const yaml_nod
 		if (hl_health_parse_listen(s, &ss, &sslen, why, sizeof(why)))
 			return fail(c, n, path, "%s", why);
 	}
-	if (o == &xdpresp_options[XR_IFACE] && strlen(s) > 15)
-		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
 	if (o == &xdpresp_options[XR_ALLOW]) {
 		char why[160];
 		uint8_t addr[16];
@@ -1844,11 +1846,7 @@ static bool skipped(const char *key, const char *const *skip)
 	return false;
 }
 
-static bool diff_options(const struct hl_option *opts, const void *a, const void *b,
-			 const char *prefix, const char *const *skip, char *buf, size_t len);
-
-static bool option_equal(const struct hl_option *o, const void *pa, const void *pb, const char *key,
-			 char *buf, size_t len)
+static bool option_equal(const struct hl_option *o, const void *pa, const void *pb)
 {
 	switch (o->type) {
 	case HL_OPT_BOOL:
@@ -1894,24 +1892,42 @@ static bool option_equal(const struct hl_option *o, const void *pa, const void *
 		return true;
 	}
 	case HL_OPT_SECTION:
+	case HL_OPT_EXPORTERS:
 		return true; /* compared by the caller, key by key */
-	case HL_OPT_EXPORTERS: {
-		const struct hl_exporter_list *x = pa, *y = pb;
+	}
+	return false;
+}
 
-		if (x->n != y->n)
-			return false;
-		for (size_t i = 0; i < x->n; i++) {
-			const struct hl_exporter_conf *ex = &x->v[i], *ey = &y->v[i];
+static bool diff_options(const struct hl_option *opts, const void *a, const void *b,
+			 const char *prefix, const char *const *skip, char *buf, size_t len);
 
-			if (ex->type != ey->type ||
-			    diff_options(exporter_common_options, ex, ey, key, NULL, buf, len) ||
-			    diff_options(plugin_options, ex, ey, key, NULL, buf, len) ||
-			    (ex->type && diff_options(ex->type->options, ex->conf, ey->conf, key,
-						      NULL, buf, len)))
-				return false;
-		}
+/*
+ * The first difference between two exporter lists, as precise as it goes:
+ * "exporters" (another number of items), "exporters[1].type", or an item's
+ * own key ("exporters[1].queue_size", "exporters[0].retry.max").
+ */
+static bool diff_exporters(const struct hl_exporter_list *x, const struct hl_exporter_list *y,
+			   const char *key, char *buf, size_t len)
+{
+	char ikey[256 + 24]; /* key, "[", an index, "]" */
+
+	if (x->n != y->n) {
+		snprintf(buf, len, "%s", key);
 		return true;
 	}
+	for (size_t i = 0; i < x->n; i++) {
+		const struct hl_exporter_conf *ex = &x->v[i], *ey = &y->v[i];
+
+		snprintf(ikey, sizeof(ikey), "%s[%zu]", key, i);
+		if (ex->type != ey->type) {
+			snprintf(buf, len, "%s.type", ikey);
+			return true;
+		}
+		if (diff_options(exporter_common_options, ex, ey, ikey, NULL, buf, len) ||
+		    diff_options(plugin_options, ex, ey, ikey, NULL, buf, len) ||
+		    (ex->type &&
+		     diff_options(ex->type->options, ex->conf, ey->conf, ikey, NULL, buf, len)))
+			return true;
 	}
 	return false;
 }
@@ -1922,6 +1938,7 @@ static bool diff_options(const struct hl_option *opts, const void *a, const void
 {
 	for (size_t i = 0; opts && opts[i].name; i++) {
 		const struct hl_option *o = &opts[i];
+		const void *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
 		char key[256];
 
 		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "", o->name);
@@ -1932,8 +1949,12 @@ static bool diff_options(const struct hl_option *opts, const void *a, const void
 				return true;
 			continue;
 		}
-		if (!option_equal(o, (const char *)a + o->offset, (const char *)b + o->offset, key,
-				  buf, len)) {
+		if (o->type == HL_OPT_EXPORTERS) {
+			if (diff_exporters(pa, pb, key, buf, len))
+				return true;
+			continue;
+		}
+		if (!option_equal(o, pa, pb)) {
 			snprintf(buf, len, "%s", key);
 			return true;
 		}
@@ -2037,11 +2058,11 @@ static int check_xdp_responder(struct ctx *c, const yaml_node_t *root, const str
 
 	if (!x->enabled || (x->interface && x->allow.n))
 		return 0;
-	/* Enabled is false by default: the key is in the file. */
+	/* Enabled is false by default: the key is in the file (parse_groups
+	 * matches keys as find_key does and refuses duplicates). */
 	sec = find_key(c, find_key(c, root, "probes"), "xdp_responder");
 	on = find_key(c, sec, "enabled");
-	if (!on)
-		return 0;
+	assert(on);
 	if (!x->interface)
 		return fail(c, on, "probes.xdp_responder.interface",
 			    "the XDP responder is enabled but names no interface");

@@ -236,7 +236,8 @@ int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, c
 void hl_config_free(struct hl_config *cfg); /* NULL-safe, idempotent */
 
 /*
- * The first key ("probes.traffic.samples", "exporters", ...) whose value
+ * The first key ("probes.traffic.samples", "exporters[1].queue_size";
+ * "exporters" when the number of exporters differs) whose value
  * differs between a and b, written into buf and returned; NULL when they
  * are equal. Keys in skip (NULL-terminated dotted names, each with what is
  * under it) are not compared. For SIGHUP: what a new config changes.

@@ -365,12 +365,10 @@ struct hl_health *hl_health_start(const char *listen_at, uint64_t interval_ns,
 	h->lfd = h->wake = -1;
 	for (int i = 0; i < HL_HEALTH_MAX_CONNS; i++)
 		h->conns[i].fd = -1;
-	atomic_store(&h->interval_ns, interval_ns);
-	atomic_store(&h->stale_ns, 2 * interval_ns + STALE_SLACK_NS);
+	hl_health_set_interval(h, interval_ns); /* the staleness limit, counted from now */
 	h->ready = ready_fn;
 	h->arg = arg;
 	atomic_store(&h->probes, -1);
-	atomic_store(&h->beat_ns, mono_ns());
 	h->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	h->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->wake < 0 || h->lfd < 0) {
@@ -416,9 +414,11 @@ void hl_health_set_interval(struct hl_health *h, uint64_t interval_ns)
 {
 	if (!h)
 		return;
+	/* The new interval counts from now: the beat first, so that a shorter
+	 * limit never meets an old beat (a false "stalled"). */
+	hl_health_beat(h);
 	atomic_store(&h->interval_ns, interval_ns);
 	atomic_store(&h->stale_ns, 2 * interval_ns + STALE_SLACK_NS);
-	hl_health_beat(h); /* the new interval counts from now */
 }
 
 void hl_health_set_stale_after(struct hl_health *h, uint64_t ns)

@@ -50,7 +50,8 @@ struct hl_health *hl_health_start(const char *listen, uint64_t interval_ns,
 void hl_health_started(struct hl_health *h, void *const *probe_state);
 /* A collection ran (the event loop is alive). NULL-safe. */
 void hl_health_beat(struct hl_health *h);
-/* agent.interval changed (a reload): the staleness limit follows. NULL-safe. */
+/* agent.interval changed (a reload): the staleness limit follows, counted
+ * from now (hl_health_start sets the first one the same way). NULL-safe. */
 void hl_health_set_interval(struct hl_health *h, uint64_t interval_ns);
 /* Tests: call the loop stalled after ns without a collection. */
 void hl_health_set_stale_after(struct hl_health *h, uint64_t ns);

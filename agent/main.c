@@ -315,11 +315,23 @@ static void handled_signals(sigset_t *mask)
 	sigaddset(mask, SIGHUP);
 }
 
+/* Collect every iv ns from now on; the first expiry one interval from now. */
+static int arm_timer(int tfd, uint64_t iv)
+{
+	struct itimerspec its = {0};
+
+	its.it_interval.tv_sec = (time_t)(iv / 1000000000ULL);
+	its.it_interval.tv_nsec = (long)(iv % 1000000000ULL);
+	its.it_value = its.it_interval;
+	return timerfd_settime(tfd, 0, &its, NULL);
+}
+
 /*
  * SIGHUP: read the config file again. What can change while the agent runs
  * is applied: agent.interval, agent.log_level (unless --log-level was
  * given), resource and exporters (all restarted when the list changed; the
- * old ones get up to one interval, at most 1 s, to send what they queued).
+ * old ones get up to one interval, at most 1 s, to send what they queued);
+ * a new interval also moves the health server's staleness limit.
  * Anything else, the probes above all, needs a restart: the agent drops
  * the capabilities that load probes once they run. A config that does not
  * load, changes such a key, or whose exporters cannot start is rejected
@@ -353,13 +365,6 @@ static void reload(struct agent *a, int tfd)
 		       "agent.interval, agent.log_level, resource and exporters can change while "
 		       "the agent runs (restart it to apply the rest)",
 		       n.path, key);
-		goto out;
-	}
-	if (a->health && iv > a->cfg.agent.interval_ns) {
-		hl_err("agent",
-		       "SIGHUP: config %s rejected, the running one is kept: agent.interval cannot "
-		       "grow while agent.health is on (its staleness limit is set at start)",
-		       n.path);
 		goto out;
 	}
 	new_exporters = hl_config_diff(&a->cfg, &n, not_exporters, key, sizeof(key));
@@ -397,15 +402,12 @@ static void reload(struct agent *a, int tfd)
 		hl_resource_build(&a->resource, &a->cfg.resource.attributes);
 	}
 	if (iv != a->cfg.agent.interval_ns) {
-		struct itimerspec its = {0};
-
-		its.it_interval.tv_sec = iv / 1000000000ULL;
-		its.it_interval.tv_nsec = iv % 1000000000ULL;
-		its.it_value = its.it_interval;
-		if (timerfd_settime(tfd, 0, &its, NULL) < 0)
+		if (arm_timer(tfd, iv) < 0) {
 			hl_err("agent", "SIGHUP: cannot change the interval: %s", strerror(errno));
-		else
+		} else {
 			a->cfg.agent.interval_ns = iv;
+			hl_health_set_interval(a->health, iv);
+		}
 	}
 	a->cfg.agent.log_level = n.agent.log_level;
 	if (!a->log_level_fixed)
@@ -420,11 +422,9 @@ out:
 
 static int run_loop(struct agent *a)
 {
-	struct itimerspec its = {0};
 	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
 	int ep = -1, tfd = -1, sfd = -1, ret = 1;
-	uint64_t iv = a->cfg.agent.interval_ns;
 
 	handled_signals(&mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
@@ -434,11 +434,10 @@ static int run_loop(struct agent *a)
 		hl_err("agent", "cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
-	its.it_interval.tv_sec = iv / 1000000000ULL;
-	its.it_interval.tv_nsec = iv % 1000000000ULL;
-	its.it_value = its.it_interval;
-	if (timerfd_settime(tfd, 0, &its, NULL) < 0)
+	if (arm_timer(tfd, a->cfg.agent.interval_ns) < 0) {
+		hl_err("agent", "cannot start the interval timer: %s", strerror(errno));
 		goto out;
+	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.fd = sfd;

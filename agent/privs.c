@@ -82,19 +82,6 @@ static const char *const cap_names[] = {
 	"cap_checkpoint_restore",
 };
 
-static bool dropped;
-static uint64_t kept;
-
-bool hl_privs_dropped(void)
-{
-	return dropped;
-}
-
-uint64_t hl_privs_kept(void)
-{
-	return kept;
-}
-
 void hl_privs_format(uint64_t caps, char *buf, size_t len)
 {
 	size_t n = 0;
@@ -298,7 +285,11 @@ int hl_privs_drop(uint64_t keep, char *err, size_t errlen)
 		struct timespec nap = {0, 1000000};
 		int sent;
 
+		/* Each round counts its own failures: a thread that failed
+		 * before is signalled again, and may drop this time. */
 		atomic_store(&req.answered, 0);
+		atomic_store(&req.failed, 0);
+		atomic_store(&req.first_error, 0);
 		sent = sweep(self, sig, false, err, errlen);
 		if (sent <= 0)
 			break;
@@ -312,8 +303,6 @@ int hl_privs_drop(uint64_t keep, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(-e));
 		return e;
 	}
-	dropped = true;
-	kept = keep;
 	if (atomic_load(&req.failed)) {
 		snprintf(err, errlen, "%d thread(s) could not drop capabilities: %s",
 			 atomic_load(&req.failed), strerror(atomic_load(&req.first_error)));

@@ -33,11 +33,6 @@ uint64_t hl_privs_map_read_caps(char *why, size_t len);
  */
 int hl_privs_drop(uint64_t keep, char *err, size_t errlen);
 
-/* hl_privs_drop has run: probes that are not running cannot start any more. */
-bool hl_privs_dropped(void);
-/* The capabilities hl_privs_drop kept. */
-uint64_t hl_privs_kept(void);
-
 /* "cap_bpf, cap_net_admin", or "none". */
 void hl_privs_format(uint64_t caps, char *buf, size_t len);
 

@@ -336,15 +336,11 @@ static void enc_ms_gauge(struct enc *e, const char *suffix, double s)
 	enc_simple(e, suffix, val, "g", NULL);
 }
 
-/* One value standing for n samples: a line per set bit k of n, at rate 2^-k. */
-static void enc_timer_samples(struct enc *e, double s, uint64_t n)
+/* One value (formatted) standing for n samples: a line per set bit k of n, at rate 2^-k. */
+static void enc_timer_samples(struct enc *e, const char *val, uint64_t n)
 {
-	char val[512], rate[80];
+	char rate[80];
 
-	if (!fmt_s_as_ms(s, val, sizeof(val))) {
-		enc_bad_value(e);
-		return;
-	}
 	for (int k = 0; k < 64; k++) {
 		if (!(n >> k & 1))
 			continue;
@@ -366,17 +362,19 @@ static void fmt_total(const struct hl_hist *h, uint64_t v, char *buf, size_t len
 		fmt_ns_as_ms(v, buf, len);
 }
 
-/* A gauge of v in the histogram's unit (seconds, or the plain value). */
+/* A gauge of v in the histogram's unit: seconds as ms, or the plain value in full. */
 static void enc_value_gauge(struct enc *e, const struct hl_hist *h, const char *suffix, double v)
 {
-	char val[64];
-
-	if (!h->raw_values) {
+	if (h->raw_values)
+		enc_gauge(e, suffix, v);
+	else
 		enc_ms_gauge(e, suffix, v);
-		return;
-	}
-	snprintf(val, sizeof(val), "%.6g", v);
-	enc_simple(e, suffix, val, "g", NULL);
+}
+
+/* A sample value in the lines' unit, as fmt_total: ms for durations, else the plain value. */
+static bool fmt_sample(const struct hl_hist *h, double v, char *buf, size_t len)
+{
+	return h->raw_values ? fmt_double(v, buf, len) : fmt_s_as_ms(v, buf, len);
 }
 
 static void enc_hist(struct enc *e, const struct hl_hist *h)
@@ -385,7 +383,7 @@ static void enc_hist(struct enc *e, const struct hl_hist *h)
 		const char *suffix;
 		double q;
 	} qs[] = {{".p50", 0.50}, {".p90", 0.90}, {".p99", 0.99}};
-	char val[64];
+	char val[512];
 
 	if (!e->buckets) {
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)h->count);
@@ -403,7 +401,7 @@ static void enc_hist(struct enc *e, const struct hl_hist *h)
 	/* StatsD has no other distribution type than the timer: a raw_values
 	 * histogram's samples are in its own unit, not milliseconds. */
 	if (h->zero_count)
-		enc_timer_samples(e, 0, h->zero_count);
+		enc_timer_samples(e, "0", h->zero_count);
 	for (uint32_t i = 0; i < h->len; i++) {
 		double lo, hi, mid;
 
@@ -415,8 +413,11 @@ static void enc_hist(struct enc *e, const struct hl_hist *h)
 			mid = hl_hist_value(h, h->max_ns);
 		if (h->has_min && mid < hl_hist_value(h, h->min_ns))
 			mid = hl_hist_value(h, h->min_ns);
-		/* enc_timer_samples prints seconds as ms: a plain value goes in / 1000. */
-		enc_timer_samples(e, h->raw_values ? mid * 1e-3 : mid, h->counts[i]);
+		if (!fmt_sample(h, mid, val, sizeof(val))) {
+			enc_bad_value(e);
+			continue;
+		}
+		enc_timer_samples(e, val, h->counts[i]);
 	}
 }
 

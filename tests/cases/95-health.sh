@@ -5,6 +5,8 @@
 # idle connections (every slot of the server) delay an answer by at most
 # the 2 s deadline and never the collection: the stdout exporter keeps its
 # one batch a second meanwhile. Oversized and non-GET requests are refused.
+# A SIGHUP reload to a longer interval moves the staleness limit: /healthz
+# stays 200 past the old limit.
 # A listen address that is not numeric, or port 0, is a config error (exit
 # 2, FILE:LINE:COLUMN); a port already in use is a runtime failure (exit 1)
 # with one clear message.
@@ -77,8 +79,25 @@ head -c 3000 /dev/zero | tr '\0' a >"$TMP/big"
 [ "$(code -X POST "$URL/healthz")" = 405 ] || fail "POST was not refused"
 [ "$(code "$URL/")" = 404 ] || fail "/ is not 404"
 kill -0 "$AGENT_PID" || fail "the agent died"
+ok "431, 405 and 404 for bad requests"
+
+# A reload to a longer interval moves the staleness limit, counted from the
+# reload: past the old limit (2 x 1 s + 10 s = 12 s) with no collection since,
+# the agent is still alive and ready.
+sed -i 's/interval: 1s,/interval: 15s,/' "$TMP/hostlat.yaml"
+grep -q "interval: 15s," "$TMP/hostlat.yaml" || fail "cannot change the interval in the config"
+kill -HUP "$AGENT_PID"
+wait_for 10 grep -q "SIGHUP: config .* reloaded: exporting every 15s to 2 exporter(s)" \
+	"$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "a longer interval was not reloaded"; }
+sleep 13
+is 200 "$URL/healthz" || fail "/healthz 13 s after a reload to 15 s: $(cat "$TMP/body")"
+ago=$(sed -n 's/^ok: 2 probes running, last collection \([0-9.]*\)s ago$/\1/p' "$TMP/body")
+[ -n "$ago" ] && "$PY" -c 'import sys; sys.exit(not 12 < float(sys.argv[1]) < 15)' "$ago" ||
+	fail "/healthz after the reload, want a last collection 12-15 s ago: $(cat "$TMP/body")"
+is 200 "$URL/readyz" || fail "/readyz 13 s after a reload to 15 s: $(cat "$TMP/body")"
+ok "reload to a 15 s interval: alive past the old 12 s limit ($ago s without a collection)"
 stop_agent
-ok "431, 405 and 404 for bad requests; SIGTERM exits 0"
+ok "SIGTERM exits 0"
 
 # Config errors and a taken port.
 bad() {

@@ -1227,6 +1227,15 @@ static void test_diff(void)
 {
 	static const char *const skip_agent[] = {"agent", NULL};
 	static const char *const skip_iv[] = {"agent.interval", NULL};
+	static const struct {
+		const char *yaml, *key;
+	} ex[] = {
+		{"exporters: [ { type: stdout }, { type: stdout, output: x.json } ]\n",
+		 "exporters"},
+		{"exporters: [ { type: statsd } ]\n", "exporters[0].type"},
+		{"exporters: [ { type: stdout, format: json } ]\n", "exporters[0].format"},
+		{"exporters: [ { type: stdout, retry: { max: 1m } } ]\n", "exporters[0].retry.max"},
+	};
 	struct hl_config a, b;
 	char err[512] = "", key[128];
 	const char *k;
@@ -1249,7 +1258,29 @@ static void test_diff(void)
 		    err, sizeof(err)),
 	      "%s", err);
 	k = hl_config_diff(&a, &b, NULL, key, sizeof(key));
-	CHECK(k && !strncmp(k, "exporters", 9), "exporter change: %s", k ? k : "(none)");
+	CHECK(k && !strcmp(k, "exporters[0].queue_size"), "exporter change: %s", k ? k : "(none)");
+	hl_config_free(&b);
+
+	/* The key names the item and the exporter's own key, down to sections. */
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		CHECK(!load(&b, ex[i].yaml, err, sizeof(err)), "%s", err);
+		k = hl_config_diff(&a, &b, skip_agent, key, sizeof(key));
+		CHECK(k && !strcmp(k, ex[i].key), "%s: %s, want %s", ex[i].yaml, k ? k : "(none)",
+		      ex[i].key);
+		hl_config_free(&b);
+	}
+	hl_config_free(&a);
+	CHECK(!load(&a, "exporters: [ { type: stdout }, { type: stdout, output: a.json } ]\n", err,
+		    sizeof(err)),
+	      "%s", err);
+	CHECK(!load(&b,
+		    "exporters: [ { type: stdout },\n"
+		    "             { type: stdout, output: a.json, queue_size: 2 } ]\n",
+		    err, sizeof(err)),
+	      "%s", err);
+	k = hl_config_diff(&a, &b, NULL, key, sizeof(key));
+	CHECK(k && !strcmp(k, "exporters[1].queue_size"), "second exporter: %s", k ? k : "(none)");
+	CHECK(!hl_config_diff(&b, &b, NULL, key, sizeof(key)), "exporters equal themselves");
 	hl_config_free(&a);
 	hl_config_free(&b);
 }

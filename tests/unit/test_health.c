@@ -182,6 +182,24 @@ static void test_server(void)
 	CHECK(get("/readyz", resp, sizeof(resp)) == 503, "readyz while stalled: %s", resp);
 	hl_health_beat(h);
 	CHECK(get("/healthz", resp, sizeof(resp)) == 200, "after a beat: %s", resp);
+
+	/* A reloaded interval moves the limit (2 intervals + 10 s), counted from now. */
+	usleep(120000);
+	CHECK(get("/healthz", resp, sizeof(resp)) == 503 && strstr(body(resp), "stalled"),
+	      "stalled again: %s", resp);
+	hl_health_set_interval(h, 5000000000ULL);
+	CHECK(get("/healthz", resp, sizeof(resp)) == 200 && strstr(body(resp), "ok: "),
+	      "after a new interval: %s", resp);
+	usleep(120000);
+	CHECK(get("/healthz", resp, sizeof(resp)) == 200, "the new limit: %s", resp);
+	hl_health_set_stale_after(h, 50000000ULL);
+	usleep(120000);
+	CHECK(get("/healthz", resp, sizeof(resp)) == 503 &&
+		      strstr(body(resp), "stalled: no collection for ") &&
+		      strstr(body(resp), "(interval 5s)"),
+	      "stalled at the new interval: %s", resp);
+	hl_health_set_interval(h, 1000000000ULL);
+	CHECK(get("/healthz", resp, sizeof(resp)) == 200, "a shorter interval: %s", resp);
 	hl_health_set_stale_after(h, 60000000000ULL);
 
 	CHECK(request("HEAD /healthz HTTP/1.1\r\n\r\n", resp, sizeof(resp)) == 200 &&

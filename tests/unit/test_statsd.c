@@ -350,12 +350,39 @@ static void test_raw_values(void)
 		    "hostlat.traffic.sample.bytes.p99:100|g\n"
 		    "hostlat.traffic.sample.bytes.max:100|g",
 		    0, "raw values, percentiles");
-	/* Midpoints 2^5.5 = 45.25 bytes (twice) and 2^6.5 = 90.51 bytes. */
+	/* Midpoints 2^5.5 = 45.25 bytes (twice) and 2^6.5 = 90.51 bytes, in full. */
 	c.histogram_mode = HL_STATSD_HIST_BUCKETS;
 	check_lines(&c, &b,
-		    "hostlat.traffic.sample.bytes:45.254834|ms|@0.5\n"
-		    "hostlat.traffic.sample.bytes:90.509668|ms",
+		    "hostlat.traffic.sample.bytes:45.254833995939|ms|@0.5\n"
+		    "hostlat.traffic.sample.bytes:90.5096679918781|ms",
 		    0, "raw values, buckets");
+
+	/* Large values keep every digit, with no exponent (not 1.25e+06). */
+	rc[0] = 1;
+	h = (struct hl_hist){.scale = 0,
+			     .offset = 20, /* (2^20, 2^21] */
+			     .len = 1,
+			     .max_size = 1,
+			     .counts = rc,
+			     .count = 1,
+			     .sum_ns = 1250001,
+			     .min_ns = 1250001,
+			     .max_ns = 1250001,
+			     .has_min = true,
+			     .has_max = true,
+			     .raw_values = true};
+	c.histogram_mode = HL_STATSD_HIST_PERCENTILES;
+	check_lines(&c, &b,
+		    "hostlat.traffic.sample.bytes.count:1|c\n"
+		    "hostlat.traffic.sample.bytes.sum:1250001|c\n"
+		    "hostlat.traffic.sample.bytes.p50:1250001|g\n"
+		    "hostlat.traffic.sample.bytes.p90:1250001|g\n"
+		    "hostlat.traffic.sample.bytes.p99:1250001|g\n"
+		    "hostlat.traffic.sample.bytes.max:1250001|g",
+		    0, "large raw values, percentiles");
+	c.histogram_mode = HL_STATSD_HIST_BUCKETS;
+	check_lines(&c, &b, "hostlat.traffic.sample.bytes:1250001|ms", 0,
+		    "large raw values, buckets");
 }
 
 static void test_packing(void)
