@@ -53,18 +53,18 @@ struct task_struct___old {
 static __always_inline bool still_runnable(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state) == 0;
-	return BPF_CORE_READ((struct task_struct___old *)t, state) == 0;
+		return t->__state == 0;
+	return ((struct task_struct___old *)t)->state == 0;
 }
 
 static __always_inline __u64 task_cgroup(struct task_struct *t)
 {
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	return t->cgroups->dfl_cgrp->kn->id;
 }
 
 static __always_inline bool task_match(struct task_struct *t)
 {
-	return (!filter_pids || hl_pid_listed(BPF_CORE_READ(t, tgid))) &&
+	return (!filter_pids || hl_pid_listed(t->tgid)) &&
 	       (!filter_cgroups || hl_cgroup_listed(task_cgroup(t)));
 }
 
@@ -73,16 +73,22 @@ static __always_inline void enqueue(struct task_struct *t)
 {
 	struct task_rq *st;
 
-	if (!BPF_CORE_READ(t, pid) || !task_match(t))
+	if (!t->pid)
 		return; /* idle tasks never wait */
-	st = bpf_task_storage_get(&tasks, t, 0, all_tasks ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (!st) {
-		if (all_tasks)
+	if (all_tasks) {
+		if (!task_match(t))
+			return;
+		st = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!st) {
 			hl_count(&counters, HL_STALL_OVERFLOW);
-		return;
+			return;
+		}
+	} else {
+		/* Most tasks are not socket readers: that check before the filters. */
+		st = bpf_task_storage_get(&tasks, t, 0, 0);
+		if (!st || !st->reader || !task_match(t))
+			return;
 	}
-	if (!all_tasks && !st->reader)
-		return;
 	st->queued = bpf_ktime_get_ns();
 }
 
