@@ -474,25 +474,35 @@ void hl_hist_add_zero(struct hl_hist *h, uint64_t n)
 	h->count += n;
 }
 
-void hl_hist_record(struct hl_hist *h, const struct hl_exph_table *t, uint64_t v_ns)
+void hl_hist_record_at(struct hl_hist *h, int scale, int32_t index, uint64_t v)
 {
 	bool first = h->count == 0;
 
-	if (v_ns)
-		hl_hist_add_bucket(h, t->scale, hl_exph_index(t, v_ns), 1);
+	if (v)
+		hl_hist_add_bucket(h, scale, index, 1);
 	else
 		hl_hist_add_zero(h, 1);
-	h->sum_ns += v_ns;
+	h->sum_ns += v;
 	/* Extremes stay unknown once unknown (values were added without them). */
 	if (first) {
-		h->min_ns = h->max_ns = v_ns;
+		h->min_ns = h->max_ns = v;
 		h->has_min = h->has_max = true;
 		return;
 	}
-	if (h->has_min && v_ns < h->min_ns)
-		h->min_ns = v_ns;
-	if (h->has_max && v_ns > h->max_ns)
-		h->max_ns = v_ns;
+	if (h->has_min && v < h->min_ns)
+		h->min_ns = v;
+	if (h->has_max && v > h->max_ns)
+		h->max_ns = v;
+}
+
+void hl_hist_record(struct hl_hist *h, const struct hl_exph_table *t, uint64_t v_ns)
+{
+	hl_hist_record_at(h, t->scale, hl_exph_index(t, v_ns), v_ns);
+}
+
+void hl_hist_record_int(struct hl_hist *h, int scale, uint64_t v)
+{
+	hl_hist_record_at(h, scale, hl_exph_index_int(scale, v), v);
 }
 
 void hl_hist_merge(struct hl_hist *dst, const struct hl_hist *src)

@@ -57,6 +57,12 @@ void hl_hist_add_zero(struct hl_hist *h, uint64_t n);
 /* Record one value in ns exactly (count, sum, bucket); min/max stay known
  * only if h was empty or they were already known. */
 void hl_hist_record(struct hl_hist *h, const struct hl_exph_table *t, uint64_t v_ns);
+/* The same for a plain integer v (bytes, flows: h->raw_values), bucketed
+ * exactly by hl_exph_index_int(scale, v). */
+void hl_hist_record_int(struct hl_hist *h, int scale, uint64_t v);
+/* The same for v known to fall into bucket index at scale (ignored when
+ * v == 0): for callers that record one value into several histograms. */
+void hl_hist_record_at(struct hl_hist *h, int scale, int32_t index, uint64_t v);
 /* Downscale by d >= 0 steps (i -> i >> d). */
 void hl_hist_downscale(struct hl_hist *h, int d);
 /* dst += src (scales reconciled, min of mins, max of maxes). An empty src

@@ -86,10 +86,7 @@ struct hl_traffic {
 	pthread_cond_t cond;
 	uint32_t run_id;
 	/* reading (scheduler thread only) */
-	__u32 *keys;
-	void *vals;
-	size_t chunk;
-	uint64_t *sketch; /* OR of the CPUs' bitmaps, per slot */
+	struct hl_traffic_slots slots;
 	struct hl_traffic_rundata rd[HL_TRAFFIC_MAX_IFACES];
 	/* metrics (under the lock) */
 	struct tseries *series;
@@ -337,17 +334,11 @@ static struct tseries *series_of(struct hl_traffic *t, int iface, int gran, int 
 
 static int buffers_init(struct hl_traffic *t)
 {
-	size_t per_key = (size_t)t->ncpus * sizeof(struct hl_traffic_slot);
-
-	t->chunk = READ_CHUNK_BYTES / per_key;
-	if (t->chunk < 1)
-		t->chunk = 1;
-	if (t->chunk > slot_count(t))
-		t->chunk = slot_count(t);
-	t->keys = calloc(t->chunk, sizeof(*t->keys));
-	t->vals = calloc(t->chunk, per_key);
-	t->sketch = calloc(slot_count(t), HL_TRAFFIC_SKETCH_WORDS * sizeof(uint64_t));
-	if (!t->keys || !t->vals || !t->sketch)
+	t->slots.fd = -1; /* set after load */
+	t->slots.ncpus = t->ncpus;
+	t->slots.n_ifaces = t->n_ifaces;
+	t->slots.samples = t->samples;
+	if (hl_traffic_slots_init(&t->slots, READ_CHUNK_BYTES))
 		return -ENOMEM;
 	for (int i = 0; i < t->n_ifaces; i++) {
 		struct hl_traffic_rundata *r = &t->rd[i];
@@ -400,9 +391,7 @@ static void traffic_stop(void *state)
 		hl_traffic_rundata_free(&t->rd[i]);
 	free(t->series);
 	free(t->pts);
-	free(t->keys);
-	free(t->vals);
-	free(t->sketch);
+	hl_traffic_slots_free(&t->slots);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->cond);
 	free(t);
@@ -511,6 +500,7 @@ static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen
 	e = load(t, err, errlen);
 	if (e)
 		goto fail;
+	t->slots.fd = bpf_map__fd(t->skel->maps.slots);
 	for (int i = 0; i < t->n_ifaces; i++) {
 		const int fds[2] = {bpf_program__fd(t->skel->progs.hl_traffic_ingress),
 				    bpf_program__fd(t->skel->progs.hl_traffic_egress)};
@@ -584,99 +574,121 @@ static bool wait_until(struct hl_traffic *t, uint64_t until)
 	return t->stopping;
 }
 
-/* Sum slots of run `id` over the CPUs into t->rd and the sketches. */
-static int read_run(struct hl_traffic *t, uint32_t id)
+/* ---- reading the slots ------------------------------------------------------------- */
+
+int hl_traffic_slots_init(struct hl_traffic_slots *s, size_t chunk_bytes)
 {
-	int fd = bpf_map__fd(t->skel->maps.slots);
-	size_t total = slot_count(t), done = 0;
-	bool batch = true;
+	size_t per_key = (size_t)s->ncpus * sizeof(struct hl_traffic_slot);
+	size_t total = (size_t)s->n_ifaces * HL_TRAFFIC_DIRS * s->samples;
 
-	while (done < total) {
-		__u32 n = (__u32)(total - done < t->chunk ? total - done : t->chunk);
-		__u32 got = n, in = (__u32)done, out = 0;
-		int e = -1;
-
-		if (batch) {
-			LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-			e = bpf_map_lookup_batch(fd, done ? &in : NULL, &out, t->keys, t->vals,
-						 &got, &opts);
-			if (e && errno == ENOENT && got)
-				e = 0;
-			if (e || got == 0) {
-				batch = false;
-				e = -1;
-			}
-			/* From the first chunk on, the batch starts at key `done`. */
-			if (!e && done == 0 && t->keys[0] != 0)
-				batch = false, e = -1;
-		}
-		if (e) {
-			got = n;
-			for (__u32 k = 0; k < n; k++) {
-				__u32 key = (__u32)done + k;
-				char *v = (char *)t->vals +
-					  (size_t)k * t->ncpus * sizeof(struct hl_traffic_slot);
-
-				t->keys[k] = key;
-				if (bpf_map_lookup_elem(fd, &key, v))
-					memset(v, 0, t->ncpus * sizeof(struct hl_traffic_slot));
-			}
-		}
-		for (__u32 k = 0; k < got; k++) {
-			__u32 key = t->keys[k];
-			const struct hl_traffic_slot *cpu =
-				(const struct hl_traffic_slot *)((char *)t->vals +
-								 (size_t)k * t->ncpus *
-									 sizeof(*cpu));
-			uint32_t i = key % t->samples, dir = key / t->samples % HL_TRAFFIC_DIRS,
-				 ifc = key / t->samples / HL_TRAFFIC_DIRS;
-			struct hl_traffic_sample *s;
-			uint64_t *sk = &t->sketch[(size_t)key * HL_TRAFFIC_SKETCH_WORDS];
-
-			if (key >= total || ifc >= (uint32_t)t->n_ifaces)
-				continue;
-			s = &t->rd[ifc].samples[dir][i];
-			memset(s, 0, sizeof(*s));
-			memset(sk, 0, HL_TRAFFIC_SKETCH_WORDS * sizeof(*sk));
-			for (int c = 0; c < t->ncpus; c++) {
-				if (cpu[c].run != id)
-					continue;
-				s->bytes += cpu[c].bytes;
-				s->ce_bytes += cpu[c].ce_bytes;
-				s->packets += cpu[c].packets;
-				s->retrans += cpu[c].retrans;
-				for (int w = 0; w < HL_TRAFFIC_SKETCH_WORDS; w++)
-					sk[w] |= cpu[c].flows[w];
-			}
-			s->flows = hl_traffic_flow_estimate(sk, HL_TRAFFIC_SKETCH_BITS);
-		}
-		done += got;
-		if (!got)
-			break;
-	}
-	return 0;
+	s->chunk = per_key ? chunk_bytes / per_key : 1;
+	if (s->chunk > total)
+		s->chunk = total;
+	if (s->chunk < 1)
+		s->chunk = 1;
+	s->keys = calloc(s->chunk, sizeof(*s->keys));
+	s->vals = calloc(s->chunk, per_key ? per_key : 1);
+	return s->keys && s->vals ? 0 : -ENOMEM;
 }
 
-/* One plain value into a raw-values histogram (count, sum, min, max exact). */
-static void raw_record(struct hl_hist *h, uint64_t v, int32_t idx)
+void hl_traffic_slots_free(struct hl_traffic_slots *s)
 {
-	bool first = h->count == 0;
+	free(s->keys);
+	free(s->vals);
+	s->keys = NULL;
+	s->vals = NULL;
+}
 
-	if (v)
-		hl_hist_add_bucket(h, HIST_SCALE, idx, 1);
-	else
-		hl_hist_add_zero(h, 1);
-	h->sum_ns += v;
-	if (first) {
-		h->min_ns = h->max_ns = v;
-		h->has_min = h->has_max = true;
-		return;
+/*
+ * Keys first..first+n-1 with one batch lookup. For an array the kernel
+ * starts after *in, the last key of the previous batch (in NULL: at key 0),
+ * and writes the last key it returned to *out. false when the kernel
+ * refuses or returns anything but exactly those keys.
+ */
+static bool read_batch(struct hl_traffic_slots *s, __u32 *in, __u32 *out, __u32 first, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 got = n;
+	int e;
+
+	e = bpf_map_lookup_batch(s->fd, in, out, s->keys, s->vals, &got, &opts);
+	if (e && errno != ENOENT) {
+		hl_debug("traffic", "batch lookup of the slots failed (%s): one key at a time",
+			 strerror(errno));
+		return false;
 	}
-	if (v < h->min_ns)
-		h->min_ns = v;
-	if (v > h->max_ns)
-		h->max_ns = v;
+	for (__u32 k = 0; k < n; k++) {
+		if (got == n && *out == first + n - 1 && s->keys[k] == first + k)
+			continue;
+		hl_debug("traffic",
+			 "batch lookup of %u slots from key %u returned %u from key %u: one key "
+			 "at a time",
+			 n, first, got, got ? s->keys[0] : 0);
+		return false;
+	}
+	return true;
+}
+
+/* Keys first..first+n-1 one at a time; a key that cannot be read is zero. */
+static void read_keys(struct hl_traffic_slots *s, __u32 first, __u32 n)
+{
+	size_t per_key = (size_t)s->ncpus * sizeof(struct hl_traffic_slot);
+
+	for (__u32 k = 0; k < n; k++) {
+		__u32 key = first + k;
+		char *v = (char *)s->vals + (size_t)k * per_key;
+
+		if (bpf_map_lookup_elem(s->fd, &key, v))
+			memset(v, 0, per_key);
+	}
+}
+
+/* Sum the CPUs' slots first..first+n-1 (in s->vals) of run id into rd. */
+static void sum_slots(const struct hl_traffic_slots *s, uint32_t id, __u32 first, __u32 n,
+		      struct hl_traffic_rundata *rd)
+{
+	for (__u32 k = 0; k < n; k++) {
+		__u32 key = first + k;
+		uint32_t i = key % s->samples, dir = key / s->samples % HL_TRAFFIC_DIRS,
+			 ifc = key / s->samples / HL_TRAFFIC_DIRS;
+		const struct hl_traffic_slot *cpu =
+			(const struct hl_traffic_slot *)((const char *)s->vals +
+							 (size_t)k * s->ncpus * sizeof(*cpu));
+		struct hl_traffic_sample *x = &rd[ifc].samples[dir][i];
+		uint64_t sk[HL_TRAFFIC_SKETCH_WORDS] = {0}; /* OR of the CPUs' bitmaps */
+
+		memset(x, 0, sizeof(*x));
+		for (int c = 0; c < s->ncpus; c++) {
+			if (cpu[c].run != id)
+				continue;
+			x->bytes += cpu[c].bytes;
+			x->ce_bytes += cpu[c].ce_bytes;
+			x->packets += cpu[c].packets;
+			x->retrans += cpu[c].retrans;
+			for (int w = 0; w < HL_TRAFFIC_SKETCH_WORDS; w++)
+				sk[w] |= cpu[c].flows[w];
+		}
+		x->flows = hl_traffic_flow_estimate(sk, HL_TRAFFIC_SKETCH_BITS);
+	}
+}
+
+void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_traffic_rundata *rd)
+{
+	size_t total = (size_t)s->n_ifaces * HL_TRAFFIC_DIRS * s->samples, done = 0;
+	__u32 in = 0, out = 0; /* a batch's out_batch is the next one's in_batch */
+
+	while (done < total) {
+		__u32 n = (__u32)(total - done < s->chunk ? total - done : s->chunk);
+
+		if (!s->no_batch && !read_batch(s, done ? &in : NULL, &out, (__u32)done, n))
+			s->no_batch = true;
+		if (s->no_batch)
+			read_keys(s, (__u32)done, n);
+		else
+			in = out;
+		sum_slots(s, id, (__u32)done, n, rd);
+		done += n;
+	}
 }
 
 /* Fold a finished run of granularity g into the series (lock held). */
@@ -691,13 +703,14 @@ static void fold_run(struct hl_traffic *t, int g)
 
 			for (uint32_t k = 0; k < r->n; k++) {
 				const struct hl_traffic_sample *x = &r->samples[d][k];
-				int32_t bi = x->bytes ? hl_exph_index_int(HIST_SCALE, x->bytes) : 0;
-				int32_t fi = x->flows ? hl_exph_index_int(HIST_SCALE, x->flows) : 0;
+				/* each exact index (bignum arithmetic) once for both */
+				int32_t bi = hl_exph_index_int(HIST_SCALE, x->bytes);
+				int32_t fi = hl_exph_index_int(HIST_SCALE, x->flows);
 
-				raw_record(&s->bytes_cum, x->bytes, bi);
-				raw_record(&s->bytes_delta, x->bytes, bi);
-				raw_record(&s->flows_cum, x->flows, fi);
-				raw_record(&s->flows_delta, x->flows, fi);
+				hl_hist_record_at(&s->bytes_cum, HIST_SCALE, bi, x->bytes);
+				hl_hist_record_at(&s->bytes_delta, HIST_SCALE, bi, x->bytes);
+				hl_hist_record_at(&s->flows_cum, HIST_SCALE, fi, x->flows);
+				hl_hist_record_at(&s->flows_delta, HIST_SCALE, fi, x->flows);
 				if (hl_traffic_is_burst(x->bytes, r->gran_ns, r->link_bps,
 							r->burst_pct))
 					s->bursts++;
@@ -719,7 +732,7 @@ static void finish_run(struct hl_traffic *t, int g, uint32_t id, uint64_t start_
 {
 	char path[4096];
 
-	read_run(t, id);
+	hl_traffic_read_slots(&t->slots, id, t->rd);
 	for (int i = 0; i < t->n_ifaces; i++) {
 		t->rd[i].gran_ns = t->grans[g];
 		t->rd[i].n = t->samples;
@@ -794,10 +807,9 @@ static void point_init(struct hl_point *p, const struct hl_traffic *t, const str
 {
 	memset(p, 0, sizeof(*p));
 	if (with_dir)
-		p->attrs[p->n_attrs++] = (struct hl_attr){"network.io.direction", dir_attr[s->dir]};
-	p->attrs[p->n_attrs++] =
-		(struct hl_attr){"network.interface.name", t->ifaces[s->iface].name};
-	p->attrs[p->n_attrs++] = (struct hl_attr){"hostlat.granularity", t->gran_name[s->gran]};
+		hl_point_attr(p, "network.io.direction", dir_attr[s->dir]);
+	hl_point_attr(p, "network.interface.name", t->ifaces[s->iface].name);
+	hl_point_attr(p, "hostlat.granularity", t->gran_name[s->gran]);
 }
 
 static int traffic_collect(void *state, struct hl_metric *out, size_t max)
@@ -848,21 +860,18 @@ static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 		if (t->ifaces[s->iface].link_bps) {
 			p = &pr[nr++];
 			point_init(p, t, s, true);
-			p->value = s->bursts;
-			p->value_delta = s->bursts - s->x_bursts;
+			hl_point_counter(p, s->bursts, s->x_bursts);
 			s->x_bursts = s->bursts;
 		}
 		if (s->dir == HL_TRAFFIC_RX) {
 			p = &pc[nc++];
 			point_init(p, t, s, false);
-			p->value = s->ce_bytes;
-			p->value_delta = s->ce_bytes - s->x_ce_bytes;
+			hl_point_counter(p, s->ce_bytes, s->x_ce_bytes);
 			s->x_ce_bytes = s->ce_bytes;
 		} else {
 			p = &pt[nt++];
 			point_init(p, t, s, false);
-			p->value = s->retrans;
-			p->value_delta = s->retrans - s->x_retrans;
+			hl_point_counter(p, s->retrans, s->x_retrans);
 			s->x_retrans = s->retrans;
 		}
 	}

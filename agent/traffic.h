@@ -43,11 +43,38 @@ struct hl_traffic_rundata {
 
 void hl_traffic_rundata_free(struct hl_traffic_rundata *r);
 
-/* Flow estimate of a sketch by linear counting (see docs); saturates at 621. */
+/* Flow estimate of a sketch by linear counting (see docs); with 256 bits it
+ * saturates at 1417 (all bits set counts as 255). */
 uint32_t hl_traffic_flow_estimate(const uint64_t *words, unsigned int nbits);
 
 /* A sample is a burst when bytes * 8 * 1e9 / gran_ns > link_bps * pct / 100. */
 bool hl_traffic_is_burst(uint64_t bytes, uint64_t gran_ns, uint64_t link_bps, uint32_t pct);
+
+/* ---- reading a run's slots (traffic.c) ------------------------------------------- */
+
+/*
+ * The slots map: a per-CPU array of n_ifaces * 2 * samples struct
+ * hl_traffic_slot (bpf/traffic_types.h), read chunk keys per batch lookup
+ * into keys and vals.
+ */
+struct hl_traffic_slots {
+	int fd;
+	int ncpus;
+	int n_ifaces;
+	uint32_t samples;
+	size_t chunk;	/* keys per lookup, 1..n_ifaces * 2 * samples */
+	uint32_t *keys; /* chunk keys */
+	void *vals;	/* chunk * ncpus slots */
+	bool no_batch;	/* the kernel refused a batch lookup: one key at a time */
+};
+
+/* Allocate keys and vals for chunks of about chunk_bytes (at least one key)
+ * with ncpus, n_ifaces and samples set. 0 or -ENOMEM. */
+int hl_traffic_slots_init(struct hl_traffic_slots *s, size_t chunk_bytes);
+void hl_traffic_slots_free(struct hl_traffic_slots *s);
+/* Sum the slots of run id over the CPUs into rd[0..n_ifaces).samples (each
+ * samples long); slots of other runs count as zero. */
+void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_traffic_rundata *rd);
 
 /* ---- attaching (traffic_attach.c) -------------------------------------------------- */
 

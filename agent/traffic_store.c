@@ -143,7 +143,7 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 	bool columns = false;
 	uint32_t rows = 0;
 	gzFile gz;
-	int e = 0;
+	int e = 0, zerr;
 
 	memset(r, 0, sizeof(*r));
 	gz = gzopen(path, "rb");
@@ -181,9 +181,16 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 			columns = true;
 			continue;
 		}
+		/* A cut-off stream ends in part of a row: not a row. */
+		if (!strchr(line, '\n')) {
+			gzerror(gz, &zerr);
+			if (zerr != Z_OK)
+				break;
+		}
+		/* rows in order, each sample once: rows == n means none is missing */
 		if (sscanf(line, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &f[0], &f[1],
 			   &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9]) != 10 ||
-		    f[0] >= r->n) {
+		    f[0] != rows || rows >= r->n) {
 			snprintf(err, errlen, "%s: bad row %u", path, rows + 1);
 			e = -EINVAL;
 			goto out;
@@ -199,8 +206,23 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 							      .flows = (uint32_t)f[9]};
 		rows++;
 	}
-	if (!columns) {
+	/* gzgets() returns NULL on errors too: a cut-off or damaged stream */
+	gzerror(gz, &zerr);
+	if (zerr != Z_OK || !gzeof(gz)) {
+		const char *msg = zerr == Z_ERRNO ? strerror(errno) : gzerror(gz, &zerr);
+		size_t plen = strlen(path);
+
+		/* zlib's message starts with the path */
+		if (!strncmp(msg, path, plen) && !strncmp(msg + plen, ": ", 2))
+			msg += plen + 2;
+		snprintf(err, errlen, "%s: truncated or corrupt after %u samples: %s", path, rows,
+			 msg);
+		e = zerr == Z_ERRNO ? -EIO : -EINVAL;
+	} else if (!columns) {
 		snprintf(err, errlen, "%s: no samples", path);
+		e = -EINVAL;
+	} else if (rows != r->n) {
+		snprintf(err, errlen, "%s: truncated: %u of %u samples", path, rows, r->n);
 		e = -EINVAL;
 	}
 out:

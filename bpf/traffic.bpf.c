@@ -67,10 +67,10 @@ static __always_inline struct hl_traffic_slot *run_slot(__u32 ifindex, int dir)
 	now = bpf_ktime_get_ns();
 	start = run.start_ns;
 	gran = run.gran_ns;
-	n = run.samples;
 	id = run.id;
-	if (now >= end || now < start || !gran || n > samples)
+	if (now >= end || now < start || !gran)
 		return NULL;
+	/* run.samples is samples (user space sets both): this bound is enough. */
 	n = (now - start) / gran;
 	if (n >= samples)
 		return NULL;
@@ -93,18 +93,19 @@ static __always_inline struct hl_traffic_slot *run_slot(__u32 ifindex, int dir)
 	return s;
 }
 
-/* ECN field of the IPv4 or IPv6 header: 0..3. */
+/* ECN field of the IPv4 or IPv6 header: 0..3; 0 for other protocols. */
 static __always_inline __u32 ecn_of(struct __sk_buff *skb)
 {
+	__u32 proto = skb->protocol;
 	__u8 h[2];
 
+	if (proto != bpf_htons(ETH_P_IP_) && proto != bpf_htons(ETH_P_IPV6_))
+		return 0;
 	if (bpf_skb_load_bytes_relative(skb, 0, h, sizeof(h), BPF_HDR_START_NET))
 		return 0;
-	if (skb->protocol == bpf_htons(ETH_P_IP_))
+	if (proto == bpf_htons(ETH_P_IP_))
 		return h[1] & 3; /* TOS byte */
-	if (skb->protocol == bpf_htons(ETH_P_IPV6_))
-		return (h[1] >> 4) & 3; /* low bits of the traffic class */
-	return 0;
+	return (h[1] >> 4) & 3;	 /* low bits of the traffic class */
 }
 
 static __always_inline void count(struct __sk_buff *skb, int dir)
@@ -117,9 +118,7 @@ static __always_inline void count(struct __sk_buff *skb, int dir)
 	segs = skb->gso_segs;
 	s->bytes += skb->len;
 	s->packets += segs > 1 ? segs : 1;
-	if (dir == HL_TRAFFIC_RX &&
-	    (skb->protocol == bpf_htons(ETH_P_IP_) || skb->protocol == bpf_htons(ETH_P_IPV6_)) &&
-	    ecn_of(skb) == ECN_CE)
+	if (dir == HL_TRAFFIC_RX && ecn_of(skb) == ECN_CE)
 		s->ce_bytes += skb->len;
 	/* The kernel's flow hash (computed once if nothing has yet); the top
 	 * bits of a multiplicative mix pick the sketch bit. */

@@ -88,6 +88,11 @@ head -n 1 "$TMP/show.csv" | grep -q '^sample,time_ns,rx_bytes,' || fail "CSV hea
 "$HOSTLAT" traffic show "$TMP/nope.csv.gz" 2>"$TMP/e1" && fail "show of a missing file succeeded"
 "$HOSTLAT" traffic show "$STORE/notes.txt" 2>"$TMP/e2" && fail "show of a non-run succeeded"
 grep -q "not a hostlat traffic run" "$TMP/e2" || fail "message: $(cat "$TMP/e2")"
+# A cut-off run file is an error, not a shorter chart.
+head -c $(($(stat -c %s "$newest") / 2)) "$newest" >"$TMP/cut.csv.gz"
+"$HOSTLAT" traffic show "$TMP/cut.csv.gz" 2>"$TMP/e3" >/dev/null && fail "show of a truncated run succeeded"
+cat "$TMP/e3"
+grep -q "cut.csv.gz: truncated or corrupt after [0-9]* samples: " "$TMP/e3" || fail "message: $(cat "$TMP/e3")"
 rc=0
 "$HOSTLAT" traffic frobnicate 2>/dev/null || rc=$?
 [ $rc -eq 2 ] || fail "unknown traffic command: exit status $rc, not 2"

@@ -14,12 +14,18 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <zlib.h>
 
 #include "unit.h"
 
 #include "exporters.h"
 #include "hist.h"
 #include "traffic.h"
+#include "traffic_types.h"
 
 /* ---- hl_exph_index_int ---------------------------------------------------------- */
 
@@ -114,18 +120,11 @@ static void fill_raw(struct hl_hist *h)
 {
 	static const uint64_t vals[] = {0, 0, 1500, 1500, 3000, 64000};
 
+	/* what the probe records: exact bucket, count, sum, min and max */
 	hl_hist_init(h, 160, 3);
 	h->raw_values = true;
-	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-		if (vals[i])
-			hl_hist_add_bucket(h, 3, hl_exph_index_int(3, vals[i]), 1);
-		else
-			hl_hist_add_zero(h, 1);
-		h->sum_ns += vals[i];
-	}
-	h->min_ns = 0;
-	h->max_ns = 64000;
-	h->has_min = h->has_max = true;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		hl_hist_record_int(h, 3, vals[i]);
 }
 
 static void test_raw_hist(void)
@@ -142,6 +141,12 @@ static void test_raw_hist(void)
 	      "raw JSON: %s", txt);
 	free(txt);
 	cJSON_Delete(j);
+	CHECK(h.count == 6 && h.zero_count == 2 && h.sum_ns == 70000 && h.has_min &&
+		      h.min_ns == 0 && h.has_max && h.max_ns == 64000 && h.scale == 3,
+	      "recorded: count %llu zeros %llu sum %llu min %llu max %llu scale %d",
+	      (unsigned long long)h.count, (unsigned long long)h.zero_count,
+	      (unsigned long long)h.sum_ns, (unsigned long long)h.min_ns,
+	      (unsigned long long)h.max_ns, h.scale);
 	/* the median is the 3rd value: 1500's bucket (84), upper bound 2^(85/8) */
 	CHECK(fabs(hl_hist_quantile(&h, 0.5) - exp2(85.0 / 8)) < 1e-6, "p50 %g",
 	      hl_hist_quantile(&h, 0.5));
@@ -206,6 +211,137 @@ static void test_raw_statsd(void)
 	hl_hist_free(&h);
 }
 
+/* ---- reading the slots map ----------------------------------------------------------- */
+
+#define RS_IFACES 2
+#define RS_SAMPLES 7
+#define RS_KEYS (RS_IFACES * HL_TRAFFIC_DIRS * RS_SAMPLES)
+#define RS_RUN 5
+
+/* What CPU c holds in slot key: some slots and CPUs of an older run (4), some
+ * never touched (run 0); the sketch bits of run RS_RUN never collide. */
+static void rs_slot(struct hl_traffic_slot *v, uint32_t key, int c)
+{
+	memset(v, 0, sizeof(*v));
+	if (key % 9 == 8)
+		return;
+	v->run = key % 7 == 3 || (key % 5 == 0 && c == 0) ? RS_RUN - 1 : RS_RUN;
+	v->bytes = 1000000ULL * (key + 1) + (uint64_t)c + 1;
+	v->ce_bytes = key + 3;
+	v->packets = key + 10;
+	v->retrans = (uint32_t)c + 1;
+	v->flows[0] = 1ULL << (c % 15);
+	v->flows[3] = 1ULL << (key % 64);
+}
+
+/* The sum over the CPUs of run RS_RUN. */
+static struct hl_traffic_sample rs_want(uint32_t key, int ncpus)
+{
+	struct hl_traffic_sample w = {0};
+	uint32_t low = 0;
+
+	for (int c = 0; c < ncpus; c++) {
+		struct hl_traffic_slot v;
+
+		rs_slot(&v, key, c);
+		if (v.run != RS_RUN)
+			continue;
+		w.bytes += v.bytes;
+		w.ce_bytes += v.ce_bytes;
+		w.packets += v.packets;
+		w.retrans += v.retrans;
+		low |= 1U << (c % 15);
+	}
+	/* distinct bits, at most 16: the estimate is exact */
+	w.flows = low ? (uint32_t)__builtin_popcount(low) + 1 : 0;
+	return w;
+}
+
+static void test_read_slots(void)
+{
+	static const size_t chunks[] = {1, 2, 3, 5, 13, RS_KEYS - 1, RS_KEYS, 1000};
+	int ncpus = libbpf_num_possible_cpus();
+	struct hl_traffic_rundata rd[RS_IFACES];
+	struct hl_traffic_slot *vals;
+	int fd;
+
+	CHECK(ncpus > 0, "possible CPUs: %d", ncpus);
+	if (ncpus <= 0)
+		return;
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, NULL, 4, sizeof(struct hl_traffic_slot),
+			    RS_KEYS, NULL);
+	if (fd < 0) {
+		/* Not a silent pass: make test runs as root, where this fails. */
+		CHECK(0, "cannot create a BPF map: %s (run as root)", strerror(errno));
+		return;
+	}
+	vals = calloc((size_t)ncpus, sizeof(*vals));
+	for (uint32_t key = 0; key < RS_KEYS; key++) {
+		for (int c = 0; c < ncpus; c++)
+			rs_slot(&vals[c], key, c);
+		CHECK(bpf_map_update_elem(fd, &key, vals, BPF_ANY) == 0, "update %u: %s", key,
+		      strerror(errno));
+	}
+	free(vals);
+	for (int i = 0; i < RS_IFACES; i++) {
+		rd[i].samples[0] = calloc(RS_SAMPLES, sizeof(*rd[i].samples[0]));
+		rd[i].samples[1] = calloc(RS_SAMPLES, sizeof(*rd[i].samples[1]));
+	}
+	/* Every chunk size, through batch lookups, then one key at a time. */
+	for (size_t k = 0; k < 2 * sizeof(chunks) / sizeof(chunks[0]); k++) {
+		size_t chunk = chunks[k % (sizeof(chunks) / sizeof(chunks[0]))];
+		bool one_by_one = k >= sizeof(chunks) / sizeof(chunks[0]);
+		struct hl_traffic_slots s = {
+			.fd = fd, .ncpus = ncpus, .n_ifaces = RS_IFACES, .samples = RS_SAMPLES};
+		int bad = 0;
+
+		CHECK(hl_traffic_slots_init(&s, chunk * ncpus * sizeof(struct hl_traffic_slot)) ==
+			      0,
+		      "init");
+		CHECK(s.chunk == (chunk < RS_KEYS ? chunk : RS_KEYS), "chunk %zu for %zu", s.chunk,
+		      chunk);
+		s.no_batch = one_by_one;
+		/* garbage where a slot that is not read would show */
+		for (int i = 0; i < RS_IFACES; i++)
+			for (int d = 0; d < HL_TRAFFIC_DIRS; d++)
+				memset(rd[i].samples[d], 0xa5,
+				       RS_SAMPLES * sizeof(*rd[i].samples[d]));
+		hl_traffic_read_slots(&s, RS_RUN, rd);
+		/* batch lookups of an array work since Linux 5.6: no silent fallback */
+		CHECK(s.no_batch == one_by_one, "chunk %zu: batch lookups given up", chunk);
+		for (uint32_t key = 0; key < RS_KEYS && bad < 3; key++) {
+			struct hl_traffic_sample want = rs_want(key, ncpus);
+			const struct hl_traffic_sample *got =
+				&rd[key / RS_SAMPLES / HL_TRAFFIC_DIRS]
+					 .samples[key / RS_SAMPLES % HL_TRAFFIC_DIRS]
+						 [key % RS_SAMPLES];
+
+			if (memcmp(got, &want, sizeof(want))) {
+				bad++;
+				CHECK(0,
+				      "chunk %zu%s, key %u: bytes %llu packets %u ce %llu retrans "
+				      "%u flows %u, want %llu %u %llu %u %u",
+				      chunk, one_by_one ? " (one by one)" : "", key,
+				      (unsigned long long)got->bytes, got->packets,
+				      (unsigned long long)got->ce_bytes, got->retrans, got->flows,
+				      (unsigned long long)want.bytes, want.packets,
+				      (unsigned long long)want.ce_bytes, want.retrans, want.flows);
+			}
+		}
+		hl_traffic_slots_free(&s);
+	}
+	/* Sanity of the data itself: stale, untouched and mixed slots are there. */
+	CHECK(rs_want(3, ncpus).bytes == 0 && rs_want(8, ncpus).bytes == 0 &&
+		      rs_want(5, ncpus).bytes ==
+			      (ncpus > 1 ? 6000000ULL * (ncpus - 1) +
+						   (uint64_t)ncpus * (ncpus + 1) / 2 - 1
+					 : 0),
+	      "test data");
+	for (int i = 0; i < RS_IFACES; i++)
+		hl_traffic_rundata_free(&rd[i]);
+	close(fd);
+}
+
 /* ---- stored runs ------------------------------------------------------------------------- */
 
 static void make_run(struct hl_traffic_rundata *r, uint32_t n)
@@ -248,6 +384,24 @@ static off_t file_size(const char *p)
 	return stat(p, &st) ? -1 : st.st_size;
 }
 
+/* The first n bytes of file from into a new file to; 0 or -1. */
+static int copy_bytes(const char *from, const char *to, off_t n)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char *buf = malloc(n > 0 ? (size_t)n : 1);
+	int e = in && out && buf && fread(buf, 1, (size_t)n, in) == (size_t)n &&
+				fwrite(buf, 1, (size_t)n, out) == (size_t)n
+			? 0
+			: -1;
+
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		e = -1;
+	free(buf);
+	return e;
+}
+
 static void test_store(void)
 {
 	char dir[] = "/tmp/hostlat-unit-traffic.XXXXXX", path[4096], other[4200], err[256];
@@ -269,6 +423,41 @@ static void test_store(void)
 	hl_traffic_rundata_free(&back);
 	size = file_size(path);
 	CHECK(size > 0 && size < 20000, "compressed size %lld", (long long)size);
+
+	/* A cut-off file, and a whole gzip stream with samples missing, fail. */
+	{
+		char cut[4200];
+		gzFile gz;
+
+		snprintf(cut, sizeof(cut), "%s/cut.csv.gz", dir);
+		CHECK(copy_bytes(path, cut, size / 2) == 0, "copy half of %s", path);
+		e = hl_traffic_store_read(cut, &back, err, sizeof(err));
+		CHECK(e == -EINVAL && strstr(err, "cut.csv.gz: truncated or corrupt after ") &&
+			      strstr(err, " samples: unexpected end of file"),
+		      "half a file: %d %s", e, err);
+		/* every row there, the gzip trailer (CRC, length) not */
+		CHECK(copy_bytes(path, cut, size - 4) == 0, "copy of %s", path);
+		e = hl_traffic_store_read(cut, &back, err, sizeof(err));
+		CHECK(e == -EINVAL && strstr(err, "truncated or corrupt after 1000 samples"),
+		      "no trailer: %d %s", e, err);
+		gz = gzopen(cut, "wb");
+		gzprintf(gz, "# hostlat traffic run\n# interface: x\n# granularity_ns: 1000\n"
+			     "# samples: 3\nsample,time_ns\n0,0,1,1,0,1,1,1,0,1\n"
+			     "1,1000,1,1,0,1,1,1,0,1\n");
+		gzclose(gz);
+		e = hl_traffic_store_read(cut, &back, err, sizeof(err));
+		CHECK(e == -EINVAL && strstr(err, "cut.csv.gz: truncated: 2 of 3 samples"),
+		      "rows missing: %d %s", e, err);
+		gz = gzopen(cut, "wb");
+		gzprintf(gz, "# hostlat traffic run\n# interface: x\n# granularity_ns: 1000\n"
+			     "# samples: 3\nsample,time_ns\n0,0,1,1,0,1,1,1,0,1\n"
+			     "0,0,1,1,0,1,1,1,0,1\n2,2000,1,1,0,1,1,1,0,1\n");
+		gzclose(gz);
+		e = hl_traffic_store_read(cut, &back, err, sizeof(err));
+		CHECK(e == -EINVAL && strstr(err, "cut.csv.gz: bad row 2"), "a row twice: %d %s", e,
+		      err);
+		unlink(cut);
+	}
 
 	/* A file not named like a run, and a second run one second later. */
 	snprintf(other, sizeof(other), "%s/notes.txt", dir);
@@ -356,6 +545,7 @@ int main(void)
 	test_bursts();
 	test_raw_hist();
 	test_raw_statsd();
+	test_read_slots();
 	test_store();
 	test_show();
 	return UNIT_DONE();
