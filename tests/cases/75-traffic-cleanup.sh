@@ -36,7 +36,7 @@ probes:
   traffic:
     interfaces: [$1]
     granularities: [1ms]
-    samples: 500
+    samples: 2000 # a 2 s run from start: room for the bursts on a loaded machine
     attach: $2
     store: { dir: $TMP/store, max_bytes: 0 }
 exporters:
