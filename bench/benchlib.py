@@ -252,6 +252,23 @@ def markdown(res):
             out.append("| %d | %d | %.2f | %.1f | %.2f | %.0f | %.0f |" % (
                 r["keys"], r["hist_entries"], r["collect_ms"], r["collect_ms"] / r["keys"] * 1e3,
                 r["hist_read_ms"], r["hist_read_ns_per_entry_cpu"], r["otlp_bytes"] / 1024))
+    x = sec.get("xdp_responder")
+    if x:
+        # The columns bench/xdp-responder.sh prints.
+        out += ["", "**XDP responder**: `hostlat ping` round trip (µs; %d requests per set-up, %s apart, "
+                "%d busy processes when saturated; %s)" % (x["rounds"] * x["requests_per_run"], x["interval"],
+                                                           x["busy_processes"], x["measured_at"]), "",
+                "| responder | p50 µs | p90 µs | p99 µs | max µs | lost |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for name in ("xdp-idle", "user-idle", "xdp-saturated", "user-saturated"):
+            r = x["rtt"].get(name)
+            if r:
+                out.append("| %s | %.1f | %.1f | %.1f | %.1f | %d |" % (
+                    name, r["p50_us"], r["p90_us"], r["p99_us"], r["max_us"], r["lost"]))
+        out += ["", "| user / xdp | p50 | p90 | p99 |", "| --- | ---: | ---: | ---: |"]
+        for load in ("idle", "saturated"):
+            q = x["ratio_user_over_xdp"].get(load)
+            if q:
+                out.append("| %s | %.1fx | %.1fx | %.1fx |" % (load, q["p50"], q["p90"], q["p99"]))
     return "\n".join(out) + "\n"
 
 

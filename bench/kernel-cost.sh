@@ -43,21 +43,18 @@ bench_agent_config "$TMP/hostlat.yaml"
 start_setup() {
 	case $1 in
 	hostlat)
-		ip netns exec "$NS_B" "$HOSTLAT" --config "$TMP/hostlat.yaml" >"$TMP/agent.out" 2>"$TMP/agent.err" &
-		SETUP_PID=$!
-		wait_for 30 grep -q "running" "$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "agent did not start"; }
+		AGENT_NETNS=$NS_B start_agent "$TMP/hostlat.yaml"
+		SETUP_PID=$AGENT_PID
 		;;
 	floor)
+		rm -f "$TMP/floor.out" # the wait below must not see the previous round's "running"
 		ip netns exec "$NS_B" "$BUILD/bench/floor" "$BUILD/bench/floor.bpf.o" "$VETH_B" >"$TMP/floor.out" 2>&1 &
 		SETUP_PID=$!
 		wait_for 30 grep -q "running" "$TMP/floor.out" || { cat "$TMP/floor.out" >&2; fail "floor did not start"; }
 		;;
 	bpftrace)
-		local off
-		off=$("$PY" -c 'import time; print(time.clock_gettime_ns(time.CLOCK_REALTIME) - time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
-		bpftrace bench/bpftrace/hostlat.bt "$off" >"$TMP/bpftrace.out" 2>&1 &
-		SETUP_PID=$!
-		wait_for 60 grep -q "^Attaching" "$TMP/bpftrace.out" || { cat "$TMP/bpftrace.out" >&2; fail "bpftrace did not start"; }
+		start_bpftrace
+		SETUP_PID=$BT_PID
 		;;
 	esac
 	on_exit "kill -9 $SETUP_PID"

@@ -11,6 +11,8 @@
 #   bench_secs N [QUICK]       N, or QUICK (default N/4, at least 1) with BENCH_QUICK=1
 #   bench_py ARGS...           python3 with bench/ on sys.path: `bench_py - <<'PY'`,
 #                              then `import benchlib` (bench/benchlib.py)
+#   start_bpftrace             bench/bpftrace/hostlat.bt in the background until it
+#                              has attached; sets BT_PID
 #
 # The agent benchmarked is the optimised build ($BUILD/hostlat), never the
 # sanitizer one the tests use.
@@ -86,6 +88,20 @@ bench_servers() {
 	wait_for 10 bash -c "ip netns exec $NS_B ss -ltn | grep -q 198.18.0.2:5201" || fail "iperf3 server did not start"
 	wait_for 10 bash -c "ip netns exec $NS_B ss -ltn | grep -q 198.18.0.2:11111" || fail "sockperf TCP server did not start"
 	wait_for 10 bash -c "ip netns exec $NS_B ss -lun | grep -q 198.18.0.2:11112" || fail "sockperf UDP server did not start"
+}
+
+# start_bpftrace: the bpftrace equivalent of hostlat (bench/bpftrace/hostlat.bt,
+# given the offset of CLOCK_REALTIME from CLOCK_MONOTONIC) in the background,
+# output to $TMP/bpftrace.out; returns once its probes are attached; sets
+# BT_PID. The output file is removed first, not truncated by the background
+# job's redirection: the wait must not see a previous run's "Attaching".
+start_bpftrace() {
+	local off
+	off=$("$PY" -c 'import time; print(time.clock_gettime_ns(time.CLOCK_REALTIME) - time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
+	rm -f "$TMP/bpftrace.out"
+	bpftrace bench/bpftrace/hostlat.bt "$off" >"$TMP/bpftrace.out" 2>&1 &
+	BT_PID=$!
+	wait_for 60 grep -q "^Attaching" "$TMP/bpftrace.out" || { cat "$TMP/bpftrace.out" >&2; fail "bpftrace did not start"; }
 }
 
 # bench_agent_config FILE: every probe on (traffic on $VETH_B, sampling

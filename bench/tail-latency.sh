@@ -62,17 +62,12 @@ start_setup() {
 	SETUP_PID=""
 	case $1 in
 	hostlat | stack)
-		: >"$TMP/agent.err"
-		ip netns exec "$NS_B" "$HOSTLAT" --config "$TMP/$1.yaml" >"$TMP/agent.out" 2>"$TMP/agent.err" &
-		SETUP_PID=$!
-		wait_for 30 grep -q "running" "$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "agent did not start"; }
+		AGENT_NETNS=$NS_B start_agent "$TMP/$1.yaml"
+		SETUP_PID=$AGENT_PID
 		;;
 	bpftrace)
-		local off
-		off=$("$PY" -c 'import time; print(time.clock_gettime_ns(time.CLOCK_REALTIME) - time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
-		bpftrace bench/bpftrace/hostlat.bt "$off" >"$TMP/bpftrace.out" 2>&1 &
-		SETUP_PID=$!
-		wait_for 60 grep -q "^Attaching" "$TMP/bpftrace.out" || { cat "$TMP/bpftrace.out" >&2; fail "bpftrace did not start"; }
+		start_bpftrace
+		SETUP_PID=$BT_PID
 		;;
 	esac
 	[ -n "$SETUP_PID" ] && on_exit "kill -9 $SETUP_PID"

@@ -44,10 +44,8 @@ config sampling 1ms 100000
 run_setup() {
 	local s=$1 r=$2 pid=""
 	if [ "$s" != none ]; then
-		ip netns exec "$NS_B" "$HOSTLAT" --config "$TMP/$s.yaml" >"$TMP/agent.out" 2>"$TMP/agent.err" &
-		pid=$!
-		on_exit "kill -9 $pid"
-		wait_for 30 grep -q "running" "$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "agent did not start"; }
+		AGENT_NETNS=$NS_B start_agent "$TMP/$s.yaml"
+		pid=$AGENT_PID
 		sleep 0.5
 		progstats "$TMP/$s.$r.before" "$pid"
 	fi

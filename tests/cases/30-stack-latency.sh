@@ -25,6 +25,7 @@ exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
   - { type: stdout, format: pretty, output: $TMP/pretty.txt }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >"$TMP/check.txt" || fail "--check failed"
 cat "$TMP/check.txt"

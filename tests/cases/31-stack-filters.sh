@@ -45,6 +45,7 @@ probes:
   stack_latency:
     group_by: [interface, cgroup]
     filters: { network_namespace: all }
+  traffic: { store: { dir: $TMP/traffic } }
 exporters:
   - { type: stdout, format: json, output: $TMP/group.jsonl }
 YAML
@@ -71,6 +72,7 @@ probes:
 exporters:
   - { type: stdout, format: json, output: $TMP/filter.jsonl }
 YAML
+only_probes "$TMP/filter.yaml" stack_latency
 server s2 5002
 server s3 5003
 sed -i "s/PID1/$s2_PID/" "$TMP/filter.yaml"

@@ -9,7 +9,9 @@ netns_pair vsnd vrcv
 
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
-probes: { stack_latency: { filters: { network_namespace: /var/run/netns/$NS_B } } }
+probes:
+  stack_latency: { filters: { network_namespace: /var/run/netns/$NS_B } }
+  traffic: { store: { dir: $TMP/traffic } }
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
   - { type: stdout, format: pretty, output: $TMP/pretty.txt }

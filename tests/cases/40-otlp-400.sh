@@ -16,6 +16,7 @@ exporters:
     headers: { authorization: "@env:HL_TEST_OTLP_TOKEN" }
     retry: { initial: 200ms, max: 200ms }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
 wait_for 10 requests_at_least 3 || fail "the receiver got fewer than 3 requests"

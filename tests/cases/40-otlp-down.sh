@@ -21,6 +21,7 @@ exporters:
     retry: { initial: 200ms, max: 400ms, max_elapsed: 1m }
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
 wait_for 10 requests_at_least 1 || fail "no request reached the receiver"

@@ -37,6 +37,7 @@ exporters:
     headers: { authorization: "@env:HL_TEST_OTLP_TOKEN", x-hostlat-test: plain }
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
 grep "otlp_http" "$TMP/agent.err" || true

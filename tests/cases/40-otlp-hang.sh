@@ -16,6 +16,7 @@ exporters:
     retry: { initial: 200ms, max: 200ms }
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
 sleep 6.2

@@ -14,6 +14,7 @@ exporters:
     endpoint: http://127.0.0.1:$RCV_PORT
     retry: { initial: 100ms, max: 100ms, max_elapsed: 1m }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
 wait_for 15 requests_at_least 3 || fail "fewer than 3 attempts"

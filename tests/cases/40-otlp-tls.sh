@@ -45,6 +45,7 @@ exporters:
     headers: { x-hostlat-test: unverified }
     retry: { initial: 500ms, max: 500ms }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
 sleep 3.5

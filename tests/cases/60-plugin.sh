@@ -67,6 +67,7 @@ exporters:
     retry: { initial: 100ms, max: 1s, max_elapsed: 10s }
     config: { file: $TMP/second.csv, header: false }
 YAML
+only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
 ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py server 5001 "$D_MS" >"$TMP/server.out" 2>&1 &

@@ -35,8 +35,10 @@ grep "traffic:" "$TMP/agent.err"
 # 25 bursts of 40 x 1400-byte datagrams each way: 57680 bytes on the wire per burst.
 ip netns exec "$NS_A" "$PY" tests/tools/traffic_gen.py bursts 198.18.0.2 6000 25 40 1400 100.37 "$TMP/rx.log" &
 A=$!
+on_exit "kill $A"
 ip netns exec "$NS_B" "$PY" tests/tools/traffic_gen.py bursts 198.18.0.1 6001 25 40 1400 100.29 "$TMP/tx.log" &
 B=$!
+on_exit "kill $B"
 wait $A || fail "sender A failed"
 wait $B || fail "sender B failed"
 wait_runs 1 20

@@ -36,6 +36,7 @@ start_agent_in "$NS_A" "$TMP/hostlat.yaml"
 ip netns exec "$NS_A" nstat -n # reset nstat's history: the next call prints deltas
 ip netns exec "$NS_A" "$PY" tests/tools/traffic_gen.py tcp 198.18.0.2 5001 2.0 &
 SENDER=$!
+on_exit "kill $SENDER"
 sleep 0.5
 ip netns exec "$NS_B" tc filter add dev "$VETH_B" ingress prio 1 handle 1 bpf da obj "$TMP/drop.o" sec tc
 sleep 0.3

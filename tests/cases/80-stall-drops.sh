@@ -14,16 +14,12 @@ netns_pair dsnd drcv
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
 probes:
-  stack_latency: { enabled: false }
-  softirq: { enabled: false }
-  napi: { enabled: false }
-  function_latency: { enabled: false }
-  runqueue: { enabled: false }
   drops:
     network_namespace: /var/run/netns/$NS_B
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
+only_probes "$TMP/hostlat.yaml" drops
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >"$TMP/check.txt" || fail "--check failed"
 cat "$TMP/check.txt"
 grep -q "skb drops *tp_btf/kfree_skb" "$TMP/check.txt" || fail "--check does not show the kfree_skb hook"

@@ -35,16 +35,13 @@ netns_pair fsnd frcv
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
 probes:
-  stack_latency: { enabled: false }
-  napi: { enabled: false }
-  drops: { enabled: false }
-  runqueue: { enabled: false }
   softirq: { vectors: [net_rx] }
   function_latency:
     functions: [net_rx_action, __netif_receive_skb_core, "no_such_function_hl?"]
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
+only_probes "$TMP/hostlat.yaml" softirq function_latency
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >"$TMP/check.txt" || fail "--check failed on optional functions"
 sed -n '/probe function_latency/,/^probe drops/p' "$TMP/check.txt"
 grep -q "no_such_function_hl (optional) *unavailable: not in the kernel's BTF" "$TMP/check.txt" ||

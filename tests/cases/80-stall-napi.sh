@@ -23,15 +23,11 @@ taskset -p -c 0 "$napi_pid" >/dev/null
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
 probes:
-  stack_latency: { enabled: false }
-  softirq: { enabled: false }
-  function_latency: { enabled: false }
-  drops: { enabled: false }
-  runqueue: { enabled: false }
   napi: { network_namespace: /var/run/netns/$NS_B }
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
+only_probes "$TMP/hostlat.yaml" napi
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >"$TMP/check.txt" || fail "--check failed"
 grep -A1 "probe napi" "$TMP/check.txt"
 grep -q "polls *tp_btf/napi_poll" "$TMP/check.txt" || fail "--check does not show the napi hook"

@@ -20,11 +20,6 @@ on_exit "rmdir $CG2/$CGNAME/calm $CG2/$CGNAME/busy $CG2/$CGNAME"
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
 probes:
-  stack_latency: { enabled: false }
-  softirq: { enabled: false }
-  napi: { enabled: false }
-  function_latency: { enabled: false }
-  drops: { enabled: false }
   runqueue:
     tasks: socket-readers
     filters: { cgroups: [$CGNAME/calm, $CGNAME/busy] }
@@ -33,6 +28,7 @@ exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
   - { type: stdout, format: pretty, output: $TMP/pretty.txt }
 YAML
+only_probes "$TMP/hostlat.yaml" runqueue
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >"$TMP/check.txt" || fail "--check failed"
 grep -A3 "probe runqueue" "$TMP/check.txt"
 grep -q "readers *tp_btf/sock_recv_length" "$TMP/check.txt" || fail "--check does not show the reader hook"

@@ -11,17 +11,13 @@ netns_pair ssnd srcv
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
 probes:
-  stack_latency: { enabled: false }
-  napi: { enabled: false }
-  function_latency: { enabled: false }
-  drops: { enabled: false }
-  runqueue: { enabled: false }
   softirq:
     vectors: [net_rx, net_tx, timer]
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
   - { type: stdout, format: pretty, output: $TMP/pretty.txt }
 YAML
+only_probes "$TMP/hostlat.yaml" softirq
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >"$TMP/check.txt" || fail "--check failed"
 cat "$TMP/check.txt"
 grep -q "probe softirq: vectors timer, net_tx, net_rx" "$TMP/check.txt" &&

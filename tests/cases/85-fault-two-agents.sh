@@ -2,12 +2,16 @@
 # Two agents on one host coexist (by design: every program is attached
 # through its own bpf_link, tcx links stack, and each agent has its own maps):
 # both run every probe, sample the same interface, and each counts every
-# socket read of the traffic exactly; stopping one leaves the other counting,
-# and once both are gone nothing of theirs is left on the interface.
+# socket read of the traffic exactly; one being killed (SIGKILL) leaves the
+# other counting, and so does one stopping (SIGTERM: agent 2 next to a third
+# one started after the kill); once all are gone, none of their programs is
+# loaded.
 source "$(dirname "$0")/40-otlp-common.sh" # traffic helpers; no receiver here
 
 start_traffic_server 1
-for i in 1 2; do
+# start_nth I: agent I in NS_B, every probe, traffic on VETH_B; sets PID<I>.
+start_nth() {
+	local i=$1
 	cat >"$TMP/hostlat$i.yaml" <<YAML
 agent: { interval: 1s, log_level: info }
 probes:
@@ -25,12 +29,22 @@ YAML
 	ip netns exec "$NS_B" "$HOSTLAT" --config "$TMP/hostlat$i.yaml" >"$TMP/agent$i.out" 2>"$TMP/agent$i.err" &
 	eval "PID$i=$!"
 	on_exit "kill -9 $!"
-done
-for i in 1 2; do
+}
+# running I: wait until agent I runs; sets IDS<I>, the programs it holds.
+running() {
+	local i=$1 pid ids
 	wait_for 30 grep -q running "$TMP/agent$i.err" || { cat "$TMP/agent$i.err" >&2; fail "agent $i did not start"; }
 	grep -q "via tcx" "$TMP/agent$i.err" || fail "agent $i: traffic not on tcx: $(grep traffic "$TMP/agent$i.err")"
-done
-echo "agent 1: $(agent_prog_ids "$PID1" | wc -w) programs; agent 2: $(agent_prog_ids "$PID2" | wc -w) programs"
+	eval "pid=\$PID$i"
+	ids=$(agent_prog_ids "$pid")
+	[ -n "$ids" ] || fail "agent $i holds no BPF program"
+	eval "IDS$i=\$ids"
+	echo "agent $i: $(wc -w <<<"$ids") programs"
+}
+start_nth 1
+start_nth 2
+running 1
+running 2
 
 reads() { # FILE: tcp-socket-read count in the last batch
 	TMP=$TMP "$PY" - "$1" <<'PY'
@@ -50,15 +64,30 @@ for i in 1 2; do
 	grep -q '"hostlat.traffic.sample.bytes"' "$TMP/metrics$i.jsonl" || fail "agent $i has no traffic samples"
 done
 
-kill -TERM "$PID1"
-wait "$PID1" || fail "agent 1 did not stop cleanly"
+# Agent 1 killed: its links go with its file descriptors; agent 2 counts on.
+kill -KILL "$PID1"
+wait "$PID1" 2>/dev/null || true
+# shellcheck disable=SC2086
+wait_for 10 progs_gone $IDS1 || fail "programs of the killed agent 1 are still loaded: $IDS1"
 traffic 10
 sleep 2.5
 r2=$(reads "$TMP/metrics2.jsonl")
-echo "agent 1 stopped: agent 2 counted $r2 reads"
-[ "$r2" = 30 ] || fail "agent 2 must go on counting after agent 1 stopped: $r2"
+echo "agent 1 killed: agent 2 counted $r2 reads"
+[ "$r2" = 30 ] || fail "agent 2 must go on counting after agent 1 was killed: $r2"
+
+# Agent 2 stopped (SIGTERM, its own clean-up) next to a third one: agent 3 counts on.
+start_nth 3
+running 3
 kill -TERM "$PID2"
 wait "$PID2" || fail "agent 2 did not stop cleanly"
-left=$(ip netns exec "$NS_B" tc qdisc show dev "$VETH_B" | grep -c clsact || true)
-[ "$left" = 0 ] || fail "a clsact qdisc was left on $VETH_B"
-ok "two agents coexist: each counts everything, one stopping does not disturb the other"
+traffic 10
+sleep 2.5
+r3=$(reads "$TMP/metrics3.jsonl")
+echo "agent 2 stopped: agent 3 counted $r3 reads"
+[ "$r3" = 10 ] || fail "agent 3 must go on counting after agent 2 stopped: $r3"
+grep -q '"hostlat.traffic.sample.bytes"' "$TMP/metrics3.jsonl" || fail "agent 3 has no traffic samples"
+kill -TERM "$PID3"
+wait "$PID3" || fail "agent 3 did not stop cleanly"
+# shellcheck disable=SC2086
+wait_for 10 progs_gone $IDS1 $IDS2 $IDS3 || fail "programs of the agents are still loaded: $IDS1 $IDS2 $IDS3"
+ok "two agents coexist: each counts everything, one being killed or stopping does not disturb the other"

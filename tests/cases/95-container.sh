@@ -98,9 +98,30 @@ cg=$(awk -F: '$2 == "memory" || $2 == "" {print $3; exit}' /proc/"$PID"/cgroup)
 mem=$(cat "/sys/fs/cgroup/memory$cg/memory.max_usage_in_bytes" 2>/dev/null ||
 	cat "/sys/fs/cgroup$cg/memory.peak" 2>/dev/null || echo "?")
 ticks=$(awk '{print $14 + $15}' /proc/"$PID"/stat)
+cpu_s=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}')
+# The agent's maps (the IDs its file descriptors hold): their kernel memory
+# (memlock) and its per-CPU part, what the per-CPU maps (percpu_*) hold on
+# each possible CPU: max_entries values of round_up(value size, 8) bytes.
+map_ids=$(grep -h '^map_id:' /proc/"$PID"/fdinfo/* | awk '{print $2}' | tr '\n' ' ')
+[ -n "$map_ids" ] || fail "the agent holds no BPF map"
+maps=$(bpftool -j map show | "$PY" -c '
+import json, sys
+ids = {int(i) for i in sys.argv[1].split()}
+ms = [m for m in json.load(sys.stdin) if m["id"] in ids]
+if len(ms) != len(ids):
+    sys.exit("bpftool lists %d of the %d maps the agent holds" % (len(ms), len(ids)))
+cpus = 0
+for r in sys.argv[2].split(","):
+    lo, _, hi = r.partition("-")
+    cpus += int(hi or lo) - int(lo) + 1
+total = sum(m["bytes_memlock"] for m in ms)
+per_cpu = sum(m["max_entries"] * ((m["bytes_value"] + 7) // 8 * 8) for m in ms if m["type"].startswith("percpu_"))
+print("%.2f MiB (%d maps), %.2f MiB per CPU x %d CPUs + %.2f MiB" %
+      (total / 2**20, len(ms), per_cpu / 2**20, cpus, (total - per_cpu * cpus) / 2**20))
+' "$map_ids" "$(cat /sys/devices/system/cpu/possible)") || fail "cannot size the agent's maps: $maps"
 echo "resources: VmHWM $(awk '/^VmHWM/ {print $2, $3}' /proc/"$PID"/status)," \
-	"BPF maps $(awk '/^memlock:/ {s += $2} END {printf "%.1f MB", s / 1e6}' /proc/"$PID"/fdinfo/*)," \
-	"container memory peak $mem bytes, CPU $ticks ticks since start"
+	"BPF maps $maps," \
+	"container memory peak $mem bytes, CPU $ticks ticks = $cpu_s s since start"
 
 # The data: valid OTLP, real kernel events, the downward-API attributes.
 sleep 1

@@ -6,17 +6,7 @@ traffic_prereqs() {
 }
 
 # start_agent_in NS CONFIG: the agent (ASan build) inside network namespace NS.
-start_agent_in() {
-	local ns=$1 cfg=$2
-	: >"$TMP/agent.err"
-	ip netns exec "$ns" "$HOSTLAT" --config "$cfg" >"$TMP/agent.out" 2>"$TMP/agent.err" &
-	AGENT_PID=$! # ip netns exec execs the agent: same PID
-	on_exit "kill -9 $AGENT_PID"
-	wait_for 30 grep -q "running" "$TMP/agent.err" || {
-		cat "$TMP/agent.err" >&2
-		fail "agent did not start"
-	}
-}
+start_agent_in() { AGENT_NETNS=$1 start_agent "$2"; }
 
 # static_neighbours: permanent neighbour entries on the veth pair (IPv4 and
 # IPv6): no ARP or ND, and no datagram waits for (or is lost to) resolution.
