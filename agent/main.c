@@ -81,9 +81,10 @@ static void usage(FILE *f)
 		"Watch the latency this host's network stack adds, in the kernel, and export it.\n"
 		"\n"
 		"  -c, --config FILE       YAML config (default: the embedded default config)\n"
-		"      --check             load the config, probe the kernel, print which stages\n"
-		"                          can run and through which hook; exit 0 if the config is "
-		"valid\n"
+		"      --check             load the config, load and attach every enabled probe,\n"
+		"                          print what each runs through which hook (or why it\n"
+		"                          cannot), detach; exit 0 when the config is valid and\n"
+		"                          every enabled probe runs, 1 when one cannot\n"
 		"  -l, --log-level LEVEL   error, warn, info (default) or debug; overrides the "
 		"config\n"
 		"      --config-reference  print every config key (Markdown) and exit\n"
@@ -305,6 +306,52 @@ static int start_probes(struct agent *a)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * --check: start every enabled probe as the agent would (the kernel loads
+ * and verifies its programs and they attach), print what each runs, and
+ * stop them all. The plan alone is not the truth: a verifier may refuse a
+ * program on a hook that exists. -1 when an enabled probe cannot run.
+ */
+static int check_probes(struct agent *a)
+{
+	int failed = 0;
+	char err[1024];
+
+	if (hl_kernel_ensure_tracefs())
+		hl_debug("agent", "tracefs is not mounted and cannot be (not needed for tp_btf)");
+	hl_probe_trial = true;
+	for (int i = 0; hl_probes[i]; i++) {
+		const struct hl_probe_ops *p = hl_probes[i];
+
+		if (!p->enabled(&a->cfg)) {
+			printf("probe %s: disabled\n", p->name);
+			continue;
+		}
+		err[0] = 0;
+		a->probe_state[i] = p->start(&a->cfg, err, sizeof(err));
+		if (a->probe_state[i] && p->report)
+			p->report(a->probe_state[i], stdout);
+		else
+			p->check(&a->cfg, stdout);
+		if (a->probe_state[i]) {
+			printf("  verified: %s\n",
+			       hl_probe_trial_attaches(p, &a->cfg)
+				       ? "loaded and attached by this kernel"
+				       : "loaded by this kernel (not attached by --check)");
+		} else {
+			printf("  cannot run: %s\n", err[0] ? err : "cannot start");
+			failed++;
+		}
+		fflush(stdout);
+	}
+	hl_probe_trial = false;
+	if (failed)
+		fprintf(stderr,
+			"hostlat: %d enabled probe%s cannot run on this kernel (see above)\n",
+			failed, failed > 1 ? "s" : "");
+	return failed ? -1 : 0;
 }
 
 static void handled_signals(sigset_t *mask)
@@ -563,6 +610,9 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	hl_log_level = log_override >= 0 ? log_override : a.cfg.agent.log_level;
+	/* --check reports on stdout: the probes' own log lines only when asked. */
+	if (check && log_override < 0)
+		hl_log_level = HL_LOG_ERROR;
 	a.config_path = config_path;
 	a.log_level_fixed = log_override >= 0;
 	hl_log_setup_libbpf();
@@ -603,13 +653,7 @@ int main(int argc, char **argv)
 		printf("config %s: valid\n", a.cfg.path);
 		if (hl_kernel_btf_error())
 			printf("kernel: %s\n", hl_kernel_btf_error());
-		for (int i = 0; hl_probes[i]; i++) {
-			if (hl_probes[i]->enabled(&a.cfg))
-				hl_probes[i]->check(&a.cfg, stdout);
-			else
-				printf("probe %s: disabled\n", hl_probes[i]->name);
-		}
-		ret = 0;
+		ret = check_probes(&a) ? EXIT_FAILURE : 0;
 		goto out;
 	}
 

@@ -18,6 +18,13 @@ const struct hl_probe_ops *const hl_probes[] = {
 	NULL,
 };
 
+bool hl_probe_trial;
+
+bool hl_probe_trial_attaches(const struct hl_probe_ops *p, const struct hl_config *cfg)
+{
+	return !(p == &hl_xdpresp_probe && cfg->xdp_responder.mode == HL_XDP_NATIVE);
+}
+
 /* fd + 1 of each shared map; 0: none. */
 static int shared_fd1[HL_SHARED_MAPS];
 

@@ -17,8 +17,14 @@
 struct hl_probe_ops {
 	const char *name; /* its section under probes: */
 	bool (*enabled)(const struct hl_config *cfg);
-	/* --check: print what would run here and through which hooks (no attach). */
+	/*
+	 * --check: print what would run here and through which hooks, from
+	 * the config and the kernel's features (used when start failed, or
+	 * when the probe has no report).
+	 */
 	void (*check)(const struct hl_config *cfg, FILE *f);
+	/* Optional, --check: print what the started probe state runs (the truth). */
+	void (*report)(void *state, FILE *f);
 	/* Load and attach; NULL with one message in err when it cannot run at all. */
 	void *(*start)(const struct hl_config *cfg, char *err, size_t errlen);
 	/*
@@ -50,6 +56,15 @@ struct hl_probe_ops {
 
 /* Every probe, NULL-terminated (agent/probe.c). */
 extern const struct hl_probe_ops *const hl_probes[];
+
+/*
+ * True while --check starts the probes to verify them. A probe whose
+ * attach could disturb traffic (native XDP resets some NICs' rings) then
+ * loads its programs without attaching them.
+ */
+extern bool hl_probe_trial;
+/* Whether probe p attaches during --check (see hl_probe_trial). */
+bool hl_probe_trial_attaches(const struct hl_probe_ops *p, const struct hl_config *cfg);
 
 /*
  * Maps a running probe lends to probes started after it (the XDP responder

@@ -297,6 +297,9 @@ static void *xdpresp_start(const struct hl_config *cfg, char *err, size_t errlen
 		u.updated_ns = hl_xr_mono_ns();
 		publish(x, &u);
 	}
+	/* --check verifies native XDP by loading only: attaching resets some NICs. */
+	if (!hl_probe_trial_attaches(&hl_xdpresp_probe, cfg) && hl_probe_trial)
+		return x;
 	if (attach(x, c, ifindex, err, errlen))
 		goto fail;
 	if (c->rate_limit)

@@ -66,8 +66,16 @@ static __always_inline __u32 hl_log2_u64(__u64 v)
 static __always_inline __u32 hl_exph_pos(const volatile __u64 *bounds,
 					 const volatile __u32 *octave_first, __u32 scale, __u64 v)
 {
-	__u32 p = octave_first[hl_log2_u64(v) & 63];
+	__u32 k = hl_log2_u64(v), p;
 	int step_log;
+
+	/*
+	 * clang proves k <= 63 and would drop the mask below, but the 6.1
+	 * verifier cannot follow the shifts and ORs of hl_log2_u64 and needs
+	 * the mask to bound the index: hide k's value from the compiler.
+	 */
+	__asm__ __volatile__("" : "+r"(k));
+	p = octave_first[k & 63];
 
 	/* Invariant: bounds[p] < v.  Find the largest such p. */
 	for (step_log = HL_EXPH_MAX_SCALE; step_log >= 0; step_log--) {

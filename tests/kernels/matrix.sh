@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# matrix.sh NAME: the kernel NAME of tests/kernels/kernels.list (a Debian
+# kernel, fetched by fetch.sh) boots under QEMU and runs smoke.sh
+# --require-all there: every probe must load, attach and record samples.
+# Its logs, --check output and per-item table stay in $BUILD/kernels/NAME/.
+# Exit 77 (skipped, with the reason) when the kernel or QEMU cannot be had
+# here; never passes without having run.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+name=${1:?usage: matrix.sh NAME}
+out=$BUILD/kernels/$name
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is missing (make test-deps installs qemu-system-x86)"
+command -v busybox >/dev/null || skip "busybox is missing (make test-deps installs busybox-static)"
+[ -x "$BUILD/hostlat" ] || { echo "FAIL: $BUILD/hostlat is not built"; exit 1; }
+rc=0
+kdir=$(tests/kernels/fetch.sh "$name" 2>"$BUILD/kernels-fetch-$name.err") || rc=$?
+if [ $rc -eq 3 ]; then
+	skip "$(tail -n 1 "$BUILD/kernels-fetch-$name.err")"
+elif [ $rc -ne 0 ]; then
+	cat "$BUILD/kernels-fetch-$name.err"
+	echo "FAIL: cannot prepare kernel $name"
+	exit 1
+fi
+echo "kernel $name: $kdir"
+rm -rf "$out"
+mkdir -p "$out"
+rc=0
+tests/kernels/boot.sh "$kdir" "$out" env BUILD="$BUILD" HOSTLAT="$BUILD/hostlat" \
+	SMOKE_REPORT=/hostlat-out/report.tsv SMOKE_ARTIFACTS=/hostlat-out/artifacts \
+	bash tests/kernels/smoke.sh --require-all || rc=$?
+cat "$out/cmd.log" 2>/dev/null
+if [ $rc -ne 0 ]; then
+	echo "--- guest console (last lines)"
+	tail -n 30 "$out/console.log" 2>/dev/null
+	echo "FAIL: kernel $name (exit $rc; logs in $out)"
+	exit 1
+fi
+echo "ok: kernel $name"
