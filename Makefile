@@ -37,7 +37,7 @@ ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS)) $(BUILD)/asan/default
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-deps unit clean format format-check help readme
+.PHONY: all deps run test test-kernels test-deps unit clean format format-check help readme
 all: $(BUILD)/hostlat $(BUILD)/exphist
 
 help:
@@ -45,6 +45,7 @@ help:
 	@echo "make deps       install missing Debian build dependencies (root)"
 	@echo "make run        build and run the agent on $(CONFIG) (root)"
 	@echo "make test       install test dependencies, build, run every test (root)"
+	@echo "make test-kernels  only the kernel matrix: host, Debian 6.1 and 6.12 under QEMU (root)"
 	@echo "make bench      run the benchmarks in bench/ (root; see bench/README.md); BENCH=NAME: one"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_TIME seconds (tests/fuzz/README.md)"
 	@echo "make format     clang-format the C sources in place"
@@ -67,6 +68,12 @@ run: deps
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all asan unit fuzzers
 	$(Q)tests/run.sh
+
+# The kernel matrix alone (tests/kernels/): the host's kernel and Debian's
+# 6.1 and 6.12, fetched from Debian's archive and booted under QEMU.
+test-kernels: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all asan
+	$(Q)tests/run.sh 97-kernel-
 
 # Benchmarks (root): every executable bench/*.sh (lib.sh is sourced by the
 # others), in order; see bench/README.md. BENCH=NAME runs only bench/NAME.sh.

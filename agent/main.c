@@ -314,11 +314,14 @@ static int start_probes(struct agent *a)
  * stop them all. The plan alone is not the truth: a verifier may refuse a
  * program on a hook that exists. -1 when an enabled probe cannot run.
  */
-static int check_probes(struct agent *a)
+static int check_probes(struct agent *a, bool log_fixed)
 {
-	int failed = 0;
+	int failed = 0, level = hl_log_level;
 	char err[1024];
 
+	/* The report is on stdout: the probes' own log lines only when asked. */
+	if (!log_fixed)
+		hl_log_level = HL_LOG_ERROR;
 	if (hl_kernel_ensure_tracefs())
 		hl_debug("agent", "tracefs is not mounted and cannot be (not needed for tp_btf)");
 	hl_probe_trial = true;
@@ -347,6 +350,7 @@ static int check_probes(struct agent *a)
 		fflush(stdout);
 	}
 	hl_probe_trial = false;
+	hl_log_level = level;
 	if (failed)
 		fprintf(stderr,
 			"hostlat: %d enabled probe%s cannot run on this kernel (see above)\n",
@@ -610,9 +614,6 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	hl_log_level = log_override >= 0 ? log_override : a.cfg.agent.log_level;
-	/* --check reports on stdout: the probes' own log lines only when asked. */
-	if (check && log_override < 0)
-		hl_log_level = HL_LOG_ERROR;
 	a.config_path = config_path;
 	a.log_level_fixed = log_override >= 0;
 	hl_log_setup_libbpf();
@@ -653,7 +654,7 @@ int main(int argc, char **argv)
 		printf("config %s: valid\n", a.cfg.path);
 		if (hl_kernel_btf_error())
 			printf("kernel: %s\n", hl_kernel_btf_error());
-		ret = check_probes(&a) ? EXIT_FAILURE : 0;
+		ret = check_probes(&a, log_override >= 0) ? EXIT_FAILURE : 0;
 		goto out;
 	}
 

@@ -70,6 +70,25 @@ only_probes() {
 	done
 }
 
+# check_runs OUT CMD...: CMD is a `hostlat --check` of a valid config; its
+# output goes to OUT. Passes when it exits 0 (every enabled probe runs) or 1
+# with every refusal a "cannot run" line (a probe this kernel cannot run:
+# --check exits 1 for that, e.g. function_latency where the kernel has
+# neither BPF trampolines nor kprobes); fails on anything else.
+check_runs() {
+	local out=$1 rc=0
+	shift
+	"$@" >"$out" 2>&1 || rc=$?
+	if [ $rc -eq 1 ] && grep -q '^  cannot run: ' "$out" &&
+		grep -q 'enabled probes\{0,1\} cannot run on this kernel' "$out"; then
+		echo "--check: $(grep -c '^  cannot run: ' "$out") probe(s) cannot run on this kernel:"
+		grep -B1 '^  cannot run: ' "$out" | cut -c1-200
+		rc=0
+	fi
+	[ $rc -eq 0 ] || { cat "$out" >&2; fail "'$*' exited $rc"; }
+	grep -q '^config .*: valid$' "$out" || { cat "$out" >&2; fail "'$*' did not say the config is valid"; }
+}
+
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
 wait_for() {
 	local t=$1

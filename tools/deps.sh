@@ -6,6 +6,8 @@ BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml
 TEST_PKGS="python3 nodejs npm iproute2 valgrind procps ethtool curl"
 # the container tests (tests/cases/95-*): podman, and debootstrap for the base image
 TEST_PKGS="$TEST_PKGS podman runc debootstrap"
+# the kernel matrix (tests/kernels/): Debian's kernels booted under QEMU
+TEST_PKGS="$TEST_PKGS qemu-system-x86 busybox-static kmod cpio xz-utils"
 # libFuzzer (the fuzz targets) ships in the runtime package of the installed clang.
 clang_major=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -n 1)
 [ -n "$clang_major" ] && TEST_PKGS="$TEST_PKGS libclang-rt-$clang_major-dev"

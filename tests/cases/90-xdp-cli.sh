@@ -35,8 +35,11 @@ bad "${X}    interface: averyveryverylongname\n    allow: [\"::/0\"]\n" "4:16: i
 
 # --check describes the responder without attaching anything.
 printf "${X}    interface: lo\n    allow: [127.0.0.0/8, \"::1\"]\n    rate_limit: 100\n" >"$TMP/ok.yaml"
-expect 0 "probe xdp_responder: interface lo, UDP port 6946, native XDP, at most 100 responses/s, 2 allowed" \
-	"$HOSTLAT" --config "$TMP/ok.yaml" --check
+check_runs "$TMP/out" "$HOSTLAT" --config "$TMP/ok.yaml" --check
+grep -q "probe xdp_responder: interface lo, UDP port 6946, native XDP, at most 100 responses/s, 2 allowed" "$TMP/out" &&
+	grep -A2 "probe xdp_responder:" "$TMP/out" | grep -q "verified: loaded by this kernel (not attached by --check)" ||
+	{ cat "$TMP/out"; fail "--check does not describe the responder"; }
+! ip link show lo | grep -q xdp || fail "--check left an XDP program on lo"
 
 expect 0 "Usage: hostlat ping" "$HOSTLAT" ping --help
 expect 2 "which host" "$HOSTLAT" ping

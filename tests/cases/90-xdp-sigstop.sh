@@ -33,7 +33,8 @@ sleep 0.5
 reply "$TMP/before"
 kill -STOP "$AGENT_PID"
 on_exit "kill -CONT $AGENT_PID"
-grep -q '^State:.*stopped' /proc/"$AGENT_PID"/status || fail "the agent is not stopped"
+# SIGSTOP is delivered asynchronously: wait until the kernel shows it.
+wait_for 10 grep -q '^State:.*stopped' /proc/"$AGENT_PID"/status || fail "the agent is not stopped"
 sleep 2
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py send 198.18.0.2 7302 25 100 0
 ip netns exec "$NS_A" "$HOSTLAT" ping -c 20 -i 10ms --json "198.18.0.2:$PORT" >"$TMP/stopped.json" ||

@@ -12,7 +12,7 @@ need_root
 # check FILE EXPECTED: --check's warning about FILE contains EXPECTED ("" for none).
 check() {
 	local file=$1 want=$2
-	"$HOSTLAT" --check --config "$file" >"$TMP/out" 2>"$TMP/err" || fail "--check $file: $(cat "$TMP/err")"
+	check_runs "$TMP/err" "$HOSTLAT" --check --config "$file"
 	if [ -z "$want" ]; then
 		! grep "users other than root" "$TMP/err" || fail "$file: an unexpected warning"
 		echo "no warning: $file"
@@ -59,7 +59,7 @@ ln -s "$TMP/target/real.yaml" "$TMP/safe/link.yaml"
 check "$TMP/safe/link.yaml" "directory $TMP/target is writable by everyone (mode 0777)"
 # Relative paths are resolved from the working directory.
 bin=$(realpath "$HOSTLAT")
-(cd "$TMP/safe" && "$bin" --check --config hostlat.yaml >/dev/null 2>"$TMP/err") || fail "relative path"
+(cd "$TMP/safe" && check_runs "$TMP/err" "$bin" --check --config hostlat.yaml) || fail "relative path"
 ! grep "users other than root" "$TMP/err" || fail "a relative path to a safe file is reported"
 
 # Exporter plugins run inside the agent: the same rule.
@@ -68,7 +68,7 @@ cp "$BUILD/plugins/hostlat_csv.so" "$TMP/plug/csv.so"
 chmod 0666 "$TMP/plug/csv.so"
 printf 'exporters:\n  - { type: plugin, path: %s, config: { file: %s } }\n' "$TMP/plug/csv.so" \
 	"$TMP/x.csv" >"$TMP/safe/plugin.yaml"
-"$HOSTLAT" --check --config "$TMP/safe/plugin.yaml" >/dev/null 2>"$TMP/err" || fail "--check with the plugin"
+check_runs "$TMP/err" "$HOSTLAT" --check --config "$TMP/safe/plugin.yaml"
 grep -qF "hostlat: warn: agent: plugin $TMP/plug/csv.so: users other than root can change it: $TMP/plug/csv.so is writable by everyone (mode 0666)" \
 	"$TMP/err" || fail "no warning about the plugin: $(cat "$TMP/err")"
 grep "plugin" "$TMP/err"

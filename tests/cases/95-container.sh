@@ -33,15 +33,11 @@ cat >"$TMP/check/plugin.yaml" <<'YAML'
 exporters:
   - { type: plugin, path: /usr/lib/hostlat/hostlat_csv.so, config: { file: /tmp/x.csv } }
 YAML
-podman run --rm --pull=never --network=none -v "$TMP/check:/check:ro" "$IMAGE" \
-	--check --config /check/plugin.yaml >"$TMP/check.out" 2>&1 || {
-	cat "$TMP/check.out" >&2
-	fail "--check with the image's plugin failed"
-}
+check_runs "$TMP/check.out" podman run --rm --pull=never --network=none -v "$TMP/check:/check:ro" \
+	"$IMAGE" --check --config /check/plugin.yaml
 grep -q "^plugin /usr/lib/hostlat/hostlat_csv.so: exporter 'csv'" "$TMP/check.out" ||
 	fail "the plugin did not load: $(cat "$TMP/check.out")"
-podman run --rm --pull=never --network=none "$IMAGE" --check >"$TMP/check.out" 2>&1 ||
-	fail "the image's default config is not valid: $(cat "$TMP/check.out")"
+check_runs "$TMP/check.out" podman run --rm --pull=never --network=none "$IMAGE" --check
 ok "image: entrypoint, plugin and default config; no build tools"
 
 # ---- the receiver --------------------------------------------------------------------
