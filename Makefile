@@ -49,7 +49,7 @@ help:
 	@echo "make bench      run the benchmarks in bench/ (root; see bench/README.md); BENCH=NAME: one"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_TIME seconds (tests/fuzz/README.md)"
 	@echo "make format     clang-format the C sources in place"
-	@echo "make readme     regenerate the config reference in README.md"
+	@echo "make readme     regenerate the config reference and the kernel table in README.md"
 	@echo "make install    install the agent, plugin, config and systemd unit (PREFIX=$(PREFIX), DESTDIR=)"
 	@echo "make container-test  build the image with podman and run it as the DaemonSet does (root)"
 	@echo "make clean      remove $(BUILD)/"
@@ -216,6 +216,7 @@ format:
 
 readme: $(BUILD)/hostlat
 	$(Q)tools/readme-reference.sh $(BUILD)/hostlat
+	$(Q)BUILD=$(BUILD) tools/readme-kernels.sh
 
 format-check:
 	$(Q)clang-format --dry-run --Werror $(C_SOURCES)

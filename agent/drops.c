@@ -239,12 +239,10 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 	d->skel->rodata->netns_ino = netns;
 	d->skel->rodata->group_cgroup = d->group_cgroup;
 	bpf_map__set_max_entries(d->skel->maps.drops, c->max_series);
+	hl_bpf_failure_reset();
 	e = drops_bpf__load(d->skel);
 	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the drop programs: %s (--log-level debug shows the "
-			 "verifier's log)",
-			 strerror(-e));
+		hl_bpf_load_error(e, "the drop programs", err, errlen);
 		goto fail;
 	}
 	if (hl_bpf_attach_loaded(d->skel->obj, COMP, &d->links) <= 0) {

@@ -13,6 +13,19 @@ void hl_log(int level, const char *component, const char *fmt, ...)
 void hl_log_setup_libbpf(void);
 int hl_log_level_parse(const char *s); /* -1 when unknown */
 
+/*
+ * The last BPF program libbpf could not load in this thread since the last
+ * reset, and why in one line: the verifier's verdict (the last line of its
+ * log before the statistics), or libbpf's error. Read from libbpf's
+ * messages whatever the log level.
+ */
+struct hl_bpf_failure {
+	char prog[64];
+	char why[256];
+};
+void hl_bpf_failure_reset(void);
+const struct hl_bpf_failure *hl_bpf_failure(void); /* NULL when none failed */
+
 #define hl_err(comp, ...)                                                                          \
 	do {                                                                                       \
 		hl_log(HL_LOG_ERROR, comp, __VA_ARGS__);                                           \

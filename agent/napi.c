@@ -109,12 +109,10 @@ static void *napi_start(const struct hl_config *cfg, char *err, size_t errlen)
 	}
 	n->skel->rodata->netns_ino = netns;
 	bpf_map__set_max_entries(n->skel->maps.napi_stats, c->max_series + 1);
+	hl_bpf_failure_reset();
 	e = napi_bpf__load(n->skel);
 	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the NAPI program: %s (--log-level debug shows the "
-			 "verifier's log)",
-			 strerror(-e));
+		hl_bpf_load_error(e, "the NAPI program", err, errlen);
 		goto fail;
 	}
 	if (hl_bpf_attach_loaded(n->skel->obj, COMP, &n->links) <= 0) {

@@ -14,6 +14,21 @@
 #include "log.h"
 #include "probeutil.h"
 
+void hl_bpf_load_error(int e, const char *what, char *err, size_t errlen)
+{
+	const struct hl_bpf_failure *f = hl_bpf_failure();
+
+	if (f && f->why[0])
+		snprintf(err, errlen,
+			 "the kernel refused %s: %s (program %s: %s; --log-level debug shows the "
+			 "whole log)",
+			 what, strerror(-e), f->prog, f->why);
+	else
+		snprintf(err, errlen,
+			 "the kernel refused %s: %s (--log-level debug shows libbpf's messages)",
+			 what, strerror(-e));
+}
+
 void hl_point_attr(struct hl_point *p, const char *key, const char *value)
 {
 	if (p->n_attrs >= HL_MAX_ATTRS)

@@ -17,6 +17,14 @@
 struct bpf_object;
 struct bpf_link;
 
+/*
+ * The message for a skeleton load that failed with e (< 0), in err: "the
+ * kernel refused WHAT: ERROR (PROG: verifier: VERDICT; ...)" with the
+ * verifier's verdict when libbpf reported one since hl_bpf_failure_reset()
+ * (call it right before the load).
+ */
+void hl_bpf_load_error(int e, const char *what, char *err, size_t errlen);
+
 /* Append an attribute to p (ignored beyond HL_MAX_ATTRS). */
 void hl_point_attr(struct hl_point *p, const char *key, const char *value);
 /* A counter point with value and delta. */

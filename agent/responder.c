@@ -281,12 +281,10 @@ static void *xdpresp_start(const struct hl_config *cfg, char *err, size_t errlen
 	x->skel->rodata->have_stack = have[0];
 	x->skel->rodata->have_softirq = have[1];
 	x->skel->rodata->have_drops = have[2];
+	hl_bpf_failure_reset();
 	e = xdpresp_bpf__load(x->skel);
 	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the XDP program: %s (--log-level debug shows the "
-			 "verifier's log)",
-			 strerror(-e));
+		hl_bpf_load_error(e, "the XDP program", err, errlen);
 		goto fail;
 	}
 	if (fill_allow(x, &c->allow, err, errlen))

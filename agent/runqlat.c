@@ -156,12 +156,10 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 		bpf_map__set_max_entries(r->skel->maps.pid_filter, c->pids.n);
 	if (c->cgroups.n > bpf_map__max_entries(r->skel->maps.cgroup_filter))
 		bpf_map__set_max_entries(r->skel->maps.cgroup_filter, c->cgroups.n);
+	hl_bpf_failure_reset();
 	e = runqlat_bpf__load(r->skel);
 	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the run-queue programs: %s (--log-level debug shows "
-			 "the verifier's log)",
-			 strerror(-e));
+		hl_bpf_load_error(e, "the run-queue programs", err, errlen);
 		goto fail;
 	}
 	e = hl_fill_cgroup_filter(r->skel->maps.cgroup_filter, &c->cgroups,

@@ -126,12 +126,10 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 		hl_bpf_autoload(s->skel->obj, "hl_softirq_raise");
 	HL_LATHIST_PREPARE(s->skel, &s->lp.ss);
 	s->skel->rodata->vec_mask = c->vectors;
+	hl_bpf_failure_reset();
 	e = softirq_bpf__load(s->skel);
 	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the softirq programs: %s (--log-level debug shows "
-			 "the verifier's log)",
-			 strerror(-e));
+		hl_bpf_load_error(e, "the softirq programs", err, errlen);
 		goto fail;
 	}
 	if (hl_bpf_attach_loaded(s->skel->obj, COMP, &s->lp.links) <= 0) {

@@ -423,6 +423,7 @@ static int load(struct hl_traffic *t, char *err, size_t errlen)
 	bool retrans = hl_kernel_has_tp_btf("tcp_retransmit_skb");
 	int e;
 
+	hl_bpf_failure_reset();
 	e = open_configured(t, retrans);
 	if (!e)
 		e = traffic_bpf__load(t->skel);
@@ -434,6 +435,7 @@ static int load(struct hl_traffic *t, char *err, size_t errlen)
 			strerror(-e));
 		traffic_bpf__destroy(t->skel);
 		retrans = false;
+		hl_bpf_failure_reset();
 		e = open_configured(t, false);
 		if (!e)
 			e = traffic_bpf__load(t->skel);
@@ -442,10 +444,7 @@ static int load(struct hl_traffic *t, char *err, size_t errlen)
 				   "retransmits are not counted");
 	}
 	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the traffic programs: %s (run with --log-level debug "
-			 "for the verifier's log)",
-			 strerror(-e));
+		hl_bpf_load_error(e, "the traffic programs", err, errlen);
 		return e;
 	}
 	if (retrans) {
