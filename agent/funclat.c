@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probes.function_latency: each configured kernel function timed by an
- * fentry/fexit pair (bpf/funclat.bpf.c, one slot per function). A function
- * not in the kernel's BTF is a config error (found at start and by
- * --check); one the kernel will not let a trampoline hook (EPERM on
- * kernels that refuse BPF trampolines, notrace functions...) is reported
- * by name and reason and the others are timed.
+ * fentry/fexit pair (bpf/funclat.bpf.c, one slot per function), or by a
+ * kprobe/kretprobe pair where the kernel will not let a trampoline hook it
+ * (EPERM on kernels that refuse BPF trampolines, more arguments than the
+ * trampolines pass, e.g. tcp_collapse() on x86-64 6.1...). A
+ * function not in the kernel's BTF is a config error (found at start and
+ * by --check); one neither hook can time is reported by name and both
+ * reasons, and the others are timed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +67,48 @@ int hl_funclat_validate(const struct hl_config *cfg, const struct hl_funclat_ker
 	return 0;
 }
 
+const char *hl_funclat_hook_name(enum hl_funclat_hook hook)
+{
+	switch (hook) {
+	case HL_FUNCLAT_FENTRY:
+		return "fentry";
+	case HL_FUNCLAT_KPROBE:
+		return "kprobe";
+	default:
+		return "none";
+	}
+}
+
+/* The first hook whose two ends both attach, else every hook's reason in p->why. */
+static void plan_hook(const struct hl_funclat_kernel *k, struct hl_funclat_plan *p)
+{
+	char why[160], kwhy[sizeof(p->fentry_why)];
+
+	/* Both ends must attach; the first refusal is the one to report. */
+	if (k->probe(p->func, false, why, sizeof(why)))
+		snprintf(p->fentry_why, sizeof(p->fentry_why), "fentry refused: %s", why);
+	else if (k->probe(p->func, true, why, sizeof(why)))
+		snprintf(p->fentry_why, sizeof(p->fentry_why), "fexit refused: %s", why);
+	else {
+		p->hook = HL_FUNCLAT_FENTRY;
+		return;
+	}
+	if (!k->probe_kprobe) {
+		snprintf(p->why, sizeof(p->why), "%s", p->fentry_why);
+		return;
+	}
+	if (k->probe_kprobe(p->func, false, why, sizeof(why)))
+		snprintf(kwhy, sizeof(kwhy), "kprobe failed: %s", why);
+	else if (k->probe_kprobe(p->func, true, why, sizeof(why)))
+		snprintf(kwhy, sizeof(kwhy), "kretprobe failed: %s", why);
+	else {
+		p->hook = HL_FUNCLAT_KPROBE;
+		return;
+	}
+	snprintf(p->why, sizeof(p->why), "%.*s; %.*s", (int)sizeof(kwhy), p->fentry_why,
+		 (int)sizeof(kwhy), kwhy);
+}
+
 int hl_funclat_plan(const struct hl_config *cfg, const struct hl_funclat_kernel *k,
 		    struct hl_funclat_plan *plan)
 {
@@ -73,7 +117,6 @@ int hl_funclat_plan(const struct hl_config *cfg, const struct hl_funclat_kernel 
 
 	for (size_t i = 0; i < fl->n && i < HL_FUNC_SLOTS; i++) {
 		struct hl_funclat_plan *p = &plan[i];
-		char why[160];
 
 		memset(p, 0, sizeof(*p));
 		parse_item(fl->v[i], p->func, sizeof(p->func), &p->optional);
@@ -86,12 +129,9 @@ int hl_funclat_plan(const struct hl_config *cfg, const struct hl_funclat_kernel 
 				 "not in the kernel's BTF (inlined or absent)");
 			continue;
 		}
-		/* Both ends must attach; the entry's refusal is the one to report. */
-		if (k->probe(p->func, false, why, sizeof(why)) ||
-		    k->probe(p->func, true, why, sizeof(why))) {
-			snprintf(p->why, sizeof(p->why), "%s", why);
+		plan_hook(k, p);
+		if (p->hook == HL_FUNCLAT_NONE)
 			continue;
-		}
 		p->available = true;
 		available++;
 	}
@@ -108,6 +148,11 @@ static int running_probe(const char *func, bool fexit, char *why, size_t whylen)
 	return hl_kernel_probe_trampoline(func, fexit, why, whylen);
 }
 
+static int running_probe_kprobe(const char *func, bool retprobe, char *why, size_t whylen)
+{
+	return hl_kernel_probe_kprobe(func, retprobe, why, whylen);
+}
+
 /* The running kernel, for the planning functions. */
 static struct hl_funclat_kernel running_kernel(void)
 {
@@ -115,6 +160,7 @@ static struct hl_funclat_kernel running_kernel(void)
 		.has_btf = hl_kernel_btf() != NULL,
 		.has_func = running_has_func,
 		.probe = running_probe,
+		.probe_kprobe = running_probe_kprobe,
 	};
 }
 
@@ -139,6 +185,18 @@ static int funclat_validate(const struct hl_config *cfg, char *err, size_t errle
 	return hl_funclat_validate(cfg, &k, err, errlen);
 }
 
+/* "fentry/F + fexit/F", or "kprobe/F + kretprobe/F (why not fentry)". */
+static void describe_hook(const struct hl_funclat_plan *p, char *buf, size_t len)
+{
+	int n = HL_FUNC_NAME_MAX, w = (int)sizeof(p->fentry_why);
+
+	if (p->hook == HL_FUNCLAT_KPROBE)
+		snprintf(buf, len, "kprobe/%.*s + kretprobe/%.*s (%.*s)", n, p->func, n, p->func, w,
+			 p->fentry_why);
+	else
+		snprintf(buf, len, "fentry/%.*s + fexit/%.*s", n, p->func, n, p->func);
+}
+
 static void funclat_check(const struct hl_config *cfg, FILE *f)
 {
 	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
@@ -149,15 +207,16 @@ static void funclat_check(const struct hl_config *cfg, FILE *f)
 	fprintf(f, "probe function_latency:\n");
 	fprintf(f, "  %-28s %s\n", "function", "hook");
 	for (size_t i = 0; i < n && i < HL_FUNC_SLOTS; i++) {
-		char name[HL_FUNC_NAME_MAX + 16];
+		char name[HL_FUNC_NAME_MAX + 16], hook[2 * HL_FUNC_NAME_MAX + 256];
 
 		snprintf(name, sizeof(name), "%.*s%s", HL_FUNC_NAME_MAX, plan[i].func,
 			 plan[i].optional ? " (optional)" : "");
-		if (plan[i].available)
-			fprintf(f, "  %-28s fentry/%s + fexit/%s\n", name, plan[i].func,
-				plan[i].func);
-		else
+		if (plan[i].available) {
+			describe_hook(&plan[i], hook, sizeof(hook));
+			fprintf(f, "  %-28s %s\n", name, hook);
+		} else {
 			fprintf(f, "  %-28s unavailable: %s\n", name, plan[i].why);
+		}
 	}
 }
 
@@ -172,25 +231,69 @@ static void funclat_stop(void *state)
 	free(fl);
 }
 
-/* Point slot's programs at func and let them load. */
-static int enable_slot(struct funclat *fl, size_t slot, const char *func)
+/* Slot's entry or exit program for its hook. */
+static struct bpf_program *slot_prog(struct funclat *fl, size_t slot, bool exit)
 {
+	bool kp = fl->plan[slot].hook == HL_FUNCLAT_KPROBE;
 	char name[48];
+
+	snprintf(name, sizeof(name), "hl_%s_%s_%zu", kp ? "kp" : "fn", exit ? "exit" : "entry",
+		 slot);
+	return bpf_object__find_program_by_name(fl->skel->obj, name);
+}
+
+/* Let slot's programs for its hook load (fentry/fexit: pointed at the function). */
+static int enable_slot(struct funclat *fl, size_t slot)
+{
 	int e;
 
 	for (int exit = 0; exit < 2; exit++) {
-		struct bpf_program *prog;
+		struct bpf_program *prog = slot_prog(fl, slot, exit);
 
-		snprintf(name, sizeof(name), "hl_fn_%s_%zu", exit ? "exit" : "entry", slot);
-		prog = bpf_object__find_program_by_name(fl->skel->obj, name);
 		if (!prog)
 			return -ENOENT;
-		e = bpf_program__set_attach_target(prog, 0, func);
+		e = 0;
+		if (fl->plan[slot].hook == HL_FUNCLAT_FENTRY)
+			e = bpf_program__set_attach_target(prog, 0, fl->plan[slot].func);
 		if (!e)
 			e = bpf_program__set_autoload(prog, true);
 		if (e)
 			return e;
 	}
+	return 0;
+}
+
+/*
+ * Attach slot's pair, the exit first: an exit without its entry is
+ * ignored, an entry whose exit is not attached yet would stay on the
+ * task's call stack. Kprobes attach to the function by name; libbpf 1.1
+ * cannot set a kretprobe's maxactive, so the kernel's default applies
+ * (max(10, 2 x CPUs) calls in flight; more are not timed). 0 or -errno.
+ */
+static int attach_slot(struct funclat *fl, size_t slot)
+{
+	const struct hl_funclat_plan *p = &fl->plan[slot];
+	struct bpf_link *link[2] = {NULL, NULL};
+
+	for (int exit = 1; exit >= 0; exit--) {
+		struct bpf_program *prog = slot_prog(fl, slot, exit);
+
+		if (p->hook == HL_FUNCLAT_KPROBE) {
+			LIBBPF_OPTS(bpf_kprobe_opts, opts, .retprobe = exit);
+
+			link[exit] = bpf_program__attach_kprobe_opts(prog, p->func, &opts);
+		} else {
+			link[exit] = bpf_program__attach(prog);
+		}
+		if (!link[exit]) {
+			int e = -errno;
+
+			bpf_link__destroy(link[1]);
+			return e;
+		}
+	}
+	fl->lp.links.v[fl->lp.links.n++] = link[1];
+	fl->lp.links.v[fl->lp.links.n++] = link[0];
 	return 0;
 }
 
@@ -232,7 +335,7 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 	for (size_t i = 0; i < fl->n_funcs; i++) {
 		if (!fl->plan[i].available)
 			continue;
-		e = enable_slot(fl, i, fl->plan[i].func);
+		e = enable_slot(fl, i);
 		if (e) {
 			snprintf(err, errlen, "cannot set up the programs for %s(): %s",
 				 fl->plan[i].func, strerror(-e));
@@ -248,13 +351,35 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 			 strerror(-e));
 		goto fail;
 	}
-	if (hl_bpf_attach_loaded(fl->skel->obj, COMP, &fl->lp.links) <= 0) {
+	fl->lp.links.v = calloc(2 * fl->n_funcs, sizeof(*fl->lp.links.v));
+	if (!fl->lp.links.v) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	n_avail = 0;
+	for (size_t i = 0; i < fl->n_funcs; i++) {
+		struct hl_funclat_plan *p = &fl->plan[i];
+		char hook[2 * HL_FUNC_NAME_MAX + 256];
+
+		if (!p->available)
+			continue;
+		describe_hook(p, hook, sizeof(hook));
+		e = attach_slot(fl, i);
+		if (e) {
+			hl_err(COMP, "%s() cannot be timed: attaching %s failed: %s", p->func, hook,
+			       strerror(-e));
+			p->available = false;
+			p->hook = HL_FUNCLAT_NONE;
+			snprintf(p->why, sizeof(p->why), "attaching failed: %s", strerror(-e));
+			continue;
+		}
+		hl_info(COMP, "timing %s() via %s", p->func, hook);
+		n_avail++;
+	}
+	if (!n_avail) {
 		snprintf(err, errlen, "no function-latency program could be attached");
 		goto fail;
 	}
-	for (size_t i = 0; i < fl->n_funcs; i++)
-		if (fl->plan[i].available)
-			hl_info(COMP, "timing %s() via fentry/fexit", fl->plan[i].func);
 	return fl;
 fail:
 	funclat_stop(fl);

@@ -115,29 +115,129 @@ bool hl_kernel_has_tai(void)
 	return hl_kernel_has_enum_value("bpf_func_id", "BPF_FUNC_ktime_get_tai_ns");
 }
 
-/* ---- trampoline probing ---------------------------------------------------------- */
+/* ---- hook probing ------------------------------------------------------------------ */
 
-#define PROBE_CACHE 32
+enum probe_kind { PK_FENTRY, PK_FEXIT, PK_KPROBE, PK_KRETPROBE };
+
+#define PROBE_CACHE 128
 static struct {
 	char func[64];
-	bool fexit;
+	enum probe_kind kind;
 	int err;
-	char why[128];
+	char why[160];
 } probe_cache[PROBE_CACHE];
 static int probe_cached;
 static int tramp_refused; /* negative errno once trampolines as such are refused */
 static char tramp_why[160];
+static int kprobes_refused; /* negative errno once kprobes as such are unusable */
+static char kprobes_why[160];
+
+/*
+ * A function every kernel with BTF has and lets trampolines hook when it
+ * lets them hook anything: a refusal here is a refusal of trampolines.
+ */
+#define TRAMP_REFERENCE "tcp_v4_rcv"
 
 void hl_kernel_disable_trampolines(const char *why)
 {
 	tramp_refused = -EPERM;
 	snprintf(tramp_why, sizeof(tramp_why), "%s", why);
+	probe_cached = 0;
 }
 
-static int probe_once(const char *func, bool fexit, char *why, size_t whylen)
+void hl_kernel_disable_kprobes(const char *why)
 {
-	struct probe_bpf *skel;
+	kprobes_refused = -EPERM;
+	snprintf(kprobes_why, sizeof(kprobes_why), "%s", why);
+	probe_cached = 0;
+}
+
+static const char *err_name(int err)
+{
+	static char buf[24];
+	const char *n;
+
+	if (err == -ENOTSUPP)
+		return "ENOTSUPP";
+	n = strerrorname_np(-err);
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "error %d", -err);
+	return buf;
+}
+
+/* Arguments of kernel function name per its BTF prototype, or -1. */
+static int func_nargs(const char *name)
+{
+	const struct btf *btf = hl_kernel_btf();
+	const struct btf_type *t;
+	int id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) : -1;
+
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
+}
+
+/* A fresh probe object where only prog (one of its programs) loads. */
+static struct probe_bpf *probe_open(enum probe_kind kind, struct bpf_program **prog)
+{
+	struct probe_bpf *skel = probe_bpf__open();
+	struct bpf_program *p, *want;
+
+	if (!skel)
+		return NULL;
+	want = kind == PK_FENTRY   ? skel->progs.hl_probe_fentry
+	       : kind == PK_FEXIT  ? skel->progs.hl_probe_fexit
+	       : kind == PK_KPROBE ? skel->progs.hl_probe_kprobe
+				   : skel->progs.hl_probe_kretprobe;
+	bpf_object__for_each_program(p, skel->obj) bpf_program__set_autoload(p, p == want);
+	*prog = want;
+	return skel;
+}
+
+/*
+ * Why a trampoline on func failed with err (in why). A refusal of
+ * trampolines as such (the reference function is refused too) is
+ * remembered for every function.
+ */
+static int tramp_refusal(const char *func, bool fexit, int err, char *why, size_t whylen)
+{
+	int nargs = func_nargs(func);
+	char ref_why[160];
+
+	if (err == -ENOTSUPP && nargs > 6) {
+		snprintf(why, whylen,
+			 "%s() has %d arguments, more than this kernel's BPF trampolines pass "
+			 "(ENOTSUPP)",
+			 func, nargs);
+		return err;
+	}
+	if (err != -EPERM && err != -EOPNOTSUPP && err != -ENOTSUPP && err != -EINVAL) {
+		snprintf(why, whylen, "the kernel refused a BPF trampoline on %s() (%s)", func,
+			 err_name(err));
+		return err;
+	}
+	if (strcmp(func, TRAMP_REFERENCE) && hl_kernel_has_func(TRAMP_REFERENCE) &&
+	    !hl_kernel_probe_trampoline(TRAMP_REFERENCE, fexit, ref_why, sizeof(ref_why))) {
+		/* Trampolines work elsewhere: this function is the problem. */
+		snprintf(why, whylen, "the kernel refused a BPF trampoline on %s() (%s)", func,
+			 err_name(err));
+		return err;
+	}
+	if (!tramp_refused) {
+		tramp_refused = err;
+		snprintf(tramp_why, sizeof(tramp_why), "the kernel refused a BPF trampoline (%s)",
+			 err_name(err));
+	}
+	snprintf(why, whylen, "%s", tramp_why);
+	return tramp_refused;
+}
+
+static int tramp_once(const char *func, bool fexit, char *why, size_t whylen)
+{
 	struct bpf_program *prog;
+	struct probe_bpf *skel;
 	struct bpf_link *link;
 	int err;
 
@@ -153,15 +253,12 @@ static int probe_once(const char *func, bool fexit, char *why, size_t whylen)
 		snprintf(why, whylen, "%s", tramp_why);
 		return tramp_refused;
 	}
-	skel = probe_bpf__open();
+	skel = probe_open(fexit ? PK_FEXIT : PK_FENTRY, &prog);
 	if (!skel) {
 		err = -errno;
 		snprintf(why, whylen, "cannot open the probe object: %s", strerror(-err));
 		return err;
 	}
-	prog = fexit ? skel->progs.hl_probe_fexit : skel->progs.hl_probe_fentry;
-	bpf_program__set_autoload(fexit ? skel->progs.hl_probe_fentry : skel->progs.hl_probe_fexit,
-				  false);
 	err = bpf_program__set_attach_target(prog, 0, func);
 	if (!err)
 		err = probe_bpf__load(skel);
@@ -180,38 +277,122 @@ static int probe_once(const char *func, bool fexit, char *why, size_t whylen)
 
 refused:
 	probe_bpf__destroy(skel);
-	if (err == -EPERM || err == -EOPNOTSUPP || err == -ENOTSUPP || err == -EINVAL) {
-		/* Refusal of trampolines as such: every function will fail alike. */
-		tramp_refused = err;
-		snprintf(tramp_why, sizeof(tramp_why),
-			 "the kernel refused a BPF trampoline (%s): fentry/fexit unavailable",
-			 err == -ENOTSUPP ? "ENOTSUPP" : strerrorname_np(-err));
-	}
-	snprintf(why, whylen, "fentry on %s() failed: %s", func,
-		 tramp_refused ? tramp_why : strerror(-err));
+	return tramp_refusal(func, fexit, err, why, whylen);
+}
+
+#define NO_KPROBES "the kernel has no kprobes (CONFIG_KPROBES off)"
+
+/* Kprobes unusable as such (kprobes_why says why): remembered for every function. */
+static int kprobes_unusable(int err, char *why, size_t whylen)
+{
+	kprobes_refused = err;
+	snprintf(why, whylen, "%s", kprobes_why);
 	return err;
 }
 
-int hl_kernel_probe_trampoline(const char *func, bool fexit, char *why, size_t whylen)
+static int kprobe_once(const char *func, bool retprobe, char *why, size_t whylen)
+{
+	bool pmu = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;
+	struct bpf_program *prog;
+	struct probe_bpf *skel;
+	struct bpf_link *link;
+	int err;
+
+	if (kprobes_refused) {
+		snprintf(why, whylen, "%s", kprobes_why);
+		return kprobes_refused;
+	}
+	skel = probe_open(retprobe ? PK_KRETPROBE : PK_KPROBE, &prog);
+	if (!skel) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open the probe object: %s", strerror(-err));
+		return err;
+	}
+	err = probe_bpf__load(skel);
+	if (err) {
+		err = err < 0 ? err : -errno;
+		probe_bpf__destroy(skel);
+		if (!pmu)
+			snprintf(kprobes_why, sizeof(kprobes_why), NO_KPROBES);
+		else
+			snprintf(kprobes_why, sizeof(kprobes_why),
+				 "the kernel refused a kprobe program (%s)", err_name(err));
+		return kprobes_unusable(err, why, whylen);
+	}
+	link = bpf_program__attach_kprobe(prog, retprobe, func);
+	err = link ? 0 : -errno;
+	bpf_link__destroy(link);
+	probe_bpf__destroy(skel);
+	if (!err)
+		return 0;
+	/* Without the kprobe PMU libbpf tried tracefs' kprobe_events: no kprobes at all. */
+	if (!pmu) {
+		snprintf(kprobes_why, sizeof(kprobes_why), NO_KPROBES);
+		return kprobes_unusable(err, why, whylen);
+	}
+	switch (-err) {
+	case EPERM:
+	case EACCES:
+		snprintf(kprobes_why, sizeof(kprobes_why), "the kernel refused kprobes (%s)",
+			 err_name(err));
+		return kprobes_unusable(err, why, whylen);
+	case ENOENT:
+		snprintf(why, whylen, "not a kprobe-able symbol: %s() is not in kallsyms (ENOENT)",
+			 func);
+		break;
+	case EINVAL:
+	case EILSEQ:
+		snprintf(why, whylen,
+			 "not a kprobe-able symbol: %s() is notrace, on the kprobe blacklist "
+			 "or not kernel text (%s)",
+			 func, err_name(err));
+		break;
+	case EADDRNOTAVAIL:
+		snprintf(why, whylen,
+			 "not a kprobe-able symbol: several kernel symbols are named %s "
+			 "(EADDRNOTAVAIL)",
+			 func);
+		break;
+	default:
+		snprintf(why, whylen, "the kernel refused a %s on %s() (%s)",
+			 retprobe ? "kretprobe" : "kprobe", func, err_name(err));
+	}
+	return err;
+}
+
+static int probe_cached_or(const char *func, enum probe_kind kind, char *why, size_t whylen)
 {
 	int err;
 
 	for (int i = 0; i < probe_cached; i++) {
-		if (probe_cache[i].fexit == fexit && !strcmp(probe_cache[i].func, func)) {
+		if (probe_cache[i].kind == kind && !strcmp(probe_cache[i].func, func)) {
 			snprintf(why, whylen, "%s", probe_cache[i].why);
 			return probe_cache[i].err;
 		}
 	}
 	why[0] = 0;
-	err = probe_once(func, fexit, why, whylen);
+	if (kind == PK_FENTRY || kind == PK_FEXIT)
+		err = tramp_once(func, kind == PK_FEXIT, why, whylen);
+	else
+		err = kprobe_once(func, kind == PK_KRETPROBE, why, whylen);
 	if (probe_cached < PROBE_CACHE) {
 		snprintf(probe_cache[probe_cached].func, sizeof(probe_cache[0].func), "%s", func);
-		probe_cache[probe_cached].fexit = fexit;
+		probe_cache[probe_cached].kind = kind;
 		probe_cache[probe_cached].err = err;
 		snprintf(probe_cache[probe_cached].why, sizeof(probe_cache[0].why), "%s", why);
 		probe_cached++;
 	}
 	return err;
+}
+
+int hl_kernel_probe_trampoline(const char *func, bool fexit, char *why, size_t whylen)
+{
+	return probe_cached_or(func, fexit ? PK_FEXIT : PK_FENTRY, why, whylen);
+}
+
+int hl_kernel_probe_kprobe(const char *func, bool retprobe, char *why, size_t whylen)
+{
+	return probe_cached_or(func, retprobe ? PK_KRETPROBE : PK_KPROBE, why, whylen);
 }
 
 /* ---- clocks ------------------------------------------------------------------------- */

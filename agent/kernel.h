@@ -23,13 +23,26 @@ int hl_kernel_tp_btf_nargs(const char *name);
 /*
  * Can BPF trampolines hook `func`? Loads and attaches an empty fentry (or
  * fexit) program. Returns 0 when they can, else a negative errno, and
- * writes a short reason ("not in kernel BTF", "kernel refused BPF
- * trampolines (EPERM)"...) into why. Results are cached per function; a
- * refusal of trampolines as such is cached for all functions.
+ * writes a short reason ("tcp_collapse() has 7 arguments, more than this
+ * kernel's BPF trampolines pass (ENOTSUPP)", "the kernel refused a BPF
+ * trampoline (EPERM)"...) into why; callers name the hook. Results are
+ * cached per function; a refusal of trampolines as such (a function every
+ * kernel lets them hook is refused too) is cached for all functions.
  */
 int hl_kernel_probe_trampoline(const char *func, bool fexit, char *why, size_t whylen);
-/* Let tests and users force the tracepoint fallbacks. */
+/*
+ * The same for a kprobe (or kretprobe) on `func` by name: loads an empty
+ * kprobe program and attaches it. Reasons: "the kernel has no kprobes
+ * (CONFIG_KPROBES off)", "not a kprobe-able symbol: ..."... Cached alike;
+ * kprobes missing or refused as such are cached for all functions.
+ */
+int hl_kernel_probe_kprobe(const char *func, bool retprobe, char *why, size_t whylen);
+/*
+ * Let tests and users force the fallbacks: every later probe of that kind
+ * fails with -EPERM and why. Call before probing (they drop the cache).
+ */
 void hl_kernel_disable_trampolines(const char *why);
+void hl_kernel_disable_kprobes(const char *why);
 
 /* CLOCK_REALTIME - base clock, base = TAI when use_tai, else boot time. */
 int64_t hl_kernel_clock_offset(bool use_tai);

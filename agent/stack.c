@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probes.stack_latency: choose a hook per stage, load stacklat.bpf.c with
- * only the chosen programs, and turn its per-CPU monotonic maps into
- * cumulative and delta exponential histograms every interval.
+ * probes.stack_latency: choose a hook per stage (fentry/fexit, else a
+ * kprobe, else a tp_btf tracepoint), load stacklat.bpf.c with only the
+ * chosen programs, and turn its per-CPU monotonic maps into cumulative and
+ * delta exponential histograms every interval.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -33,9 +34,10 @@ struct hook {
 };
 
 struct stage_def {
-	struct hook tramp[MAX_HOOKS]; /* preferred: fentry/fexit, all must work */
-	struct hook tp[MAX_HOOKS];    /* fallback: tp_btf, all must exist */
-	const char *no_tp_why;	      /* why there is no fallback */
+	struct hook tramp[MAX_HOOKS];  /* preferred: fentry/fexit, all must work */
+	struct hook kprobe[MAX_HOOKS]; /* first fallback: kprobes, same points, all must work */
+	struct hook tp[MAX_HOOKS];     /* last fallback: tp_btf, all must exist */
+	const char *no_tp_why;	       /* why there is no tracepoint fallback */
 };
 
 static const struct stage_def stage_defs[HL_STAGE_COUNT] = {
@@ -43,16 +45,21 @@ static const struct stage_def stage_defs[HL_STAGE_COUNT] = {
 		{
 			.tramp = {{"hl_ip4_rcv_core", "ip_rcv_core"},
 				  {"hl_ip6_rcv_core", "ip6_rcv_core"}},
+			.kprobe = {{"hl_kp_ip4_rcv_core", "ip_rcv_core"},
+				   {"hl_kp_ip6_rcv_core", "ip6_rcv_core"}},
 			.tp = {{"hl_tp_netif_receive_skb", "netif_receive_skb"}},
 		},
 	[HL_STAGE_TCP_START] =
 		{
 			.tramp = {{"hl_tcp_v4_rcv", "tcp_v4_rcv"}, {"hl_tcp_v6_rcv", "tcp_v6_rcv"}},
+			.kprobe = {{"hl_kp_tcp_v4_rcv", "tcp_v4_rcv"},
+				   {"hl_kp_tcp_v6_rcv", "tcp_v6_rcv"}},
 			.tp = {{"hl_tp_tcp_probe", "tcp_probe"}},
 		},
 	[HL_STAGE_UDP_START] =
 		{
 			.tramp = {{"hl_udp_rcv", "udp_rcv"}, {"hl_udpv6_rcv", "udpv6_rcv"}},
+			.kprobe = {{"hl_kp_udp_rcv", "udp_rcv"}, {"hl_kp_udpv6_rcv", "udpv6_rcv"}},
 			.no_tp_why = "no tracepoint sees UDP packets on arrival at the UDP layer",
 		},
 	[HL_STAGE_TCP_SOCK_ENQUEUED] =
@@ -68,12 +75,14 @@ static const struct stage_def stage_defs[HL_STAGE_COUNT] = {
 	[HL_STAGE_TCP_SOCK_READ] =
 		{
 			.tramp = {{"hl_tcp_recv_timestamp", "tcp_recv_timestamp"}},
+			.kprobe = {{"hl_kp_tcp_recv_timestamp", "tcp_recv_timestamp"}},
 			.tp = {{"hl_tp_skb_copy", "skb_copy_datagram_iovec"},
 			       {"hl_tp_sock_recv_length", "sock_recv_length"}},
 		},
 	[HL_STAGE_UDP_SOCK_READ] =
 		{
 			.tramp = {{"hl_skb_consume_udp", "skb_consume_udp"}},
+			.kprobe = {{"hl_kp_skb_consume_udp", "skb_consume_udp"}},
 			.no_tp_why = "UDP reads copy linear skbs without a tracepoint "
 				     "(skb_copy_datagram_iovec does not fire)",
 		},
@@ -108,11 +117,48 @@ static bool stage_wanted(const struct hl_config *cfg, int st)
 	return cfg->stack.enabled && (cfg->stack.stages & (1U << st));
 }
 
+/* Append a reason to p->why, after "; " unless it is the first. */
+static void add_why(struct hl_stage_plan *p, const char *reason)
+{
+	size_t n = strlen(p->why);
+
+	snprintf(p->why + n, sizeof(p->why) - n, "%s%s", n ? "; " : "", reason);
+}
+
+/*
+ * Whether every hook of a tier (fentry/fexit or kprobe) attaches here; the
+ * first failure's reason goes to p->why, else the targets to p->detail.
+ */
+static bool tier_works(const struct hook *hooks, bool kprobe, struct hl_stage_plan *p)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < MAX_HOOKS && hooks[i].prog; i++) {
+		const char *kind = kprobe ? "kprobe" : hooks[i].fexit ? "fexit" : "fentry";
+		char why[160], reason[256];
+		int err;
+
+		if (kprobe)
+			err = hl_kernel_probe_kprobe(hooks[i].target, false, why, sizeof(why));
+		else
+			err = hl_kernel_probe_trampoline(hooks[i].target, hooks[i].fexit, why,
+							 sizeof(why));
+		if (err) {
+			snprintf(reason, sizeof(reason), "%s/%s: %s", kind, hooks[i].target, why);
+			add_why(p, reason);
+			p->detail[0] = 0;
+			return false;
+		}
+		off += snprintf(p->detail + off, sizeof(p->detail) - off, "%s%s/%s", i ? " + " : "",
+				kind, hooks[i].target);
+	}
+	return true;
+}
+
 static void plan_stage(int st, bool wanted, struct hl_stage_plan *p)
 {
 	const struct stage_def *d = &stage_defs[st];
-	char why[160] = "";
-	int err = 0;
+	char reason[200];
 	size_t off = 0;
 
 	memset(p, 0, sizeof(*p));
@@ -123,35 +169,28 @@ static void plan_stage(int st, bool wanted, struct hl_stage_plan *p)
 		snprintf(p->why, sizeof(p->why), "%s", hl_kernel_btf_error());
 		return;
 	}
-	/* Preferred: trampolines on every listed function that exists. */
-	for (int i = 0; i < MAX_HOOKS && d->tramp[i].prog; i++) {
-		err = hl_kernel_probe_trampoline(d->tramp[i].target, d->tramp[i].fexit, why,
-						 sizeof(why));
-		if (err)
-			break;
-		off += snprintf(p->detail + off, sizeof(p->detail) - off, "%s%s/%s", i ? " + " : "",
-				d->tramp[i].fexit ? "fexit" : "fentry", d->tramp[i].target);
-	}
-	if (!err) {
+	/* Preferred: trampolines on every listed function. */
+	if (tier_works(d->tramp, false, p)) {
 		p->available = true;
 		p->hook = d->tramp[0].fexit ? "fexit" : "fentry";
 		return;
 	}
-	snprintf(p->why, sizeof(p->why), "%s", why);
-	p->detail[0] = 0;
-	off = 0;
+	/* Then kprobes on the same functions, where the stage has them. */
+	if (d->kprobe[0].prog && tier_works(d->kprobe, true, p)) {
+		p->available = true;
+		p->hook = "kprobe";
+		return;
+	}
 	if (!d->tp[0].prog) {
-		size_t n = strlen(p->why);
-
-		snprintf(p->why + n, sizeof(p->why) - n, "; no fallback: %s", d->no_tp_why);
+		snprintf(reason, sizeof(reason), "no tracepoint fallback: %s", d->no_tp_why);
+		add_why(p, reason);
 		return;
 	}
 	for (int i = 0; i < MAX_HOOKS && d->tp[i].prog; i++) {
 		if (!hl_kernel_has_tp_btf(d->tp[i].target)) {
-			size_t n = strlen(p->why);
-
-			snprintf(p->why + n, sizeof(p->why) - n,
-				 "; fallback tracepoint %s is not in this kernel", d->tp[i].target);
+			snprintf(reason, sizeof(reason),
+				 "fallback tracepoint %s is not in this kernel", d->tp[i].target);
+			add_why(p, reason);
 			p->detail[0] = 0;
 			return;
 		}
@@ -261,7 +300,12 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 
 		if (!(mask & (1U << st)))
 			continue;
-		hooks = strcmp(s->plan[st].hook, "tp_btf") ? d->tramp : d->tp;
+		if (!strcmp(s->plan[st].hook, "tp_btf"))
+			hooks = d->tp;
+		else if (!strcmp(s->plan[st].hook, "kprobe"))
+			hooks = d->kprobe;
+		else
+			hooks = d->tramp;
 		for (int i = 0; i < MAX_HOOKS && hooks[i].prog; i++) {
 			e = hl_bpf_autoload(s->skel->obj, hooks[i].prog);
 			if (e)

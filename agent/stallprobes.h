@@ -29,14 +29,28 @@ struct hl_funclat_kernel {
 	bool (*has_func)(const char *name); /* in the kernel's BTF as a function */
 	/* 0 when an fentry (fexit) program attaches to func, else -errno and why. */
 	int (*probe)(const char *func, bool fexit, char *why, size_t whylen);
+	/* 0 when a kprobe (kretprobe) attaches to func, else -errno and why; NULL: none. */
+	int (*probe_kprobe)(const char *func, bool retprobe, char *why, size_t whylen);
+};
+
+/* How a function is timed, in order of preference. */
+enum hl_funclat_hook {
+	HL_FUNCLAT_NONE,   /* it cannot be timed here */
+	HL_FUNCLAT_FENTRY, /* fentry + fexit (BPF trampolines) */
+	HL_FUNCLAT_KPROBE, /* kprobe + kretprobe, when trampolines cannot hook it */
 };
 
 struct hl_funclat_plan {
 	char func[HL_FUNC_NAME_MAX + 1]; /* the config item without its '?' */
 	bool optional;			 /* the item ended in '?' */
-	bool available;			 /* fentry and fexit both attach */
-	char why[200];			 /* when not available */
+	bool available;			 /* hook != HL_FUNCLAT_NONE */
+	enum hl_funclat_hook hook;
+	char fentry_why[200]; /* why fentry/fexit are not used ("fentry refused: ..."), or "" */
+	char why[420];	      /* when not available: every hook's reason */
 };
+
+/* "fentry", "kprobe" or "none". */
+const char *hl_funclat_hook_name(enum hl_funclat_hook hook);
 
 /*
  * The config errors the kernel reveals: a function not in its BTF (unless

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kernel function latency with BPF trampolines: for each configured
- * function (slot n, up to HL_FUNC_SLOTS) an fentry and an fexit program.
- * The programs below name a placeholder target; user space points slot n
- * at its function (bpf_program__set_attach_target) and loads only the
- * slots in use. Entry times are kept per (task, slot) with a small stack,
+ * Kernel function latency: for each configured function (slot n, up to
+ * HL_FUNC_SLOTS) an fentry and an fexit program (BPF trampolines), and a
+ * kprobe and a kretprobe program for functions trampolines cannot hook;
+ * user space loads one pair per slot in use. The fentry/fexit programs
+ * name a placeholder target and are pointed at the slot's function
+ * (bpf_program__set_attach_target); the kprobes are attached to it by
+ * name. Both pairs run the same on_entry/on_exit. Entry times are kept per (task, slot) with a small stack,
  * so recursion and a softirq interrupting the same function in process
  * context pair up; per task, not per CPU, so a function that sleeps or
  * migrates is timed right too. Durations go to lathist.h, series id = slot.
@@ -91,7 +93,10 @@ static __always_inline int on_exit(__u32 slot)
 	return 0;
 }
 
-/* The placeholder target exists in every kernel with BTF; user space retargets. */
+/*
+ * The placeholder target exists in every kernel with BTF; user space
+ * retargets. The kprobes have no target: user space attaches them.
+ */
 #define HL_FUNC_SLOT(n)                                                                            \
 	SEC("fentry/security_socket_recvmsg")                                                      \
 	int BPF_PROG(hl_fn_entry_##n)                                                              \
@@ -100,6 +105,16 @@ static __always_inline int on_exit(__u32 slot)
 	}                                                                                          \
 	SEC("fexit/security_socket_recvmsg")                                                       \
 	int BPF_PROG(hl_fn_exit_##n)                                                               \
+	{                                                                                          \
+		return on_exit(n);                                                                 \
+	}                                                                                          \
+	SEC("kprobe")                                                                              \
+	int BPF_KPROBE(hl_kp_entry_##n)                                                            \
+	{                                                                                          \
+		return on_entry(n);                                                                \
+	}                                                                                          \
+	SEC("kretprobe")                                                                           \
+	int BPF_KRETPROBE(hl_kp_exit_##n)                                                          \
 	{                                                                                          \
 		return on_exit(n);                                                                 \
 	}

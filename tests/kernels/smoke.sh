@@ -89,8 +89,10 @@ workload() {
 }
 # Rounds until every item --check called usable has samples (bounded: a
 # guest under emulation is slow, a loaded CI machine too; never a race).
+replies() { awk '/requests sent/ {n += $4} END {print n + 0}' "$TMP/ping.out" 2>/dev/null; }
 check_now() {
-	"$PY" tests/kernels/smoke_check.py --quiet $require_all "$TMP/check.txt" "$TMP/metrics.jsonl" "$TMP/agent.err" "$kernel" 2>/dev/null
+	"$PY" tests/kernels/smoke_check.py --quiet $require_all --rounds "$round" --replies "$(replies)" \
+		"$TMP/check.txt" "$TMP/metrics.jsonl" "$TMP/agent.err" "$kernel" 2>/dev/null
 }
 for round in 1 2 3 4 5 6; do
 	workload >>"$TMP/workload.out" 2>&1
@@ -103,6 +105,7 @@ tail -n 3 "$TMP/ping.out" 2>/dev/null || true
 tail -n 5 "$TMP/collapse.out" 2>/dev/null || true
 grep -E 'warn|error' "$TMP/agent.err" || true
 "$PY" tests/kernels/smoke_check.py $require_all ${SMOKE_REPORT:+--report "$SMOKE_REPORT"} \
+	--rounds "$round" --replies "$(replies)" \
 	"$TMP/check.txt" "$TMP/metrics.jsonl" "$TMP/agent.err" "$kernel" ||
 	fail "kernel $kernel: see the table above"
 ok "kernel $kernel: every probe --check reported usable recorded samples"

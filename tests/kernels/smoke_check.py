@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Checks a smoke run (tests/kernels/smoke.sh) of every probe on one kernel.
 
-smoke_check.py [--quiet] [--require-all] [--report FILE] CHECK_TXT METRICS AGENT_ERR KERNEL
+smoke_check.py [--quiet] [--require-all] [--report FILE] [--rounds N --replies N]
+               CHECK_TXT METRICS AGENT_ERR KERNEL
 
 CHECK_TXT is `hostlat --check` output, METRICS the stdout exporter's OTLP JSON
 lines, AGENT_ERR the agent's log. Every item (a stack stage, a timed function,
 a probe) that --check reports usable must have recorded samples by the last
 export, and none that it reports unusable may have; a probe --check verified
 must not be reported off by the agent. --require-all: every item must be
-usable. Prints one row per item (kernel, item, hook or reason, samples);
+usable. With --rounds (workload rounds of smoke.sh: each sends 200 datagrams to
+a reader and 50 to a closed port) and --replies (responses `hostlat ping` got),
+the counts must match what was sent: every UDP stage counts each datagram once,
+drops by NO_SOCKET at least the closed port's, the responder every reply.
+Prints one row per item (kernel, item, hook or reason, samples);
 --report appends the rows, tab-separated, to FILE. Exit 0 when all hold.
 """
 import json
@@ -118,6 +123,8 @@ def samples(req):
         add("napi", count(dp))
     for a, dp in points(req, "hostlat.skb.drops"):
         add("drops", count(dp))
+        if a.get("reason") == "NO_SOCKET":
+            add("drops NO_SOCKET", count(dp))
     for a, dp in points(req, "hostlat.sched.runqueue.latency"):
         add("runqueue", count(dp))
     for a, dp in points(req, "hostlat.traffic.sample.bytes"):
@@ -130,7 +137,7 @@ def samples(req):
 
 def main(argv):
     quiet = require_all = False
-    report = None
+    report = rounds = replies = None
     args = []
     it = iter(argv)
     for a in it:
@@ -140,6 +147,10 @@ def main(argv):
             require_all = True
         elif a == "--report":
             report = next(it)
+        elif a == "--rounds":
+            rounds = int(next(it))
+        elif a == "--replies":
+            replies = int(next(it))
         else:
             args.append(a)
     check_txt, metrics, agent_err, kernel = args
@@ -159,6 +170,19 @@ def main(argv):
             problems.append("%s: --check says it cannot run but it recorded %s samples" % (key, n))
         if not usable and require_all:
             problems.append("%s: unavailable on this kernel: %s" % (key, hook))
+    # What was sent, where it can be counted exactly.
+    want = {}
+    if rounds is not None:
+        want = {"stage udp-start": 250 * rounds, "stage udp-socket-enqueued": 200 * rounds,
+                "stage udp-socket-read": 200 * rounds}
+    if replies is not None:
+        want["xdp_responder"] = replies
+    for key, n in want.items():
+        if items.get(key, (False,))[0] and got.get(key, 0) != n:
+            problems.append("%s: %s samples, want %d (what was sent)" % (key, got.get(key, 0), n))
+    if rounds is not None and items.get("drops", (False,))[0] and got.get("drops NO_SOCKET", 0) < 50 * rounds:
+        problems.append("drops: %d NO_SOCKET drops, want at least %d (datagrams to a closed port)"
+                        % (got.get("drops NO_SOCKET", 0), 50 * rounds))
     for probe, ok in verified.items():
         off = re.search(r"probe %s is off: (.*)" % probe, log)
         if ok and off:
