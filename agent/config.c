@@ -351,11 +351,13 @@ static const struct hl_option napi_options[] = {
 enum { FL_ENABLED, FL_FUNCTIONS };
 
 static const struct hl_option funclat_options[] = {
-	[FL_ENABLED] = {.name = "enabled",
-			.type = HL_OPT_BOOL,
-			.offset = CFG_OFF(function_latency.enabled),
-			.def = "true",
-			.help = "time kernel functions with fentry/fexit (needs BPF trampolines)"},
+	[FL_ENABLED] =
+		{.name = "enabled",
+		 .type = HL_OPT_BOOL,
+		 .offset = CFG_OFF(function_latency.enabled),
+		 .def = "true",
+		 .help = "time kernel functions with fentry/fexit, or kprobe/kretprobe where "
+			 "trampolines cannot hook them (needs one of the two)"},
 	[FL_FUNCTIONS] = {.name = "functions",
 			  .type = HL_OPT_STRLIST,
 			  .offset = CFG_OFF(function_latency.functions),

@@ -197,13 +197,8 @@ static void describe_hook(const struct hl_funclat_plan *p, char *buf, size_t len
 		snprintf(buf, len, "fentry/%.*s + fexit/%.*s", n, p->func, n, p->func);
 }
 
-static void funclat_check(const struct hl_config *cfg, FILE *f)
+static void print_plan(const struct hl_funclat_plan *plan, size_t n, FILE *f)
 {
-	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
-	struct hl_funclat_kernel k = running_kernel();
-	size_t n = cfg->function_latency.functions.n;
-
-	hl_funclat_plan(cfg, &k, plan);
 	fprintf(f, "probe function_latency:\n");
 	fprintf(f, "  %-28s %s\n", "function", "hook");
 	for (size_t i = 0; i < n && i < HL_FUNC_SLOTS; i++) {
@@ -218,6 +213,23 @@ static void funclat_check(const struct hl_config *cfg, FILE *f)
 			fprintf(f, "  %-28s unavailable: %s\n", name, plan[i].why);
 		}
 	}
+}
+
+static void funclat_check(const struct hl_config *cfg, FILE *f)
+{
+	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
+	struct hl_funclat_kernel k = running_kernel();
+	size_t n = cfg->function_latency.functions.n;
+
+	hl_funclat_plan(cfg, &k, plan);
+	print_plan(plan, n < HL_FUNC_SLOTS ? n : HL_FUNC_SLOTS, f);
+}
+
+static void funclat_report(void *state, FILE *f)
+{
+	struct funclat *fl = state;
+
+	print_plan(fl->plan, fl->n_funcs, f);
 }
 
 static void funclat_stop(void *state)
@@ -297,6 +309,60 @@ static int attach_slot(struct funclat *fl, size_t slot)
 	return 0;
 }
 
+/*
+ * The slot of a program the kernel refused (hl_fn_entry_N, hl_kp_exit_N,
+ * ...): that function is reported with the verifier's verdict and the
+ * others load without it. False when the failure is not one program's.
+ */
+static bool refuse_slot(struct funclat *fl)
+{
+	const struct hl_bpf_failure *f = hl_bpf_failure();
+	const char *u = f ? strrchr(f->prog, '_') : NULL;
+	char *end;
+	unsigned long slot;
+
+	if (!u || strncmp(f->prog, "hl_", 3))
+		return false;
+	slot = strtoul(u + 1, &end, 10);
+	if (*end || slot >= fl->n_funcs || !fl->plan[slot].available)
+		return false;
+	fl->plan[slot].available = false;
+	fl->plan[slot].hook = HL_FUNCLAT_NONE;
+	snprintf(fl->plan[slot].why, sizeof(fl->plan[slot].why), "the kernel refused %s: %s",
+		 f->prog, f->why[0] ? f->why : "(no reason given)");
+	hl_warn(COMP, "%s() cannot be timed: %s", fl->plan[slot].func, fl->plan[slot].why);
+	return true;
+}
+
+/* Open the object with the available slots' programs and load it. */
+static int open_and_load(struct funclat *fl, char *err, size_t errlen)
+{
+	int e;
+
+	fl->skel = funclat_bpf__open();
+	if (!fl->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	hl_bpf_autoload_none(fl->skel->obj);
+	for (size_t i = 0; i < fl->n_funcs; i++) {
+		if (!fl->plan[i].available)
+			continue;
+		e = enable_slot(fl, i);
+		if (e) {
+			snprintf(err, errlen, "cannot set up the programs for %s(): %s",
+				 fl->plan[i].func, strerror(-e));
+			return e;
+		}
+	}
+	HL_LATHIST_PREPARE(fl->skel, &fl->lp.ss);
+	hl_bpf_failure_reset();
+	e = funclat_bpf__load(fl->skel);
+	if (e)
+		hl_bpf_load_error(e, "the function-latency programs", err, errlen);
+	return e;
+}
+
 static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
 	const struct hl_funclat_conf *c = &cfg->function_latency;
@@ -326,31 +392,14 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 			     0, err, errlen);
 	if (e)
 		goto fail;
-	fl->skel = funclat_bpf__open();
-	if (!fl->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	/* A function whose programs the verifier refuses is left out, the others load. */
+	while ((e = open_and_load(fl, err, errlen)) && refuse_slot(fl) && --n_avail > 0) {
+		funclat_bpf__destroy(fl->skel);
+		fl->skel = NULL;
+		err[0] = 0;
+	}
+	if (e)
 		goto fail;
-	}
-	hl_bpf_autoload_none(fl->skel->obj);
-	for (size_t i = 0; i < fl->n_funcs; i++) {
-		if (!fl->plan[i].available)
-			continue;
-		e = enable_slot(fl, i);
-		if (e) {
-			snprintf(err, errlen, "cannot set up the programs for %s(): %s",
-				 fl->plan[i].func, strerror(-e));
-			goto fail;
-		}
-	}
-	HL_LATHIST_PREPARE(fl->skel, &fl->lp.ss);
-	e = funclat_bpf__load(fl->skel);
-	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the function-latency programs: %s (--log-level "
-			 "debug shows the verifier's log)",
-			 strerror(-e));
-		goto fail;
-	}
 	fl->lp.links.v = calloc(2 * fl->n_funcs, sizeof(*fl->lp.links.v));
 	if (!fl->lp.links.v) {
 		snprintf(err, errlen, "out of memory");
@@ -429,6 +478,7 @@ const struct hl_probe_ops hl_funclat_probe = {
 	.enabled = funclat_enabled,
 	.check = funclat_check,
 	.start = funclat_start,
+	.report = funclat_report,
 	.collect = funclat_collect,
 	.stop = funclat_stop,
 	.validate = funclat_validate,

@@ -250,6 +250,50 @@ static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *e
 	return hl_fill_pid_filter(s->skel->maps.pid_filter, &f->pids);
 }
 
+/* The hooks of the tier the plan chose for stage st. */
+static const struct hook *chosen_hooks(const struct hl_stage_plan *p, int st)
+{
+	if (!strcmp(p->hook, "tp_btf"))
+		return stage_defs[st].tp;
+	if (!strcmp(p->hook, "kprobe"))
+		return stage_defs[st].kprobe;
+	return stage_defs[st].tramp;
+}
+
+/*
+ * The kernel refused the program of the last load failure: every stage
+ * that chose it is reported with the verifier's verdict and left out (the
+ * others load without it). Returns how many stages it took out.
+ */
+static int refuse_stages(struct hl_stack *s)
+{
+	const struct hl_bpf_failure *f = hl_bpf_failure();
+	int n = 0;
+
+	if (!f)
+		return 0;
+	for (int st = 0; st < HL_STAGE_COUNT; st++) {
+		struct hl_stage_plan *p = &s->plan[st];
+		const struct hook *hooks = chosen_hooks(p, st);
+
+		if (!p->wanted || !p->available)
+			continue;
+		for (int i = 0; i < MAX_HOOKS && hooks[i].prog; i++) {
+			if (strcmp(hooks[i].prog, f->prog))
+				continue;
+			p->available = false;
+			snprintf(p->why, sizeof(p->why), "the kernel refused %s (%s): %s", f->prog,
+				 p->detail, f->why[0] ? f->why : "(no reason given)");
+			p->hook = "none";
+			p->detail[0] = 0;
+			hl_warn("stack", "stage %s unavailable: %s", p->stage, p->why);
+			n++;
+			break;
+		}
+	}
+	return n;
+}
+
 static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
 {
 	struct stacklat_bpf__rodata *ro = s->skel->rodata;
@@ -295,17 +339,10 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 		bpf_map__set_max_entries(s->skel->maps.pid_filter, cfg->stack.filters.pids.n);
 
 	for (int st = 0; st < HL_STAGE_COUNT; st++) {
-		const struct stage_def *d = &stage_defs[st];
-		const struct hook *hooks;
+		const struct hook *hooks = chosen_hooks(&s->plan[st], st);
 
 		if (!(mask & (1U << st)))
 			continue;
-		if (!strcmp(s->plan[st].hook, "tp_btf"))
-			hooks = d->tp;
-		else if (!strcmp(s->plan[st].hook, "kprobe"))
-			hooks = d->kprobe;
-		else
-			hooks = d->tramp;
 		for (int i = 0; i < MAX_HOOKS && hooks[i].prog; i++) {
 			e = hl_bpf_autoload(s->skel->obj, hooks[i].prog);
 			if (e)
@@ -313,6 +350,31 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 		}
 	}
 	return 0;
+}
+
+/* Open the object with the programs of the stages that can run and load it. */
+static int open_and_load(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
+{
+	int e;
+
+	s->skel = stacklat_bpf__open();
+	if (!s->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	hl_bpf_autoload_none(s->skel->obj); /* nothing loads unless a stage chose it */
+	e = configure(s, cfg, err, errlen);
+	if (e) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot configure the BPF object: %s", strerror(-e));
+		return e;
+	}
+	s->skel->bss->clock_offset_ns = hl_kernel_clock_offset(s->use_tai);
+	hl_bpf_failure_reset();
+	e = stacklat_bpf__load(s->skel);
+	if (e)
+		hl_bpf_load_error(e, "the stack-latency programs", err, errlen);
+	return e;
 }
 
 struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t errlen)
@@ -353,28 +415,20 @@ struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t e
 			 hl_kernel_btf() ? "" : ": ", hl_kernel_btf() ? "" : hl_kernel_btf_error());
 		goto fail;
 	}
-	s->skel = stacklat_bpf__open();
-	if (!s->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		goto fail;
-	}
-	hl_bpf_autoload_none(s->skel->obj); /* nothing loads unless a stage chose it */
 	s->use_tai = hl_kernel_has_tai();
-	e = configure(s, cfg, err, errlen);
-	if (e) {
-		if (!err[0])
-			snprintf(err, errlen, "cannot configure the BPF object: %s", strerror(-e));
-		goto fail;
+	/* A stage whose program the verifier refuses is left out, the others load. */
+	while ((e = open_and_load(s, cfg, err, errlen))) {
+		int refused = refuse_stages(s);
+
+		if (!refused || (n_avail -= refused) <= 0)
+			break;
+		stacklat_bpf__destroy(s->skel);
+		s->skel = NULL;
+		hl_series_set_free(&s->ss);
+		err[0] = 0;
 	}
-	s->skel->bss->clock_offset_ns = hl_kernel_clock_offset(s->use_tai);
-	e = stacklat_bpf__load(s->skel);
-	if (e) {
-		snprintf(err, errlen,
-			 "the kernel refused the stack-latency programs: %s (run with "
-			 "--log-level debug for the verifier's log)",
-			 strerror(-e));
+	if (e)
 		goto fail;
-	}
 	e = fill_filters(s, cfg, err, errlen);
 	if (e) {
 		if (!err[0])
@@ -591,6 +645,14 @@ static void stack_check(const struct hl_config *cfg, FILE *f)
 	hl_stack_print_plan(f, plan);
 }
 
+static void stack_report(void *state, FILE *f)
+{
+	struct hl_stack *s = state;
+
+	fprintf(f, "probe stack_latency:\n");
+	hl_stack_print_plan(f, s->plan);
+}
+
 static void *stack_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
 	struct hl_stack *s = hl_stack_start(cfg, err, errlen);
@@ -617,6 +679,7 @@ const struct hl_probe_ops hl_stack_probe = {
 	.name = "stack_latency",
 	.enabled = stack_enabled,
 	.check = stack_check,
+	.report = stack_report,
 	.start = stack_start,
 	.collect = stack_collect,
 	.stop = stack_stop,

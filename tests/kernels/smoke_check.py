@@ -160,7 +160,10 @@ def main(argv):
         log = f.read()
     got = samples(last_request(metrics))
     problems, rows = [], []
-    for key in sorted(items, key=lambda k: (k.split()[0] != "stage", k)):
+    def order(k):  # stages in the order a packet meets them, then the rest
+        return (0, STAGES.index(k[6:])) if k[6:] in STAGES else (1, k)
+
+    for key in sorted(items, key=order):
         usable, hook = items[key]
         n = got.get(key, 0)
         rows.append((kernel, key, hook if usable else "unavailable: " + hook, n))
