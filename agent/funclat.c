@@ -171,6 +171,9 @@ struct funclat {
 	struct hl_latprobe lp;
 	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
 	size_t n_funcs;
+	/* hostlat.probe.hook: per function the hook it runs on */
+	char hook_label[HL_FUNC_SLOTS][2 * HL_FUNC_NAME_MAX + 32];
+	struct hl_point hook_points[HL_FUNC_SLOTS];
 };
 
 static bool funclat_enabled(const struct hl_config *cfg)
@@ -185,14 +188,19 @@ static int funclat_validate(const struct hl_config *cfg, char *err, size_t errle
 	return hl_funclat_validate(cfg, &k, err, errlen);
 }
 
-/* "fentry/F + fexit/F", or "kprobe/F + kretprobe/F (why not fentry)". */
-static void describe_hook(const struct hl_funclat_plan *p, char *buf, size_t len)
+/*
+ * "fentry/F + fexit/F", or "kprobe/F + kretprobe/F" followed, with why,
+ * by " (why not fentry)".
+ */
+static void describe_hook(const struct hl_funclat_plan *p, bool why, char *buf, size_t len)
 {
 	int n = HL_FUNC_NAME_MAX, w = (int)sizeof(p->fentry_why);
 
-	if (p->hook == HL_FUNCLAT_KPROBE)
-		snprintf(buf, len, "kprobe/%.*s + kretprobe/%.*s (%.*s)", n, p->func, n, p->func, w,
-			 p->fentry_why);
+	if (p->hook == HL_FUNCLAT_NONE)
+		snprintf(buf, len, "none");
+	else if (p->hook == HL_FUNCLAT_KPROBE)
+		snprintf(buf, len, "kprobe/%.*s + kretprobe/%.*s%s%.*s%s", n, p->func, n, p->func,
+			 why ? " (" : "", why ? w : 0, p->fentry_why, why ? ")" : "");
 	else
 		snprintf(buf, len, "fentry/%.*s + fexit/%.*s", n, p->func, n, p->func);
 }
@@ -207,7 +215,7 @@ static void print_plan(const struct hl_funclat_plan *plan, size_t n, FILE *f)
 		snprintf(name, sizeof(name), "%.*s%s", HL_FUNC_NAME_MAX, plan[i].func,
 			 plan[i].optional ? " (optional)" : "");
 		if (plan[i].available) {
-			describe_hook(&plan[i], hook, sizeof(hook));
+			describe_hook(&plan[i], true, hook, sizeof(hook));
 			fprintf(f, "  %-28s %s\n", name, hook);
 		} else {
 			fprintf(f, "  %-28s unavailable: %s\n", name, plan[i].why);
@@ -412,7 +420,7 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 
 		if (!p->available)
 			continue;
-		describe_hook(p, hook, sizeof(hook));
+		describe_hook(p, true, hook, sizeof(hook));
 		e = attach_slot(fl, i);
 		if (e) {
 			hl_err(COMP, "%s() cannot be timed: attaching %s failed: %s", p->func, hook,
@@ -442,7 +450,7 @@ static int funclat_collect(void *state, struct hl_metric *out, size_t max)
 	size_t np = 0;
 	int e;
 
-	if (max < 2)
+	if (max < 3)
 		return -ENOSPC;
 	e = hl_latprobe_read(&fl->lp, bpf_map__fd(fl->skel->maps.hist),
 			     bpf_map__fd(fl->skel->maps.series), bpf_map__fd(fl->skel->maps.dense),
@@ -470,7 +478,25 @@ static int funclat_collect(void *state, struct hl_metric *out, size_t max)
 		.n_points = np,
 	};
 	out[1] = hl_latprobe_lost_metric(&fl->lp, "hostlat.function.lost");
-	return 2;
+	for (size_t i = 0; i < fl->n_funcs; i++) {
+		struct hl_point *p = &fl->hook_points[i];
+
+		memset(p, 0, sizeof(*p));
+		describe_hook(&fl->plan[i], false, fl->hook_label[i], sizeof(fl->hook_label[i]));
+		hl_point_attr(p, "function", fl->plan[i].func);
+		hl_point_attr(p, "hook", fl->hook_label[i]);
+		p->gauge = fl->plan[i].available ? 1 : 0;
+	}
+	out[2] = (struct hl_metric){
+		.name = "hostlat.probe.hook",
+		.description = "1 for the hook each timed kernel function runs on, 0 when it has "
+			       "none here",
+		.unit = "1",
+		.kind = HL_METRIC_GAUGE,
+		.points = fl->hook_points,
+		.n_points = fl->n_funcs,
+	};
+	return 3;
 }
 
 const struct hl_probe_ops hl_funclat_probe = {

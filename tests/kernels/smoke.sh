@@ -100,8 +100,10 @@ workload() {
 # Rounds until every item --check called usable has samples (bounded: a
 # guest under emulation is slow, a loaded CI machine too; never a race).
 replies() { awk '/requests sent/ {n += $4} END {print n + 0}' "$TMP/ping.out" 2>/dev/null; }
+# The kernel's own count of tcp_prune_queue calls over the collapse runs.
+prunes() { sed -n 's/.*TcpExt PruneCalled=\([0-9]*\).*/\1/p' "$TMP/collapse.out" | awk '{n += $1} END {print n + 0}'; }
 check_now() {
-	"$PY" tests/kernels/smoke_check.py --quiet $require_all --rounds "$round" --replies "$(replies)" \
+	"$PY" tests/kernels/smoke_check.py --quiet $require_all --rounds "$round" --replies "$(replies)" --prunes "$(prunes)" \
 		"$TMP/check.txt" "$TMP/metrics.jsonl" "$TMP/agent.err" "$kernel" 2>/dev/null
 }
 for round in 1 2 3 4 5 6; do
@@ -120,7 +122,7 @@ awk '/^hostlat.function.duration function=tcp_collapse|^hostlat.softirq.duration
 	n > 0 {print; n--}' "$TMP/pretty.txt" | tail -n 8
 grep -E 'warn|error' "$TMP/agent.err" || true
 "$PY" tests/kernels/smoke_check.py $require_all ${SMOKE_REPORT:+--report "$SMOKE_REPORT"} \
-	--rounds "$round" --replies "$(replies)" \
+	--rounds "$round" --replies "$(replies)" --prunes "$(prunes)" \
 	"$TMP/check.txt" "$TMP/metrics.jsonl" "$TMP/agent.err" "$kernel" ||
 	fail "kernel $kernel: see the table above"
 ok "kernel $kernel: every probe --check reported usable recorded samples"

@@ -2,7 +2,7 @@
 """Checks a smoke run (tests/kernels/smoke.sh) of every probe on one kernel.
 
 smoke_check.py [--quiet] [--require-all] [--report FILE] [--rounds N --replies N]
-               CHECK_TXT METRICS AGENT_ERR KERNEL
+               [--prunes N] CHECK_TXT METRICS AGENT_ERR KERNEL
 
 CHECK_TXT is `hostlat --check` output, METRICS the stdout exporter's OTLP JSON
 lines, AGENT_ERR the agent's log. Every item (a stack stage, a timed function,
@@ -12,7 +12,10 @@ must not be reported off by the agent. --require-all: every item must be
 usable. With --rounds (workload rounds of smoke.sh: each sends 200 datagrams to
 a reader and 50 to a closed port) and --replies (responses `hostlat ping` got),
 the counts must match what was sent: every UDP stage counts each datagram once,
-drops by NO_SOCKET at least the closed port's, the responder every reply.
+drops by NO_SOCKET at least the closed port's, the responder every reply. With
+--prunes (the kernel's TcpExt PruneCalled over the collapse workload), timed
+tcp_collapse calls must be at least one and at most that (tcp_prune_queue
+calls tcp_collapse once per call that still finds the queue over its limit).
 Prints one row per item (kernel, item, hook or reason, samples);
 --report appends the rows, tab-separated, to FILE. Exit 0 when all hold.
 """
@@ -137,7 +140,7 @@ def samples(req):
 
 def main(argv):
     quiet = require_all = False
-    report = rounds = replies = None
+    report = rounds = replies = prunes = None
     args = []
     it = iter(argv)
     for a in it:
@@ -151,6 +154,8 @@ def main(argv):
             rounds = int(next(it))
         elif a == "--replies":
             replies = int(next(it))
+        elif a == "--prunes":
+            prunes = int(next(it))
         else:
             args.append(a)
     check_txt, metrics, agent_err, kernel = args
@@ -186,6 +191,13 @@ def main(argv):
     if rounds is not None and items.get("drops", (False,))[0] and got.get("drops NO_SOCKET", 0) < 50 * rounds:
         problems.append("drops: %d NO_SOCKET drops, want at least %d (datagrams to a closed port)"
                         % (got.get("drops NO_SOCKET", 0), 50 * rounds))
+    n = got.get("function tcp_collapse", 0)
+    if prunes is not None and items.get("function tcp_collapse", (False,))[0]:
+        if not quiet:
+            print("tcp_collapse: %d calls timed, the kernel counted %d prunes" % (n, prunes))
+        if not 0 < n <= prunes:
+            problems.append("function tcp_collapse: %d calls timed, want 1..%d (the kernel's PruneCalled)"
+                            % (n, prunes))
     for probe, ok in verified.items():
         off = re.search(r"probe %s is off: (.*)" % probe, log)
         if ok and off:
