@@ -63,6 +63,9 @@ YAML
 	done
 	# main, two exporters, the traffic scheduler, the health server
 	[ "$n" -ge 5 ] || fail "$name: only $n threads"
+	# Packets into the agent's namespace: NET_RX softirqs for the softirq
+	# probe to record (a quiet machine may have none of its own).
+	ip netns exec "$NS_B" "$PY" tests/tools/stall.py send 198.18.0.1 9 200 64 1
 	# Batches and traffic runs after the drop: the maps are still read.
 	wait_for 20 lines_at_least 8 "$TMP/$name.jsonl" "$TMP/$name-2.jsonl" ||
 		fail "$name: the exporters stopped after the drop"
