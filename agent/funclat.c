@@ -329,7 +329,8 @@ static bool refuse_slot(struct funclat *fl)
 	char *end;
 	unsigned long slot;
 
-	if (!u || strncmp(f->prog, "hl_", 3))
+	/* Only the verifier's verdict is one program's; EPERM, ENOMEM... are everyone's. */
+	if (!u || strncmp(f->prog, "hl_", 3) || strncmp(f->why, "verifier: ", 10))
 		return false;
 	slot = strtoul(u + 1, &end, 10);
 	if (*end || slot >= fl->n_funcs || !fl->plan[slot].available)
@@ -337,7 +338,7 @@ static bool refuse_slot(struct funclat *fl)
 	fl->plan[slot].available = false;
 	fl->plan[slot].hook = HL_FUNCLAT_NONE;
 	snprintf(fl->plan[slot].why, sizeof(fl->plan[slot].why), "the kernel refused %s: %s",
-		 f->prog, f->why[0] ? f->why : "(no reason given)");
+		 f->prog, f->why);
 	hl_warn(COMP, "%s() cannot be timed: %s", fl->plan[slot].func, fl->plan[slot].why);
 	return true;
 }

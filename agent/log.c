@@ -88,7 +88,8 @@ static void note_failure(const char *msg)
 		return;
 	}
 	log = strstr(q, "-- BEGIN PROG LOAD LOG --\n");
-	if (!log || !bpf_failed || strncmp(bpf_failure.prog, p, (size_t)(q - p)))
+	if (!log || !bpf_failed || strlen(bpf_failure.prog) != (size_t)(q - p) ||
+	    strncmp(bpf_failure.prog, p, (size_t)(q - p)))
 		return;
 	log += strlen("-- BEGIN PROG LOAD LOG --\n");
 	/* The verdict: the last line that is not a statistic. */

@@ -309,6 +309,34 @@ static int start_probes(struct agent *a)
 }
 
 /*
+ * HOSTLAT_DISABLE_HOOKS=fentry,kprobe: hooks not to use even where the
+ * kernel has them (a kernel whose trampolines or kprobes misbehave, or a
+ * test of the fallbacks). -1 with a message for an unknown name.
+ */
+static int disable_hooks(const char *list)
+{
+	char buf[64], *save = NULL;
+
+	if (!list || !*list)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		if (!strcmp(t, "fentry"))
+			hl_kernel_disable_trampolines("not used: HOSTLAT_DISABLE_HOOKS");
+		else if (!strcmp(t, "kprobe"))
+			hl_kernel_disable_kprobes("not used: HOSTLAT_DISABLE_HOOKS");
+		else {
+			fprintf(stderr,
+				"hostlat: error: HOSTLAT_DISABLE_HOOKS: unknown hook '%s' (fentry, "
+				"kprobe)\n",
+				t);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * --check: start every enabled probe as the agent would (the kernel loads
  * and verifies its programs and they attach), print what each runs, and
  * stop them all. The plan alone is not the truth: a verifier may refuse a
@@ -617,6 +645,10 @@ int main(int argc, char **argv)
 	a.config_path = config_path;
 	a.log_level_fixed = log_override >= 0;
 	hl_log_setup_libbpf();
+	if (disable_hooks(getenv("HOSTLAT_DISABLE_HOOKS"))) {
+		ret = EXIT_CONFIG;
+		goto out;
+	}
 	if (config_path && hl_privs_untrusted_path(config_path, err, sizeof(err)))
 		hl_warn("agent", "config %s: users other than root can change it: %s", config_path,
 			err);

@@ -270,7 +270,8 @@ static int refuse_stages(struct hl_stack *s)
 	const struct hl_bpf_failure *f = hl_bpf_failure();
 	int n = 0;
 
-	if (!f)
+	/* Only the verifier's verdict is one program's; EPERM, ENOMEM... are everyone's. */
+	if (!f || strncmp(f->why, "verifier: ", 10))
 		return 0;
 	for (int st = 0; st < HL_STAGE_COUNT; st++) {
 		struct hl_stage_plan *p = &s->plan[st];
@@ -283,7 +284,7 @@ static int refuse_stages(struct hl_stack *s)
 				continue;
 			p->available = false;
 			snprintf(p->why, sizeof(p->why), "the kernel refused %s (%s): %s", f->prog,
-				 p->detail, f->why[0] ? f->why : "(no reason given)");
+				 p->detail, f->why);
 			p->hook = "none";
 			p->detail[0] = 0;
 			hl_warn("stack", "stage %s unavailable: %s", p->stage, p->why);

@@ -61,6 +61,15 @@ static __always_inline int on_entry(__u32 slot)
 		return 0;
 	}
 	d = cs->depth;
+	/*
+	 * Far deeper than any recursion: returns were missed (a kretprobe
+	 * drops the calls past its limit of calls in flight). Start over
+	 * rather than never timing this task's calls again.
+	 */
+	if (d >= 4 * HL_FUNC_DEPTH) {
+		hl_count(&counters, HL_STALL_OVERFLOW);
+		d = 0;
+	}
 	if (d < HL_FUNC_DEPTH)
 		cs->ts[d] = bpf_ktime_get_ns();
 	else

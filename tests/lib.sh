@@ -74,11 +74,17 @@ only_probes() {
 # output goes to OUT. Passes when it exits 0 (every enabled probe runs) or 1
 # with every refusal a "cannot run" line (a probe this kernel cannot run:
 # --check exits 1 for that, e.g. function_latency where the kernel has
-# neither BPF trampolines nor kprobes); fails on anything else.
+# neither BPF trampolines nor kprobes); fails on anything else, a refusal
+# by the kernel's verifier included.
 check_runs() {
 	local out=$1 rc=0
 	shift
 	"$@" >"$out" 2>&1 || rc=$?
+	# A verifier refusal ("the kernel refused the ... programs") is a bug, not a limit.
+	if grep -q '^  cannot run: the kernel refused the ' "$out"; then
+		cat "$out" >&2
+		fail "'$*': the kernel's verifier refused a probe"
+	fi
 	if [ $rc -eq 1 ] && grep -q '^  cannot run: ' "$out" &&
 		grep -q 'enabled probes\{0,1\} cannot run on this kernel' "$out"; then
 		echo "--check: $(grep -c '^  cannot run: ' "$out") probe(s) cannot run on this kernel:"

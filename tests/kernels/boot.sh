@@ -8,10 +8,11 @@
 # ($HOSTLAT_GUEST_OUT): the guest's console goes to OUT/console.log,
 # COMMAND's output to OUT/cmd.log and its exit code to OUT/rc.
 # Exits with COMMAND's code; 124 when the guest did not finish within
-# HOSTLAT_VM_TIMEOUT seconds (default 900), 125 when it did not run.
+# HOSTLAT_VM_TIMEOUT seconds (default 480, under tests/run.sh's 600 s per
+# test), 125 when it did not run.
 #
-# TCG (-accel tcg, software emulation) is used unless /dev/kvm can boot a
-# stock kernel: the KVM device of some cloud VMs cannot (QEMU aborts).
+# TCG (-accel tcg, software emulation) is used unless HOSTLAT_VM_ACCEL=kvm:
+# the KVM device of some cloud VMs cannot boot a stock kernel (QEMU aborts).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 kdir=${1:?usage: boot.sh KDIR OUT COMMAND...}
@@ -70,10 +71,11 @@ smp=${HOSTLAT_VM_CPUS:-2}
 set +e
 # The guest never outlives this script, whatever ends it.
 qpid=
-trap '[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null' EXIT
+# timeout(1) runs in a process group of its own with qemu: kill the group.
+trap '[ -n "$qpid" ] && kill -KILL -- -"$qpid" 2>/dev/null' EXIT
 trap 'exit 130' INT TERM
 # shellcheck disable=SC2086
-timeout --kill-after=10 "${HOSTLAT_VM_TIMEOUT:-900}" \
+timeout --kill-after=10 "${HOSTLAT_VM_TIMEOUT:-480}" \
 	qemu-system-x86_64 $accel -m "$mem" -smp "$smp" -nographic -no-reboot -nodefaults \
 	-serial "file:$out/console.log" -monitor none \
 	-kernel "$kdir/boot/vmlinuz-$rel" -initrd "$initrd" \
@@ -87,7 +89,7 @@ qrc=$?
 qpid=
 set -e
 if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
-	echo "boot: the guest ($rel) did not finish within ${HOSTLAT_VM_TIMEOUT:-900} s" >&2
+	echo "boot: the guest ($rel) did not finish within ${HOSTLAT_VM_TIMEOUT:-480} s" >&2
 	exit 124
 fi
 if [ ! -s "$out/rc" ]; then

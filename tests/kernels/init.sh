@@ -26,6 +26,7 @@ fail() {
 	echo "init: $*"
 	echo o >/proc/sysrq-trigger
 	sleep 10
+	exit 1 # pid 1 exits: the kernel panics, and panic=-1 with -no-reboot ends QEMU
 }
 mkdir -p /root
 mount -t tmpfs -o mode=0755 tmpfs /root || fail "cannot mount tmpfs"

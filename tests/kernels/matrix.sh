@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # matrix.sh NAME: the kernel NAME of tests/kernels/kernels.list (a Debian
 # kernel, fetched by fetch.sh) boots under QEMU and runs smoke.sh
-# --require-all there: every probe must load, attach and record samples.
+# --require-all there: every probe must load, attach and record samples;
+# then again with HOSTLAT_DISABLE_HOOKS=fentry --expect-kprobe: the stages
+# and functions that have a kprobe hook must run on kprobes.
 # Its logs, --check output and per-item table stay in $BUILD/kernels/NAME/.
 # Exit 77 (skipped, with the reason) when the kernel or QEMU cannot be had
 # here; never passes without having run.
@@ -11,6 +13,7 @@ BUILD=${BUILD:-build}
 name=${1:?usage: matrix.sh NAME}
 out=$BUILD/kernels/$name
 skip() { echo "SKIP: $*"; exit 77; }
+rm -rf "$out" # no earlier run's results stand for this one
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is missing (make test-deps installs qemu-system-x86)"
 command -v busybox >/dev/null || skip "busybox is missing (make test-deps installs busybox-static)"
@@ -25,12 +28,14 @@ elif [ $rc -ne 0 ]; then
 	exit 1
 fi
 echo "kernel $name: $kdir"
-rm -rf "$out"
 mkdir -p "$out"
 rc=0
 tests/kernels/boot.sh "$kdir" "$out" env BUILD="$BUILD" HOSTLAT="$BUILD/hostlat" \
-	SMOKE_REPORT=/hostlat-out/report.tsv SMOKE_ARTIFACTS=/hostlat-out/artifacts \
-	bash tests/kernels/smoke.sh --require-all || rc=$?
+	SMOKE_REPORT=/hostlat-out/report.tsv sh -c '
+		SMOKE_ARTIFACTS=/hostlat-out/artifacts bash tests/kernels/smoke.sh --require-all || exit
+		echo "=== again without BPF trampolines: the kprobe hooks"
+		HOSTLAT_DISABLE_HOOKS=fentry SMOKE_ARTIFACTS=/hostlat-out/artifacts-kprobe \
+			bash tests/kernels/smoke.sh --expect-kprobe' || rc=$?
 cat "$out/cmd.log" 2>/dev/null
 if [ $rc -ne 0 ]; then
 	echo "--- guest console (last lines)"

@@ -23,7 +23,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hostlatout "$out" || {
 }
 ip link set lo up
 hostname "guest-$(uname -r | tr -c "a-zA-Z0-9\n-" -)"
-sh "$out/cmd" >"$out/cmd.log" 2>&1
+bash "$out/cmd" >"$out/cmd.log" 2>&1
 echo $? >"$out/rc"
 sync
 echo o >/proc/sysrq-trigger
