@@ -20,7 +20,7 @@ endif
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
-BASEFLAGS := -std=c11 -D_GNU_SOURCE -DHOSTLAT_VERSION='"$(VERSION)"' $(WARN) -I$(BUILD) -Iagent -Ibpf -Iexporters
+BASEFLAGS := -std=c11 -D_GNU_SOURCE -DHOSTLAT_VERSION='"$(VERSION)"' $(WARN) -I$(BUILD) -Iagent/core -Iagent/lib -Iagent/probes -Iagent/cmd -Ibpf -Iexporters
 LDLIBS    := -lbpf -lelf -lz -lyaml -lcjson -lcurl -lm -ldl -lpthread
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -31,7 +31,9 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
 # Everything but the programs' main files goes into one library.
-LIB_SRCS  := $(filter-out agent/main.c agent/exphist_tool.c,$(wildcard agent/*.c)) $(wildcard exporters/*.c)
+AGENT_DIRS := agent/core agent/lib agent/probes agent/cmd
+LIB_SRCS  := $(filter-out agent/core/main.c agent/cmd/exphist.c,$(wildcard $(addsuffix /*.c,$(AGENT_DIRS)))) $(wildcard exporters/*.c)
+AGENT_HDRS = $(wildcard $(addsuffix /*.h,$(AGENT_DIRS)))
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/default_config.o
 ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS)) $(BUILD)/asan/default_config.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -123,7 +125,7 @@ fuzz: $(FUZZERS)
 			$$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
 			$(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n; done
 
-$(BUILD)/fuzz/obj/%.o: %.c $(SKELS) $(wildcard agent/*.h bpf/*.h exporters/*.h)
+$(BUILD)/fuzz/obj/%.o: %.c $(SKELS) $(AGENT_HDRS) $(wildcard bpf/*.h exporters/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)$(CLANG) $(BASEFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -152,7 +154,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
 	$(Q)llvm-strip -g $@ 2>/dev/null || true
 
 # The XDP responder's token bucket needs compare-and-swap (BPF ISA v3, Linux 5.12+).
-$(BUILD)/bpf/xdpresp.bpf.o: BPF_CPU := -mcpu=v3
+$(BUILD)/bpf/xdp_responder.bpf.o: BPF_CPU := -mcpu=v3
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -171,21 +173,21 @@ $(BUILD)/asan/default_config.o: $(BUILD)/default_config.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard agent/*.h bpf/*.h exporters/*.h)
+$(BUILD)/obj/%.o: %.c $(SKELS) $(AGENT_HDRS) $(wildcard bpf/*.h exporters/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/asan/%.o: %.c $(SKELS) $(wildcard agent/*.h bpf/*.h exporters/*.h)
+$(BUILD)/asan/%.o: %.c $(SKELS) $(AGENT_HDRS) $(wildcard bpf/*.h exporters/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC-ASAN,$@)
 	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
-$(BUILD)/hostlat: $(BUILD)/obj/agent/main.o $(LIB_OBJS)
+$(BUILD)/hostlat: $(BUILD)/obj/agent/core/main.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
 
-$(BUILD)/exphist: $(BUILD)/obj/agent/exphist_tool.o $(LIB_OBJS)
+$(BUILD)/exphist: $(BUILD)/obj/agent/cmd/exphist.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -193,11 +195,11 @@ $(BUILD)/exphist: $(BUILD)/obj/agent/exphist_tool.o $(LIB_OBJS)
 .PHONY: asan
 asan: $(BUILD)/asan/hostlat $(BUILD)/asan/exphist
 
-$(BUILD)/asan/hostlat: $(BUILD)/asan/agent/main.o $(ASAN_OBJS)
+$(BUILD)/asan/hostlat: $(BUILD)/asan/agent/core/main.o $(ASAN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -rdynamic $^ -o $@ $(LDLIBS)
 
-$(BUILD)/asan/exphist: $(BUILD)/asan/agent/exphist_tool.o $(ASAN_OBJS)
+$(BUILD)/asan/exphist: $(BUILD)/asan/agent/cmd/exphist.o $(ASAN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -209,7 +211,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(ASAN_OBJS)
 	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(SANFLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ $(LDLIBS)
 
 # ---- housekeeping --------------------------------------------------------------
-C_SOURCES = $(wildcard agent/*.[ch] exporters/*.[ch] bpf/*.[ch] tests/unit/*.[ch])
+C_SOURCES = $(wildcard $(addsuffix /*.[ch],$(AGENT_DIRS)) exporters/*.[ch] bpf/*.[ch] tests/unit/*.[ch])
 
 format:
 	$(Q)clang-format -i $(C_SOURCES)

@@ -28,7 +28,7 @@
 #include "maputil.h"
 #include "otlp_json.h"
 #include "probe.h"
-#include "stack.h"
+#include "stack_latency.h"
 
 #define BUCKETS 24
 #define ROUNDS 5
@@ -161,7 +161,7 @@ static int run(unsigned int keys)
 		fprintf(stderr, "scale: config: %s\n", err);
 		return 1;
 	}
-	st = hl_stack_probe.start(&cfg, err, sizeof(err));
+	st = hl_stack_latency_probe.start(&cfg, err, sizeof(err));
 	if (!st) {
 		fprintf(stderr, "scale: stack probe: %s\n", err);
 		hl_config_free(&cfg);
@@ -183,7 +183,7 @@ static int run(unsigned int keys)
 			goto out;
 		}
 		t0 = mono_ns();
-		n = hl_stack_probe.collect(st, metrics, MAX_METRICS);
+		n = hl_stack_latency_probe.collect(st, metrics, MAX_METRICS);
 		t1 = mono_ns();
 		/* per-CPU: the whole value is the rounded per-CPU size times the CPUs */
 		if (hl_map_dump_read(&dump, hfd, hi.key_size,
@@ -235,7 +235,7 @@ static int run(unsigned int keys)
 out:
 	hl_otlp_split_free(&sp);
 	hl_map_dump_free(&dump);
-	hl_stack_probe.stop(st);
+	hl_stack_latency_probe.stop(st);
 	hl_config_free(&cfg);
 	return e;
 }

@@ -8,7 +8,7 @@
  *     i = ceil(2^S * log2(x)) - 1,  bucket i holds (base^i, base^(i+1)].
  * With x = v * 1e-9 and v an integer, bucket i holds exactly the integers
  *     T(i) < v <= T(i+1),  where T(j) = floor(1e9 * 2^(j / 2^S)).
- * User space computes T(j) exactly (see agent/hist.c) and hands the
+ * User space computes T(j) exactly (see agent/lib/hist.c) and hands the
  * kernel two tables:
  *     bounds[p]       = T(idx_min + p)   (saturated at UINT64_MAX)
  *     octave_first[k] = p of the bucket that holds 2^k ns, k = 0..63

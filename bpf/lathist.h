@@ -3,7 +3,7 @@
  * Duration histograms in the kernel for the probes: per series (struct
  * hl_series_key) a per-CPU running total (struct hl_series_val) and one
  * per-CPU counter per bucket of the OTel seconds grid (exphist.h). User
- * space (agent/series.c) reads the maps every interval and never deletes.
+ * space (agent/lib/series.c) reads the maps every interval and never deletes.
  * Two layouts: hash maps `series` and `hist` when series carry group-by
  * labels (interface, cgroup), or, when they are only small ids, the dense
  * per-CPU array `dense` (hostlat.h), about twice as cheap per sample.

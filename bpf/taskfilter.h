@@ -2,7 +2,7 @@
 /*
  * The pids and cgroups filters of the probes that measure tasks: rodata
  * flags set by user space before load and two hash maps it fills (sized with
- * bpf_map__set_max_entries; agent/probeutil.c fills them). Include after
+ * bpf_map__set_max_entries; agent/lib/probeutil.c fills them). Include after
  * vmlinux.h and bpf_helpers.h.
  */
 #ifndef HOSTLAT_TASKFILTER_H

@@ -99,7 +99,7 @@ enum hl_export_result {
 	HL_EXPORT_DROP,	 /* permanent: drop this batch */
 };
 
-struct hl_option; /* agent/config.h: built-ins only */
+struct hl_option; /* agent/core/config.h: built-ins only */
 
 /* What a module's init receives: the `config:` map of its item. */
 struct hl_module_params {

@@ -47,7 +47,7 @@
  * every other status is DROP. Header values never appear in messages.
  *
  * libcurl: one easy handle per exporter, used only by the exporter's
- * thread; curl_global_init is the core's (agent/main.c).
+ * thread; curl_global_init is the core's (agent/core/main.c).
  */
 #include <errno.h>
 #include <fcntl.h>

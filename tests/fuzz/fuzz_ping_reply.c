@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the reply decoder of `hostlat ping`
- * (hl_ping_decode_reply, agent/pingwire.c). The input is one UDP datagram
+ * (hl_ping_decode_reply, agent/lib/pingwire.c). The input is one UDP datagram
  * as the client receives it from the responder's address and port.
  *
  * It is decoded as the answer to requests 1000..1063 and to any request

@@ -38,8 +38,16 @@ tests/kernels/boot.sh "$kdir" "$out" env BUILD="$BUILD" HOSTLAT="$BUILD/hostlat"
 			bash tests/kernels/smoke.sh --expect-kprobe' || rc=$?
 cat "$out/cmd.log" 2>/dev/null
 if [ $rc -ne 0 ]; then
-	echo "--- guest console (last lines)"
-	tail -n 30 "$out/console.log" 2>/dev/null
+	# A guest kernel that crashed: its first report (the oops line names
+	# the fault, the call trace the code), not only the panic's tail.
+	first=$(grep -n -m1 -E 'BUG:|Oops|general protection|Kernel panic|WARNING: CPU' "$out/console.log" 2>/dev/null | cut -d: -f1)
+	if [ -n "$first" ]; then
+		echo "--- the guest kernel crashed; its report (console.log from line $first):"
+		tail -n +"$first" "$out/console.log" | head -n 40
+	else
+		echo "--- guest console (last lines)"
+		tail -n 30 "$out/console.log" 2>/dev/null
+	fi
 	echo "FAIL: kernel $name (exit $rc; logs in $out)"
 	exit 1
 fi

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The health server (agent/health.c) over real loopback sockets: address
+ * The health server (agent/core/health.c) over real loopback sockets: address
  * parsing, the states of /healthz and /readyz (starting, ok, stalled, not
  * ready, ready and latched), HEAD, bad requests, and that idle clients
  * holding every slot delay an answer by at most the 2 s deadline.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * agent/hist.c: the kernel's bucketing table against the independent exact
+ * agent/lib/hist.c: the kernel's bucketing table against the independent exact
  * reference (exhaustively near every boundary), hand-computed indexes and
  * bounds, and struct hl_hist against hand-worked examples.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The verifier's verdict read from libbpf's messages (agent/log.c): the
+ * The verifier's verdict read from libbpf's messages (agent/core/log.c): the
  * messages go through the print callback the agent gives libbpf, as libbpf
  * 1.x words them when a program fails to load.
  */

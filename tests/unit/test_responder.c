@@ -77,7 +77,7 @@ static void test_config(void)
 	e = hl_config_load_string(&cfg, text, strlen(text), "t.yaml", err, sizeof(err));
 	CHECK(e == 0, "%s", err);
 	if (!e) {
-		const struct hl_xdpresp_conf *x = &cfg.xdp_responder;
+		const struct hl_xdp_responder_conf *x = &cfg.xdp_responder;
 
 		CHECK(x->enabled && x->interface && !strcmp(x->interface, "eth0"), "interface");
 		CHECK(x->port == 7000 && x->rate_limit == 0 && x->mode == HL_XDP_GENERIC, "keys");

@@ -20,7 +20,7 @@
 #include "config.h"
 #include "hist.h"
 #include "series.h"
-#include "stallprobes.h"
+#include "function_latency.h"
 #include "unit.h"
 
 /* ---- fake kernels -------------------------------------------------------------- */
@@ -87,13 +87,15 @@ static int kprobe_none(const char *func, bool retprobe, char *why, size_t whylen
 	return -ENOENT;
 }
 
-static const struct hl_funclat_kernel k_ok = {true, fake_has_func, probe_ok, NULL};
-static const struct hl_funclat_kernel k_eperm = {true, fake_has_func, probe_eperm, NULL};
-static const struct hl_funclat_kernel k_nobtf = {false, fake_has_func, probe_ok, NULL};
+static const struct hl_function_latency_kernel k_ok = {true, fake_has_func, probe_ok, NULL};
+static const struct hl_function_latency_kernel k_eperm = {true, fake_has_func, probe_eperm, NULL};
+static const struct hl_function_latency_kernel k_nobtf = {false, fake_has_func, probe_ok, NULL};
 /* Trampolines for most functions (refuse_fentry_of aside), kprobes for all. */
-static const struct hl_funclat_kernel k_kprobe = {true, fake_has_func, probe_ok, kprobe_ok};
+static const struct hl_function_latency_kernel k_kprobe = {true, fake_has_func, probe_ok,
+							   kprobe_ok};
 /* Neither trampolines nor kprobes. */
-static const struct hl_funclat_kernel k_neither = {true, fake_has_func, probe_eperm, kprobe_none};
+static const struct hl_function_latency_kernel k_neither = {true, fake_has_func, probe_eperm,
+							    kprobe_none};
 
 static int load(struct hl_config *c, const char *text)
 {
@@ -106,7 +108,7 @@ static int load(struct hl_config *c, const char *text)
 
 static void test_plan(void)
 {
-	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
+	struct hl_function_latency_plan plan[HL_FUNC_SLOTS];
 	struct hl_config c;
 	int n;
 
@@ -116,14 +118,14 @@ static void test_plan(void)
 
 	/* Trampolines allowed: every function in BTF runs; the optional one is out. */
 	probe_calls = 0;
-	n = hl_funclat_plan(&c, &k_ok, plan);
+	n = hl_function_latency_plan(&c, &k_ok, plan);
 	CHECK(n == 3, "available %d", n);
 	CHECK(plan[0].available && !strcmp(plan[0].func, "net_rx_action") && !plan[0].optional &&
 		      plan[0].hook == HL_FUNCLAT_FENTRY && !plan[0].fentry_why[0],
 	      "plan 0");
-	CHECK(!strcmp(hl_funclat_hook_name(plan[0].hook), "fentry") &&
+	CHECK(!strcmp(hl_function_latency_hook_name(plan[0].hook), "fentry") &&
 		      plan[2].hook == HL_FUNCLAT_NONE &&
-		      !strcmp(hl_funclat_hook_name(plan[2].hook), "none"),
+		      !strcmp(hl_function_latency_hook_name(plan[2].hook), "none"),
 	      "hook names");
 	CHECK(!plan[2].available && plan[2].optional && !strcmp(plan[2].func, "tcp_prune_queue") &&
 		      strstr(plan[2].why, "not in the kernel's BTF"),
@@ -133,7 +135,7 @@ static void test_plan(void)
 
 	/* Refused: nothing runs, each says why; absent functions are not probed. */
 	probe_calls = 0;
-	n = hl_funclat_plan(&c, &k_eperm, plan);
+	n = hl_function_latency_plan(&c, &k_eperm, plan);
 	CHECK(n == 0, "available %d", n);
 	for (int i = 0; i < 4; i++)
 		CHECK(!plan[i].available && plan[i].why[0], "refused %d", i);
@@ -143,13 +145,13 @@ static void test_plan(void)
 
 	/* fentry works but fexit does not: the function cannot be timed. */
 	refuse_fexit_of = "tcp_collapse";
-	n = hl_funclat_plan(&c, &k_ok, plan);
+	n = hl_function_latency_plan(&c, &k_ok, plan);
 	refuse_fexit_of = NULL;
 	CHECK(n == 2 && !plan[1].available && strstr(plan[1].why, "fexit"), "fexit refused: %s",
 	      plan[1].why);
 
 	/* No BTF: nothing can run, nothing is a config error. */
-	n = hl_funclat_plan(&c, &k_nobtf, plan);
+	n = hl_function_latency_plan(&c, &k_nobtf, plan);
 	CHECK(n == 0 && !strcmp(plan[0].why, "no kernel BTF"), "no BTF: %s", plan[0].why);
 	hl_config_free(&c);
 }
@@ -157,7 +159,7 @@ static void test_plan(void)
 /* Kprobes where trampolines cannot hook a function (tcp_collapse on 6.1). */
 static void test_plan_kprobe(void)
 {
-	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
+	struct hl_function_latency_plan plan[HL_FUNC_SLOTS];
 	struct hl_config c;
 	int n;
 
@@ -168,13 +170,15 @@ static void test_plan_kprobe(void)
 	/* fentry refused (ENOTSUPP) for one function, kprobes work: that one via kprobes. */
 	refuse_fentry_of = "tcp_collapse";
 	probe_calls = kprobe_calls = 0;
-	n = hl_funclat_plan(&c, &k_kprobe, plan);
+	n = hl_function_latency_plan(&c, &k_kprobe, plan);
 	CHECK(n == 2, "available %d", n);
 	CHECK(plan[0].available && plan[0].hook == HL_FUNCLAT_FENTRY && !plan[0].fentry_why[0],
-	      "net_rx_action keeps fentry: %s", hl_funclat_hook_name(plan[0].hook));
+	      "net_rx_action keeps fentry: %s", hl_function_latency_hook_name(plan[0].hook));
 	CHECK(plan[1].available && plan[1].hook == HL_FUNCLAT_KPROBE &&
-		      !strcmp(hl_funclat_hook_name(plan[1].hook), "kprobe") && !plan[1].why[0],
-	      "tcp_collapse via kprobe: %s / %s", hl_funclat_hook_name(plan[1].hook), plan[1].why);
+		      !strcmp(hl_function_latency_hook_name(plan[1].hook), "kprobe") &&
+		      !plan[1].why[0],
+	      "tcp_collapse via kprobe: %s / %s", hl_function_latency_hook_name(plan[1].hook),
+	      plan[1].why);
 	CHECK(strstr(plan[1].fentry_why, "fentry refused") &&
 		      strstr(plan[1].fentry_why, "ENOTSUPP"),
 	      "why not fentry: %s", plan[1].fentry_why);
@@ -186,7 +190,7 @@ static void test_plan_kprobe(void)
 
 	/* The kretprobe fails: not timed, with both hooks' reasons. */
 	refuse_kretprobe_of = "tcp_collapse";
-	n = hl_funclat_plan(&c, &k_kprobe, plan);
+	n = hl_function_latency_plan(&c, &k_kprobe, plan);
 	refuse_kretprobe_of = NULL;
 	refuse_fentry_of = NULL;
 	CHECK(n == 1 && !plan[1].available && plan[1].hook == HL_FUNCLAT_NONE &&
@@ -195,7 +199,7 @@ static void test_plan_kprobe(void)
 
 	/* Neither hook: unavailable, both reasons given, kprobes tried for each function. */
 	probe_calls = kprobe_calls = 0;
-	n = hl_funclat_plan(&c, &k_neither, plan);
+	n = hl_function_latency_plan(&c, &k_neither, plan);
 	CHECK(n == 0, "available %d", n);
 	for (int i = 0; i < 2; i++)
 		CHECK(!plan[i].available && plan[i].hook == HL_FUNCLAT_NONE &&
@@ -208,7 +212,7 @@ static void test_plan_kprobe(void)
 
 	/* Trampolines fine: kprobes are never tried. */
 	kprobe_calls = 0;
-	n = hl_funclat_plan(&c, &k_kprobe, plan);
+	n = hl_function_latency_plan(&c, &k_kprobe, plan);
 	CHECK(n == 2 && kprobe_calls == 0 && plan[1].hook == HL_FUNCLAT_FENTRY,
 	      "no kprobe needed: %d, %d kprobe probes", n, kprobe_calls);
 	hl_config_free(&c);
@@ -224,30 +228,30 @@ static void test_validate(void)
 		     "      - tcp_colapse\n"))
 		return;
 	err[0] = 0;
-	e = hl_funclat_validate(&c, &k_ok, err, sizeof(err));
+	e = hl_function_latency_validate(&c, &k_ok, err, sizeof(err));
 	CHECK(e == -EINVAL && strstr(err, "t.yaml:5:9: 'tcp_colapse' is not a function") &&
 		      strstr(err, "(key 'probes.function_latency.functions')"),
 	      "misspelt: %d %s", e, err);
 	/* Trampolines play no part in validation. */
-	e = hl_funclat_validate(&c, &k_eperm, err, sizeof(err));
+	e = hl_function_latency_validate(&c, &k_eperm, err, sizeof(err));
 	CHECK(e == -EINVAL, "misspelt, trampolines refused: %d", e);
 	/* Without BTF nothing can be checked: start reports it instead. */
-	CHECK(hl_funclat_validate(&c, &k_nobtf, err, sizeof(err)) == 0, "no BTF");
+	CHECK(hl_function_latency_validate(&c, &k_nobtf, err, sizeof(err)) == 0, "no BTF");
 	hl_config_free(&c);
 
 	if (load(&c, "probes: {function_latency: {functions: [\"tcp_colapse?\", tcp_collapse]}}"))
 		return;
-	CHECK(hl_funclat_validate(&c, &k_ok, err, sizeof(err)) == 0, "optional: %s", err);
+	CHECK(hl_function_latency_validate(&c, &k_ok, err, sizeof(err)) == 0, "optional: %s", err);
 	hl_config_free(&c);
 
 	/* The defaults (no positions) validate against a kernel that has them... */
 	if (load(&c, ""))
 		return;
-	CHECK(hl_funclat_validate(&c, &k_ok, err, sizeof(err)) == 0, "defaults: %s", err);
+	CHECK(hl_function_latency_validate(&c, &k_ok, err, sizeof(err)) == 0, "defaults: %s", err);
 	/* ...and a default missing from BTF is named as a default. */
 	free(c.function_latency.functions.v[1]);
 	c.function_latency.functions.v[1] = strdup("tcp_collapse_x");
-	e = hl_funclat_validate(&c, &k_ok, err, sizeof(err));
+	e = hl_function_latency_validate(&c, &k_ok, err, sizeof(err));
 	CHECK(e == -EINVAL && strstr(err, "'tcp_collapse_x' (a default)"), "default: %s", err);
 	hl_config_free(&c);
 }

@@ -11,12 +11,13 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
+#include "probes.h"
 #include "kernel.h"
 #include "log.h"
 #include "napi.skel.h"
 #include "probeutil.h"
 #include "stall.h"
-#include "stallprobes.h"
+#include "function_latency.h"
 
 #define COMP "napi"
 #define BACKLOG_NAME "backlog"

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <linux/types.h>
 
-#include "../bpf/exphist.h"
-#include "../exporters/hostlat_exporter.h"
+#include "exphist.h"
+#include "hostlat_exporter.h"
 
 struct cJSON;
 

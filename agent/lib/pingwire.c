@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,5 +131,36 @@ int hl_ping_decode_reply(const void *buf, size_t len, uint64_t id_base, uint64_t
 		}
 	}
 	*out = r;
+	return 0;
+}
+
+int hl_xr_read_host(struct hl_xr_user *u)
+{
+	double l[3];
+	char line[256];
+	FILE *f;
+	int n;
+
+	f = fopen("/proc/loadavg", "re");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%lf %lf %lf", &l[0], &l[1], &l[2]);
+	fclose(f);
+	if (n != 3)
+		return -EIO;
+	for (int i = 0; i < 3; i++)
+		u->load_milli[i] = (__u32)llround(l[i] * 1000);
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			u->mem_total_kb = kb;
+		else if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			u->mem_available_kb = kb;
+	}
+	fclose(f);
 	return 0;
 }

@@ -10,11 +10,12 @@
 
 #include <bpf/libbpf.h>
 
+#include "probes.h"
 #include "kernel.h"
 #include "latprobe.h"
 #include "log.h"
 #include "softirq.skel.h"
-#include "stallprobes.h"
+#include "function_latency.h"
 
 #define COMP "softirq"
 

@@ -19,6 +19,9 @@
 
 #include <curl/curl.h>
 
+#include "cmd.h"
+#include "probes.h"
+#include "clock.h"
 #include "config.h"
 #include "health.h"
 #include "hostlat_exporter.h"
@@ -32,7 +35,7 @@
 
 #include "hostlat.h"
 #include "probe.h"
-#include "responder.h"
+#include "xdp_responder.h"
 #include "traffic.h"
 
 #define MAX_METRICS 128
@@ -65,14 +68,6 @@ struct agent {
 
 /* The exporters array: the health thread reads it, a SIGHUP reload swaps it. */
 static pthread_mutex_t exporters_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static uint64_t now_unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void usage(FILE *f)
 {
@@ -255,7 +250,7 @@ static void collect_and_export(struct agent *a, bool final)
 	n += exporter_metrics(a, a->metrics + n, MAX_METRICS - n);
 	b.start_unix_ns = a->start_ns;
 	b.prev_unix_ns = a->prev_ns;
-	b.time_unix_ns = now_unix_ns();
+	b.time_unix_ns = hl_unix_ns();
 	b.resource = a->resource.attrs;
 	b.n_resource = a->resource.n;
 	b.scope_name = "hostlat";
@@ -717,7 +712,7 @@ int main(int argc, char **argv)
 		goto out;
 	hl_privs_drop_after_start(a.probe_state);
 	hl_health_started(a.health, a.probe_state);
-	a.start_ns = a.prev_ns = now_unix_ns();
+	a.start_ns = a.prev_ns = hl_unix_ns();
 	hl_info("agent", "hostlat %s running; exporting every %.3gs to %zu exporter(s)",
 		HOSTLAT_VERSION, a.cfg.agent.interval_ns * 1e-9, a.n_exporters);
 	ret = run_loop(&a);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kernel stall probes: probes.softirq, probes.napi, probes.function_latency,
- * probes.drops and probes.runqueue, each a probe module (probe.h).
+ * probes.function_latency: which hook times each configured function,
+ * planned from the config and what the kernel offers (pure, for tests).
  */
-#ifndef HOSTLAT_STALLPROBES_H
-#define HOSTLAT_STALLPROBES_H
+#ifndef HOSTLAT_FUNCTION_LATENCY_H
+#define HOSTLAT_FUNCTION_LATENCY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,16 +15,10 @@
 #include "probe.h"
 #include "stall.h"
 
-extern const struct hl_probe_ops hl_softirq_probe;
-extern const struct hl_probe_ops hl_napi_probe;
-extern const struct hl_probe_ops hl_funclat_probe;
-extern const struct hl_probe_ops hl_drops_probe;
-extern const struct hl_probe_ops hl_runq_probe;
-
 /* ---- function_latency planning (pure: the kernel is passed in) ---- */
 
 /* What the plan needs to know about the running kernel. */
-struct hl_funclat_kernel {
+struct hl_function_latency_kernel {
 	bool has_btf;			    /* false: nothing can be checked or timed */
 	bool (*has_func)(const char *name); /* in the kernel's BTF as a function */
 	/* 0 when an fentry (fexit) program attaches to func, else -errno and why. */
@@ -34,23 +28,23 @@ struct hl_funclat_kernel {
 };
 
 /* How a function is timed, in order of preference. */
-enum hl_funclat_hook {
+enum hl_function_latency_hook {
 	HL_FUNCLAT_NONE,   /* it cannot be timed here */
 	HL_FUNCLAT_FENTRY, /* fentry + fexit (BPF trampolines) */
 	HL_FUNCLAT_KPROBE, /* kprobe + kretprobe, when trampolines cannot hook it */
 };
 
-struct hl_funclat_plan {
+struct hl_function_latency_plan {
 	char func[HL_FUNC_NAME_MAX + 1]; /* the config item without its '?' */
 	bool optional;			 /* the item ended in '?' */
 	bool available;			 /* hook != HL_FUNCLAT_NONE */
-	enum hl_funclat_hook hook;
+	enum hl_function_latency_hook hook;
 	char fentry_why[200]; /* why fentry/fexit are not used ("fentry refused: ..."), or "" */
 	char why[420];	      /* when not available: every hook's reason */
 };
 
 /* "fentry", "kprobe" or "none". */
-const char *hl_funclat_hook_name(enum hl_funclat_hook hook);
+const char *hl_function_latency_hook_name(enum hl_function_latency_hook hook);
 
 /*
  * The config errors the kernel reveals: a function not in its BTF (unless
@@ -59,10 +53,12 @@ const char *hl_funclat_hook_name(enum hl_funclat_hook hook);
  * err (the list item's position when known); 0 when fine or when the kernel
  * has no BTF (start reports that).
  */
-int hl_funclat_validate(const struct hl_config *cfg, const struct hl_funclat_kernel *k, char *err,
-			size_t errlen);
+int hl_function_latency_validate(const struct hl_config *cfg,
+				 const struct hl_function_latency_kernel *k, char *err,
+				 size_t errlen);
 /* One plan per configured function, in order; returns how many are available. */
-int hl_funclat_plan(const struct hl_config *cfg, const struct hl_funclat_kernel *k,
-		    struct hl_funclat_plan *plan);
+int hl_function_latency_plan(const struct hl_config *cfg,
+			     const struct hl_function_latency_kernel *k,
+			     struct hl_function_latency_plan *plan);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -181,18 +182,10 @@ struct hl_pipeline {
 	uint64_t rng;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Log a failure at most once every 30 s per exporter, saying how many were not logged. */
 static void log_failure(struct hl_pipeline *p, const char *what, const char *msg)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = hl_mono_ns();
 
 	if (p->last_log_ns && now - p->last_log_ns < 30000000000ULL) {
 		p->suppressed++;
@@ -234,7 +227,7 @@ static void wait_until(struct hl_pipeline *p, uint64_t deadline)
 
 		if (p->stopping && p->drain_deadline < d)
 			d = p->drain_deadline;
-		if (mono_ns() >= d)
+		if (hl_mono_ns() >= d)
 			return;
 		ts.tv_sec = (time_t)(d / 1000000000ULL);
 		ts.tv_nsec = (long)(d % 1000000000ULL);
@@ -245,7 +238,7 @@ static void wait_until(struct hl_pipeline *p, uint64_t deadline)
 /* Export one snapshot with retries; returns with lock held. */
 static void deliver(struct hl_pipeline *p, struct hl_snapshot *s)
 {
-	uint64_t first = mono_ns();
+	uint64_t first = hl_mono_ns();
 	unsigned int attempt = 0;
 
 	for (;;) {
@@ -276,15 +269,15 @@ static void deliver(struct hl_pipeline *p, struct hl_snapshot *s)
 		delay = backoff(p, attempt);
 		if (st.retry_after_ns > delay)
 			delay = st.retry_after_ns;
-		if ((p->retry_max_elapsed && mono_ns() + delay - first > p->retry_max_elapsed) ||
-		    (p->stopping && mono_ns() + delay > p->drain_deadline)) {
+		if ((p->retry_max_elapsed && hl_mono_ns() + delay - first > p->retry_max_elapsed) ||
+		    (p->stopping && hl_mono_ns() + delay > p->drain_deadline)) {
 			p->stats.dropped++;
 			log_failure(p, "batch dropped after retries", st.message);
 			return;
 		}
 		log_failure(p, "export failed, will retry", st.message);
-		wait_until(p, mono_ns() + delay);
-		if (p->stopping && mono_ns() >= p->drain_deadline) {
+		wait_until(p, hl_mono_ns() + delay);
+		if (p->stopping && hl_mono_ns() >= p->drain_deadline) {
 			p->stats.dropped++;
 			return;
 		}
@@ -304,7 +297,7 @@ static void *pipeline_thread(void *arg)
 			pthread_cond_wait(&p->cond, &p->lock);
 		if (!p->n)
 			break; /* stopping and drained */
-		if (p->stopping && mono_ns() >= p->drain_deadline) {
+		if (p->stopping && hl_mono_ns() >= p->drain_deadline) {
 			/* out of time: what is left is dropped, and counted */
 			while (p->n) {
 				hl_snapshot_unref(p->queue[p->head]);
@@ -341,7 +334,7 @@ struct hl_pipeline *hl_pipeline_start(const char *name, const struct hl_exporter
 	p->retry_initial = ec->retry_initial_ns ? ec->retry_initial_ns : 1000000000ULL;
 	p->retry_max = ec->retry_max_ns > p->retry_initial ? ec->retry_max_ns : p->retry_initial;
 	p->retry_max_elapsed = ec->retry_max_elapsed_ns;
-	p->rng = mono_ns() | 1;
+	p->rng = hl_mono_ns() | 1;
 	p->queue = calloc(p->cap, sizeof(*p->queue));
 	if (!p->queue)
 		goto fail;
@@ -388,7 +381,7 @@ void hl_pipeline_stop(struct hl_pipeline *p, uint64_t drain_ns)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
-	p->drain_deadline = mono_ns() + drain_ns;
+	p->drain_deadline = hl_mono_ns() + drain_ns;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->thread, NULL);

@@ -14,12 +14,13 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
+#include "probes.h"
 #include "drops.skel.h"
 #include "kernel.h"
 #include "log.h"
 #include "probeutil.h"
 #include "stall.h"
-#include "stallprobes.h"
+#include "function_latency.h"
 
 #define COMP "drops"
 #define REASON_PREFIX "SKB_DROP_REASON_"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probes.function_latency: each configured kernel function timed by an
- * fentry/fexit pair (bpf/funclat.bpf.c, one slot per function), or by a
+ * fentry/fexit pair (bpf/function_latency.bpf.c, one slot per function), or by a
  * kprobe/kretprobe pair where the kernel will not let a trampoline hook it
  * (EPERM on kernels that refuse BPF trampolines, more arguments than the
  * trampolines pass, e.g. tcp_collapse() on x86-64 6.1...). A
@@ -16,11 +16,12 @@
 
 #include <bpf/libbpf.h>
 
-#include "funclat.skel.h"
+#include "probes.h"
+#include "function_latency.skel.h"
 #include "kernel.h"
 #include "latprobe.h"
 #include "log.h"
-#include "stallprobes.h"
+#include "function_latency.h"
 
 #define COMP "function_latency"
 #define KEY "probes.function_latency.functions"
@@ -38,8 +39,9 @@ static void parse_item(const char *s, char *func, size_t len, bool *optional)
 	snprintf(func, len, "%.*s", (int)n, s);
 }
 
-int hl_funclat_validate(const struct hl_config *cfg, const struct hl_funclat_kernel *k, char *err,
-			size_t errlen)
+int hl_function_latency_validate(const struct hl_config *cfg,
+				 const struct hl_function_latency_kernel *k, char *err,
+				 size_t errlen)
 {
 	const struct hl_strlist *fl = &cfg->function_latency.functions;
 	char func[HL_FUNC_NAME_MAX + 1];
@@ -67,7 +69,7 @@ int hl_funclat_validate(const struct hl_config *cfg, const struct hl_funclat_ker
 	return 0;
 }
 
-const char *hl_funclat_hook_name(enum hl_funclat_hook hook)
+const char *hl_function_latency_hook_name(enum hl_function_latency_hook hook)
 {
 	switch (hook) {
 	case HL_FUNCLAT_FENTRY:
@@ -80,7 +82,8 @@ const char *hl_funclat_hook_name(enum hl_funclat_hook hook)
 }
 
 /* The first hook whose two ends both attach, else every hook's reason in p->why. */
-static void plan_hook(const struct hl_funclat_kernel *k, struct hl_funclat_plan *p)
+static void plan_hook(const struct hl_function_latency_kernel *k,
+		      struct hl_function_latency_plan *p)
 {
 	char why[160], kwhy[sizeof(p->fentry_why)];
 
@@ -109,14 +112,15 @@ static void plan_hook(const struct hl_funclat_kernel *k, struct hl_funclat_plan 
 		 (int)sizeof(kwhy), kwhy);
 }
 
-int hl_funclat_plan(const struct hl_config *cfg, const struct hl_funclat_kernel *k,
-		    struct hl_funclat_plan *plan)
+int hl_function_latency_plan(const struct hl_config *cfg,
+			     const struct hl_function_latency_kernel *k,
+			     struct hl_function_latency_plan *plan)
 {
 	const struct hl_strlist *fl = &cfg->function_latency.functions;
 	int available = 0;
 
 	for (size_t i = 0; i < fl->n && i < HL_FUNC_SLOTS; i++) {
-		struct hl_funclat_plan *p = &plan[i];
+		struct hl_function_latency_plan *p = &plan[i];
 
 		memset(p, 0, sizeof(*p));
 		parse_item(fl->v[i], p->func, sizeof(p->func), &p->optional);
@@ -154,9 +158,9 @@ static int running_probe_kprobe(const char *func, bool retprobe, char *why, size
 }
 
 /* The running kernel, for the planning functions. */
-static struct hl_funclat_kernel running_kernel(void)
+static struct hl_function_latency_kernel running_kernel(void)
 {
-	return (struct hl_funclat_kernel){
+	return (struct hl_function_latency_kernel){
 		.has_btf = hl_kernel_btf() != NULL,
 		.has_func = running_has_func,
 		.probe = running_probe,
@@ -167,9 +171,9 @@ static struct hl_funclat_kernel running_kernel(void)
 /* ---- the probe module -------------------------------------------------------------- */
 
 struct funclat {
-	struct funclat_bpf *skel;
+	struct function_latency_bpf *skel;
 	struct hl_latprobe lp;
-	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
+	struct hl_function_latency_plan plan[HL_FUNC_SLOTS];
 	size_t n_funcs;
 	/* hostlat.probe.hook: per function the hook it runs on */
 	char hook_label[HL_FUNC_SLOTS][2 * HL_FUNC_NAME_MAX + 32];
@@ -183,16 +187,16 @@ static bool funclat_enabled(const struct hl_config *cfg)
 
 static int funclat_validate(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	struct hl_funclat_kernel k = running_kernel();
+	struct hl_function_latency_kernel k = running_kernel();
 
-	return hl_funclat_validate(cfg, &k, err, errlen);
+	return hl_function_latency_validate(cfg, &k, err, errlen);
 }
 
 /*
  * "fentry/F + fexit/F", or "kprobe/F + kretprobe/F" followed, with why,
  * by " (why not fentry)".
  */
-static void describe_hook(const struct hl_funclat_plan *p, bool why, char *buf, size_t len)
+static void describe_hook(const struct hl_function_latency_plan *p, bool why, char *buf, size_t len)
 {
 	int n = HL_FUNC_NAME_MAX, w = (int)sizeof(p->fentry_why);
 
@@ -205,7 +209,7 @@ static void describe_hook(const struct hl_funclat_plan *p, bool why, char *buf, 
 		snprintf(buf, len, "fentry/%.*s + fexit/%.*s", n, p->func, n, p->func);
 }
 
-static void print_plan(const struct hl_funclat_plan *plan, size_t n, FILE *f)
+static void print_plan(const struct hl_function_latency_plan *plan, size_t n, FILE *f)
 {
 	fprintf(f, "probe function_latency:\n");
 	fprintf(f, "  %-28s %s\n", "function", "hook");
@@ -225,11 +229,11 @@ static void print_plan(const struct hl_funclat_plan *plan, size_t n, FILE *f)
 
 static void funclat_check(const struct hl_config *cfg, FILE *f)
 {
-	struct hl_funclat_plan plan[HL_FUNC_SLOTS];
-	struct hl_funclat_kernel k = running_kernel();
+	struct hl_function_latency_plan plan[HL_FUNC_SLOTS];
+	struct hl_function_latency_kernel k = running_kernel();
 	size_t n = cfg->function_latency.functions.n;
 
-	hl_funclat_plan(cfg, &k, plan);
+	hl_function_latency_plan(cfg, &k, plan);
 	print_plan(plan, n < HL_FUNC_SLOTS ? n : HL_FUNC_SLOTS, f);
 }
 
@@ -247,7 +251,7 @@ static void funclat_stop(void *state)
 	if (!fl)
 		return;
 	hl_latprobe_free(&fl->lp);
-	funclat_bpf__destroy(fl->skel);
+	function_latency_bpf__destroy(fl->skel);
 	free(fl);
 }
 
@@ -292,7 +296,7 @@ static int enable_slot(struct funclat *fl, size_t slot)
  */
 static int attach_slot(struct funclat *fl, size_t slot)
 {
-	const struct hl_funclat_plan *p = &fl->plan[slot];
+	const struct hl_function_latency_plan *p = &fl->plan[slot];
 	struct bpf_link *link[2] = {NULL, NULL};
 
 	for (int exit = 1; exit >= 0; exit--) {
@@ -348,7 +352,7 @@ static int open_and_load(struct funclat *fl, char *err, size_t errlen)
 {
 	int e;
 
-	fl->skel = funclat_bpf__open();
+	fl->skel = function_latency_bpf__open();
 	if (!fl->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return -ENOMEM;
@@ -366,7 +370,7 @@ static int open_and_load(struct funclat *fl, char *err, size_t errlen)
 	}
 	HL_LATHIST_PREPARE(fl->skel, &fl->lp.ss);
 	hl_bpf_failure_reset();
-	e = funclat_bpf__load(fl->skel);
+	e = function_latency_bpf__load(fl->skel);
 	if (e)
 		hl_bpf_load_error(e, "the function-latency programs", err, errlen);
 	return e;
@@ -374,8 +378,8 @@ static int open_and_load(struct funclat *fl, char *err, size_t errlen)
 
 static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_funclat_conf *c = &cfg->function_latency;
-	struct hl_funclat_kernel k = running_kernel();
+	const struct hl_function_latency_conf *c = &cfg->function_latency;
+	struct hl_function_latency_kernel k = running_kernel();
 	struct funclat *fl = calloc(1, sizeof(*fl));
 	size_t off = 0;
 	int n_avail, e;
@@ -385,7 +389,7 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 		return NULL;
 	}
 	fl->n_funcs = c->functions.n < HL_FUNC_SLOTS ? c->functions.n : HL_FUNC_SLOTS;
-	n_avail = hl_funclat_plan(cfg, &k, fl->plan);
+	n_avail = hl_function_latency_plan(cfg, &k, fl->plan);
 	for (size_t i = 0; n_avail && i < fl->n_funcs; i++)
 		if (!fl->plan[i].available)
 			hl_warn(COMP, "%s() cannot be timed: %s", fl->plan[i].func,
@@ -403,7 +407,7 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 		goto fail;
 	/* A function whose programs the verifier refuses is left out, the others load. */
 	while ((e = open_and_load(fl, err, errlen)) && refuse_slot(fl) && --n_avail > 0) {
-		funclat_bpf__destroy(fl->skel);
+		function_latency_bpf__destroy(fl->skel);
 		fl->skel = NULL;
 		err[0] = 0;
 	}
@@ -416,7 +420,7 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 	}
 	n_avail = 0;
 	for (size_t i = 0; i < fl->n_funcs; i++) {
-		struct hl_funclat_plan *p = &fl->plan[i];
+		struct hl_function_latency_plan *p = &fl->plan[i];
 		char hook[2 * HL_FUNC_NAME_MAX + 256];
 
 		if (!p->available)
@@ -500,7 +504,7 @@ static int funclat_collect(void *state, struct hl_metric *out, size_t max)
 	return 3;
 }
 
-const struct hl_probe_ops hl_funclat_probe = {
+const struct hl_probe_ops hl_function_latency_probe = {
 	.name = "function_latency",
 	.enabled = funclat_enabled,
 	.check = funclat_check,

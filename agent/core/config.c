@@ -670,7 +670,7 @@ static const struct hl_option exporter_common_options[EC_COUNT + 1] = {
 	{0},
 };
 
-/* `type: plugin`: an exporter module loaded with dlopen (agent/plugin.h). */
+/* `type: plugin`: an exporter module loaded with dlopen (agent/core/plugin.h). */
 #define PLUGIN_TYPE "plugin"
 #define PLUGIN_HELP "an exporter module, a shared object loaded at start (docs/plugins.md)"
 
@@ -2055,7 +2055,7 @@ void hl_config_free(struct hl_config *cfg)
 /* An enabled XDP responder needs an interface and an allow list. */
 static int check_xdp_responder(struct ctx *c, const yaml_node_t *root, const struct hl_config *cfg)
 {
-	const struct hl_xdpresp_conf *x = &cfg->xdp_responder;
+	const struct hl_xdp_responder_conf *x = &cfg->xdp_responder;
 	const yaml_node_t *sec, *on, *allow;
 
 	if (!x->enabled || (x->interface && x->allow.n))

@@ -46,7 +46,7 @@ struct hl_probe_ops {
 	 */
 	void (*observe)(void *state, const struct hl_batch *b);
 	/*
-	 * Optional: capabilities (bit 1ULL << CAP_X, agent/privs.h) this
+	 * Optional: capabilities (bit 1ULL << CAP_X, agent/core/privs.h) this
 	 * running probe still needs after start, with the reason in why; e.g.
 	 * CAP_NET_ADMIN to remove a tc filter at stop. Once every probe has
 	 * started the agent drops every capability no probe names here.
@@ -54,7 +54,7 @@ struct hl_probe_ops {
 	uint64_t (*privileges)(void *state, char *why, size_t len);
 };
 
-/* Every probe, NULL-terminated (agent/probe.c). */
+/* Every probe, NULL-terminated, in start order (agent/probes/registry.c). */
 extern const struct hl_probe_ops *const hl_probes[];
 
 /*

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../exporters/hostlat_exporter.h"
+#include "hostlat_exporter.h"
 
 enum hl_opt_type {
 	HL_OPT_BOOL,	 /* bool */
@@ -114,7 +114,7 @@ struct hl_napi_conf {
 	uint32_t max_series;
 };
 
-struct hl_funclat_conf {
+struct hl_function_latency_conf {
 	bool enabled;
 	struct hl_strlist functions;
 	uint32_t histogram_scale;
@@ -130,11 +130,11 @@ struct hl_drops_conf {
 	uint32_t max_series;
 };
 
-enum hl_runq_tasks { HL_RUNQ_SOCKET_READERS, HL_RUNQ_ALL };
+enum hl_runqueue_tasks { HL_RUNQ_SOCKET_READERS, HL_RUNQ_ALL };
 
-struct hl_runq_conf {
+struct hl_runqueue_conf {
 	bool enabled;
-	int tasks; /* enum hl_runq_tasks */
+	int tasks; /* enum hl_runqueue_tasks */
 	struct hl_strlist cgroups;
 	struct hl_uintlist pids;
 	uint32_t group_by; /* HL_CONF_GROUP_CGROUP */
@@ -146,7 +146,7 @@ struct hl_runq_conf {
 enum hl_xdp_mode { HL_XDP_NATIVE, HL_XDP_GENERIC };
 
 /* probes.xdp_responder */
-struct hl_xdpresp_conf {
+struct hl_xdp_responder_conf {
 	bool enabled;
 	char *interface;
 	uint32_t port;
@@ -155,7 +155,7 @@ struct hl_xdpresp_conf {
 	int mode;		 /* enum hl_xdp_mode */
 };
 
-struct hl_stack_filters {
+struct hl_stack_latency_filters {
 	struct hl_strlist interfaces; /* names; empty = all */
 	char *network_namespace;      /* "host" (default), "all", a path, or an inode number */
 	struct hl_strlist cgroups;    /* cgroup v2 paths; empty = all */
@@ -182,7 +182,7 @@ struct hl_config {
 		uint32_t max_buckets;	     /* export max size per histogram */
 		uint32_t max_groups;	     /* kernel map bound for group-by keys */
 		uint32_t max_bucket_entries; /* kernel per-bucket counter map capacity */
-		struct hl_stack_filters filters;
+		struct hl_stack_latency_filters filters;
 		uint32_t group_by; /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
 	} stack;
 	struct {
@@ -202,10 +202,10 @@ struct hl_config {
 	} traffic;
 	struct hl_softirq_conf softirq;
 	struct hl_napi_conf napi;
-	struct hl_funclat_conf function_latency;
+	struct hl_function_latency_conf function_latency;
 	struct hl_drops_conf drops;
-	struct hl_runq_conf runqueue;
-	struct hl_xdpresp_conf xdp_responder;
+	struct hl_runqueue_conf runqueue;
+	struct hl_xdp_responder_conf xdp_responder;
 	struct hl_exporter_list exporters;
 };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `hostlat ping`: the monitor's side of the responder protocol (xdpresp.h).
+ * `hostlat ping`: the monitor's side of the responder protocol (xdp_responder.h).
  * Sends requests on a schedule, prints each reply's metrics and, at the
  * end, the round-trip time distribution.
  *
@@ -32,10 +32,12 @@
 #include <linux/types.h>
 #include <netinet/in.h>
 
+#include "clock.h"
+#include "cmd.h"
 #include "config.h"
 #include "hostlat.h"
 #include "pingwire.h"
-#include "responder.h"
+#include "xdp_responder.h"
 
 enum { EXIT_NO_REPLY = 1, EXIT_USAGE = 2 };
 
@@ -218,7 +220,7 @@ static int send_request(struct ping *p)
 	m.version = HL_XR_VERSION;
 	m.type = HL_XR_REQUEST;
 	m.id = htobe64(p->id_base + p->sent);
-	r->sent_ns = hl_xr_mono_ns();
+	r->sent_ns = hl_mono_ns();
 	n = send(p->fd, &m, sizeof(m), 0);
 	/* Refused (ICMP unreachable from an earlier request) still counts as sent. */
 	if (n < 0 && errno != ECONNREFUSED && errno != EHOSTUNREACH && errno != ENETUNREACH)
@@ -338,7 +340,7 @@ static void read_replies(struct ping *p)
 			continue; /* ICMP port unreachable for an earlier request */
 		if (n < 0)
 			return;
-		now = hl_xr_mono_ns();
+		now = hl_mono_ns();
 		if (hl_ping_decode_reply(buf, (size_t)n, p->id_base, p->sent, &m, why,
 					 sizeof(why))) {
 			/* The first one says why; the summary counts them all. */
@@ -516,14 +518,14 @@ int hl_ping_cli(int argc, char **argv)
 	if (open_socket(&p))
 		goto out;
 	if (getrandom(&p.id_base, sizeof(p.id_base), 0) != sizeof(p.id_base))
-		p.id_base = hl_xr_mono_ns() * 2654435761ULL;
+		p.id_base = hl_mono_ns() * 2654435761ULL;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (!p.quiet && !p.json)
 		printf("HOSTLAT PING %s: %zu-byte requests\n", p.peer, sizeof(struct hl_xr_msg));
-	next = hl_xr_mono_ns();
+	next = hl_mono_ns();
 	while (!stop_flag) {
-		uint64_t now = hl_xr_mono_ns(), until;
+		uint64_t now = hl_mono_ns(), until;
 		struct pollfd pfd = {.fd = p.fd, .events = POLLIN};
 		struct timespec tmo;
 		bool more = !p.count || p.sent < p.count;

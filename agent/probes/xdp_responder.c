@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probes.xdp_responder: loads bpf/xdpresp.bpf.c with the maps of the
+ * probes.xdp_responder: loads bpf/xdp_responder.bpf.c with the maps of the
  * probes already running (stack_latency, softirq, drops) shared into it,
  * attaches it to the interface through a bpf_link (detached when the agent
  * exits, even killed), and every interval refreshes the values only user
@@ -21,13 +21,16 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "clock.h"
+#include "pingwire.h"
+#include "probes.h"
 #include "hist.h"
 #include "hostlat.h"
 #include "log.h"
 #include "probeutil.h"
-#include "responder.h"
+#include "xdp_responder.h"
 #include "stall.h"
-#include "xdpresp.skel.h"
+#include "xdp_responder.skel.h"
 
 #define COMP "xdp_responder"
 
@@ -35,8 +38,8 @@ _Static_assert(HL_XR_STAGES == HL_STAGE_COUNT, "the wire format has one slot per
 
 enum { R_ANSWERED, R_REFUSED, R_LIMITED, R_MALFORMED, R_COUNT };
 
-struct xdpresp {
-	struct xdpresp_bpf *skel;
+struct xdp_responder {
+	struct xdp_responder_bpf *skel;
 	int link_fd;
 	int ncpus;
 	const char *ifname; /* borrowed from the config */
@@ -56,49 +59,10 @@ static const struct {
 	{HL_SHARED_DROPS_TOTAL, "drops"},
 };
 
-uint64_t hl_xr_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-int hl_xr_read_host(struct hl_xr_user *u)
-{
-	double l[3];
-	char line[256];
-	FILE *f;
-	int n;
-
-	f = fopen("/proc/loadavg", "re");
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%lf %lf %lf", &l[0], &l[1], &l[2]);
-	fclose(f);
-	if (n != 3)
-		return -EIO;
-	for (int i = 0; i < 3; i++)
-		u->load_milli[i] = (__u32)llround(l[i] * 1000);
-	f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long kb;
-
-		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
-			u->mem_total_kb = kb;
-		else if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-			u->mem_available_kb = kb;
-	}
-	fclose(f);
-	return 0;
-}
-
 /* Make u the copy the program reads: write the idle copy, then switch. */
-static void publish(struct xdpresp *x, const struct hl_xr_user *u)
+static void publish(struct xdp_responder *x, const struct hl_xr_user *u)
 {
-	struct xdpresp_bpf__bss *bss = x->skel->bss;
+	struct xdp_responder_bpf__bss *bss = x->skel->bss;
 	__u32 next = (__atomic_load_n(&bss->user_slot, __ATOMIC_RELAXED) + 1) & 1;
 
 	memcpy(&bss->user[next], u, sizeof(*u));
@@ -127,14 +91,14 @@ static int helpers_ok(char *why, size_t len)
 	return 0;
 }
 
-static bool xdpresp_enabled(const struct hl_config *cfg)
+static bool xdp_responder_enabled(const struct hl_config *cfg)
 {
 	return cfg->xdp_responder.enabled;
 }
 
-static void xdpresp_check(const struct hl_config *cfg, FILE *f)
+static void xdp_responder_check(const struct hl_config *cfg, FILE *f)
 {
-	const struct hl_xdpresp_conf *c = &cfg->xdp_responder;
+	const struct hl_xdp_responder_conf *c = &cfg->xdp_responder;
 	bool stack = cfg->stack.enabled, drops = cfg->drops.enabled,
 	     softirq = cfg->softirq.enabled && (cfg->softirq.vectors & (1U << HL_SOFTIRQ_NET_RX));
 	char why[160];
@@ -153,21 +117,22 @@ static void xdpresp_check(const struct hl_config *cfg, FILE *f)
 		stack || softirq || drops ? "" : " this program only");
 }
 
-static void xdpresp_stop(void *state)
+static void xdp_responder_stop(void *state)
 {
-	struct xdpresp *x = state;
+	struct xdp_responder *x = state;
 
 	if (!x)
 		return;
 	if (x->link_fd >= 0)
 		close(x->link_fd); /* the last reference: detaches the program */
-	xdpresp_bpf__destroy(x->skel);
+	xdp_responder_bpf__destroy(x->skel);
 	for (int i = 0; i < HL_STAGE_COUNT; i++)
 		hl_hist_free(&x->pct[i]);
 	free(x);
 }
 
-static int fill_allow(struct xdpresp *x, const struct hl_strlist *allow, char *err, size_t errlen)
+static int fill_allow(struct xdp_responder *x, const struct hl_strlist *allow, char *err,
+		      size_t errlen)
 {
 	__u8 one = 1;
 
@@ -187,8 +152,8 @@ static int fill_allow(struct xdpresp *x, const struct hl_strlist *allow, char *e
 	return 0;
 }
 
-static int attach(struct xdpresp *x, const struct hl_xdpresp_conf *c, int ifindex, char *err,
-		  size_t errlen)
+static int attach(struct xdp_responder *x, const struct hl_xdp_responder_conf *c, int ifindex,
+		  char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	int e;
@@ -215,10 +180,10 @@ static int attach(struct xdpresp *x, const struct hl_xdpresp_conf *c, int ifinde
 	return -e;
 }
 
-static void *xdpresp_start(const struct hl_config *cfg, char *err, size_t errlen)
+static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_xdpresp_conf *c = &cfg->xdp_responder;
-	struct xdpresp *x = calloc(1, sizeof(*x));
+	const struct hl_xdp_responder_conf *c = &cfg->xdp_responder;
+	struct xdp_responder *x = calloc(1, sizeof(*x));
 	struct hl_xr_user u = {0};
 	bool have[3] = {false};
 	char rate[32] = "no rate limit";
@@ -250,7 +215,7 @@ static void *xdpresp_start(const struct hl_config *cfg, char *err, size_t errlen
 			snprintf(err, errlen, "cannot count the possible CPUs");
 		goto fail;
 	}
-	x->skel = xdpresp_bpf__open();
+	x->skel = xdp_responder_bpf__open();
 	if (!x->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
@@ -282,7 +247,7 @@ static void *xdpresp_start(const struct hl_config *cfg, char *err, size_t errlen
 	x->skel->rodata->have_softirq = have[1];
 	x->skel->rodata->have_drops = have[2];
 	hl_bpf_failure_reset();
-	e = xdpresp_bpf__load(x->skel);
+	e = xdp_responder_bpf__load(x->skel);
 	if (e) {
 		hl_bpf_load_error(e, "the XDP program", err, errlen);
 		goto fail;
@@ -292,11 +257,11 @@ static void *xdpresp_start(const struct hl_config *cfg, char *err, size_t errlen
 	if (hl_xr_read_host(&u) == 0) {
 		u.flags = HL_XR_F_USER;
 		u.interval_ns = x->interval_ns;
-		u.updated_ns = hl_xr_mono_ns();
+		u.updated_ns = hl_mono_ns();
 		publish(x, &u);
 	}
 	/* --check verifies native XDP by loading only: attaching resets some NICs. */
-	if (!hl_probe_trial_attaches(&hl_xdpresp_probe, cfg) && hl_probe_trial)
+	if (!hl_probe_trial_attaches(&hl_xdp_responder_probe, cfg) && hl_probe_trial)
 		return x;
 	if (attach(x, c, ifindex, err, errlen))
 		goto fail;
@@ -310,11 +275,11 @@ static void *xdpresp_start(const struct hl_config *cfg, char *err, size_t errlen
 		have[2] ? " drops" : "", have[0] || have[1] || have[2] ? "" : " this program only");
 	return x;
 fail:
-	xdpresp_stop(x);
+	xdp_responder_stop(x);
 	return NULL;
 }
 
-static int read_stats(struct xdpresp *x)
+static int read_stats(struct xdp_responder *x)
 {
 	struct hl_xr_stats *v = calloc((size_t)x->ncpus, sizeof(*v));
 	__u32 zero = 0;
@@ -350,7 +315,7 @@ static void results(const struct hl_xr_stats *st, uint64_t v[R_COUNT])
 	v[R_MALFORMED] = st->malformed;
 }
 
-static int xdpresp_collect(void *state, struct hl_metric *out, size_t max)
+static int xdp_responder_collect(void *state, struct hl_metric *out, size_t max)
 {
 	static const char *const names[R_COUNT] = {
 		[R_ANSWERED] = "answered",
@@ -358,7 +323,7 @@ static int xdpresp_collect(void *state, struct hl_metric *out, size_t max)
 		[R_LIMITED] = "rate_limited",
 		[R_MALFORMED] = "malformed",
 	};
-	struct xdpresp *x = state;
+	struct xdp_responder *x = state;
 	uint64_t now[R_COUNT], was[R_COUNT];
 	int e;
 
@@ -400,10 +365,10 @@ static int xdpresp_collect(void *state, struct hl_metric *out, size_t max)
 }
 
 /* Percentiles of the stack latency just collected, and the host's figures. */
-static void xdpresp_observe(void *state, const struct hl_batch *b)
+static void xdp_responder_observe(void *state, const struct hl_batch *b)
 {
 	static const double q[HL_XR_PCTS] = {0.5, 0.9, 0.99};
-	struct xdpresp *x = state;
+	struct xdp_responder *x = state;
 	struct hl_xr_user u = {0};
 	bool have_stack = false;
 
@@ -438,16 +403,16 @@ static void xdpresp_observe(void *state, const struct hl_batch *b)
 				u.stack_pct_ns[s][k] =
 					(__u64)llround(hl_hist_quantile(&x->pct[s], q[k]) * 1e9);
 	}
-	u.updated_ns = hl_xr_mono_ns();
+	u.updated_ns = hl_mono_ns();
 	publish(x, &u);
 }
 
-const struct hl_probe_ops hl_xdpresp_probe = {
+const struct hl_probe_ops hl_xdp_responder_probe = {
 	.name = "xdp_responder",
-	.enabled = xdpresp_enabled,
-	.check = xdpresp_check,
-	.start = xdpresp_start,
-	.collect = xdpresp_collect,
-	.stop = xdpresp_stop,
-	.observe = xdpresp_observe,
+	.enabled = xdp_responder_enabled,
+	.check = xdp_responder_check,
+	.start = xdp_responder_start,
+	.collect = xdp_responder_collect,
+	.stop = xdp_responder_stop,
+	.observe = xdp_responder_observe,
 };

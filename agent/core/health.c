@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The health server (agent/health.h): one thread, one poll() over an
+ * The health server (agent/core/health.h): one thread, one poll() over an
  * eventfd (stop), the listening socket and at most HL_HEALTH_MAX_CONNS
  * non-blocking connections. A connection is read until the end of its
  * header block (at most HL_HEALTH_REQUEST_MAX bytes), answered once and
@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "health.h"
 #include "log.h"
 #include "probe.h"
@@ -45,14 +46,6 @@ struct hl_health {
 	bool was_ready;		       /* health thread only */
 	struct conn conns[HL_HEALTH_MAX_CONNS];
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 int hl_health_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why,
 			   size_t whylen)
@@ -284,7 +277,7 @@ static void *health_thread(void *arg)
 	int slot[2 + HL_HEALTH_MAX_CONNS];
 
 	for (;;) {
-		uint64_t now = mono_ns(), next = UINT64_MAX;
+		uint64_t now = hl_mono_ns(), next = UINT64_MAX;
 		int n = 0, timeout = -1, got;
 		bool room = false;
 
@@ -320,7 +313,7 @@ static void *health_thread(void *arg)
 			hl_err("health", "poll: %s", strerror(errno));
 			return NULL;
 		}
-		now = mono_ns();
+		now = hl_mono_ns();
 		for (int k = 0; k < n && got > 0; k++) {
 			struct conn *c;
 
@@ -406,7 +399,7 @@ void hl_health_started(struct hl_health *h, void *const *probe_state)
 		return;
 	for (int i = 0; hl_probes[i]; i++)
 		n += probe_state[i] != NULL;
-	atomic_store(&h->beat_ns, mono_ns());
+	atomic_store(&h->beat_ns, hl_mono_ns());
 	atomic_store(&h->probes, n);
 }
 
@@ -429,7 +422,7 @@ void hl_health_set_stale_after(struct hl_health *h, uint64_t ns)
 void hl_health_beat(struct hl_health *h)
 {
 	if (h)
-		atomic_store(&h->beat_ns, mono_ns());
+		atomic_store(&h->beat_ns, hl_mono_ns());
 }
 
 void hl_health_stop(struct hl_health *h)

@@ -23,7 +23,7 @@
 
 #include "kernel.h"
 #include "log.h"
-#include "probe.skel.h"
+#include "feature.skel.h"
 
 #ifndef TRACEFS_MAGIC
 #define TRACEFS_MAGIC 0x74726163
@@ -180,9 +180,9 @@ static int func_nargs(const char *name)
 }
 
 /* A fresh probe object where only prog (one of its programs) loads. */
-static struct probe_bpf *probe_open(enum probe_kind kind, struct bpf_program **prog)
+static struct feature_bpf *probe_open(enum probe_kind kind, struct bpf_program **prog)
 {
-	struct probe_bpf *skel = probe_bpf__open();
+	struct feature_bpf *skel = feature_bpf__open();
 	struct bpf_program *p, *want;
 
 	if (!skel)
@@ -237,7 +237,7 @@ static int tramp_refusal(const char *func, bool fexit, int err, char *why, size_
 static int tramp_once(const char *func, bool fexit, char *why, size_t whylen)
 {
 	struct bpf_program *prog;
-	struct probe_bpf *skel;
+	struct feature_bpf *skel;
 	struct bpf_link *link;
 	int err;
 
@@ -261,7 +261,7 @@ static int tramp_once(const char *func, bool fexit, char *why, size_t whylen)
 	}
 	err = bpf_program__set_attach_target(prog, 0, func);
 	if (!err)
-		err = probe_bpf__load(skel);
+		err = feature_bpf__load(skel);
 	if (err) {
 		err = err < 0 ? err : -errno;
 		goto refused;
@@ -272,11 +272,11 @@ static int tramp_once(const char *func, bool fexit, char *why, size_t whylen)
 		goto refused;
 	}
 	bpf_link__destroy(link);
-	probe_bpf__destroy(skel);
+	feature_bpf__destroy(skel);
 	return 0;
 
 refused:
-	probe_bpf__destroy(skel);
+	feature_bpf__destroy(skel);
 	return tramp_refusal(func, fexit, err, why, whylen);
 }
 
@@ -294,7 +294,7 @@ static int kprobe_once(const char *func, bool retprobe, char *why, size_t whylen
 {
 	bool pmu = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;
 	struct bpf_program *prog;
-	struct probe_bpf *skel;
+	struct feature_bpf *skel;
 	struct bpf_link *link;
 	int err;
 
@@ -308,10 +308,10 @@ static int kprobe_once(const char *func, bool retprobe, char *why, size_t whylen
 		snprintf(why, whylen, "cannot open the probe object: %s", strerror(-err));
 		return err;
 	}
-	err = probe_bpf__load(skel);
+	err = feature_bpf__load(skel);
 	if (err) {
 		err = err < 0 ? err : -errno;
-		probe_bpf__destroy(skel);
+		feature_bpf__destroy(skel);
 		if (!pmu)
 			snprintf(kprobes_why, sizeof(kprobes_why), NO_KPROBES);
 		else
@@ -322,7 +322,7 @@ static int kprobe_once(const char *func, bool retprobe, char *why, size_t whylen
 	link = bpf_program__attach_kprobe(prog, retprobe, func);
 	err = link ? 0 : -errno;
 	bpf_link__destroy(link);
-	probe_bpf__destroy(skel);
+	feature_bpf__destroy(skel);
 	if (!err)
 		return 0;
 	/* Without the kprobe PMU libbpf tried tracefs' kprobe_events: no kprobes at all. */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "config.h"
 #include "traffic.h"
 

@@ -22,6 +22,8 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 
+#include "probes.h"
+#include "clock.h"
 #include "hist.h"
 #include "kernel.h"
 #include "log.h"
@@ -95,22 +97,6 @@ struct hl_traffic {
 };
 
 /* ---- small helpers ----------------------------------------------------------------- */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 uint32_t hl_traffic_flow_estimate(const uint64_t *words, unsigned int nbits)
 {
@@ -566,7 +552,7 @@ static bool wait_until(struct hl_traffic *t, uint64_t until)
 		struct timespec ts = {.tv_sec = (time_t)(until / 1000000000ULL),
 				      .tv_nsec = (long)(until % 1000000000ULL)};
 
-		if (mono_ns() >= until)
+		if (hl_mono_ns() >= until)
 			break;
 		pthread_cond_timedwait(&t->cond, &t->lock, &ts);
 	}
@@ -758,7 +744,7 @@ static void *scheduler(void *arg)
 {
 	struct hl_traffic *t = arg;
 	struct hl_traffic_run *run = &t->skel->bss->run;
-	uint64_t round = mono_ns();
+	uint64_t round = hl_mono_ns();
 
 	pthread_mutex_lock(&t->lock);
 	while (!t->stopping) {
@@ -771,8 +757,8 @@ static void *scheduler(void *arg)
 			run->gran_ns = t->grans[g];
 			run->samples = t->samples;
 			run->id = id;
-			start_unix = unix_ns();
-			start = mono_ns();
+			start_unix = hl_unix_ns();
+			start = hl_mono_ns();
 			end = start + t->grans[g] * t->samples;
 			run->start_ns = start;
 			__atomic_store_n(&run->end_ns, end, __ATOMIC_RELEASE);
@@ -784,8 +770,8 @@ static void *scheduler(void *arg)
 			pthread_mutex_lock(&t->lock);
 		}
 		round += t->every_ns;
-		if (round < mono_ns())
-			round = mono_ns();
+		if (round < hl_mono_ns())
+			round = hl_mono_ns();
 		wait_until(t, round);
 	}
 	__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);

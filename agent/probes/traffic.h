@@ -5,7 +5,7 @@
  * traffic.c        the probe: load, schedule runs, reduce them into metrics
  * traffic_attach.c tc hooks: tcx links, or a classic clsact filter
  * traffic_store.c  one gzip-compressed CSV file per run and interface
- * traffic_cli.c    `hostlat traffic show|list`
+ * cmd/traffic.c    `hostlat traffic show|list`
  */
 #ifndef HOSTLAT_TRAFFIC_AGENT_H
 #define HOSTLAT_TRAFFIC_AGENT_H
@@ -18,8 +18,6 @@
 
 #include "config.h"
 #include "probe.h"
-
-extern const struct hl_probe_ops hl_traffic_probe;
 
 /* One sample of one direction, summed over CPUs. */
 struct hl_traffic_sample {
@@ -116,10 +114,8 @@ int hl_traffic_store_prune(const char *dir, uint64_t max_bytes, uint64_t max_age
 int hl_traffic_store_list(const char *dir, char ***names, size_t *n);
 void hl_traffic_store_list_free(char **names, size_t n);
 
-/* ---- command line (traffic_cli.c) ------------------------------------------------- */
+/* ---- printing runs (cmd/traffic.c) ------------------------------------------------- */
 
-/* `hostlat traffic ...`: argv[0] is "traffic". Returns the exit status. */
-int hl_traffic_cli(int argc, char **argv);
 /* The chart of one stored run, width columns wide (>= 20). */
 void hl_traffic_print_chart(FILE *f, const struct hl_traffic_rundata *r, int width, int height);
 void hl_traffic_print_csv(FILE *f, const struct hl_traffic_rundata *r);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probes.stack_latency: choose a hook per stage (fentry/fexit, else a
- * kprobe, else a tp_btf tracepoint), load stacklat.bpf.c with only the
+ * kprobe, else a tp_btf tracepoint), load stack_latency.bpf.c with only the
  * chosen programs, and turn its per-CPU monotonic maps into cumulative and
  * delta exponential histograms every interval.
  */
@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "probes.h"
 #include "hist.h"
 #include "hostlat.h"
 #include "kernel.h"
@@ -22,13 +23,13 @@
 #include "maputil.h"
 #include "probeutil.h"
 #include "series.h"
-#include "stack.h"
-#include "stacklat.skel.h"
+#include "stack_latency.h"
+#include "stack_latency.skel.h"
 
 #define MAX_HOOKS 2
 
 struct hook {
-	const char *prog;   /* program name in stacklat.bpf.c */
+	const char *prog;   /* program name in stack_latency.bpf.c */
 	const char *target; /* kernel function or tracepoint */
 	bool fexit;
 };
@@ -95,8 +96,8 @@ static const char *const drop_reason_names[HL_DROP_REASON_COUNT] = {
 	[HL_DROP_MAP_FULL] = "map_full",
 };
 
-struct hl_stack {
-	struct stacklat_bpf *skel;
+struct hl_stack_latency {
+	struct stack_latency_bpf *skel;
 	struct hl_links links;
 	struct hl_stage_plan plan[HL_STAGE_COUNT];
 	struct hl_exph_table table;
@@ -201,13 +202,13 @@ static void plan_stage(int st, bool wanted, struct hl_stage_plan *p)
 	p->hook = "tp_btf";
 }
 
-void hl_stack_plan(const struct hl_config *cfg, struct hl_stage_plan plan[])
+void hl_stack_latency_plan(const struct hl_config *cfg, struct hl_stage_plan plan[])
 {
 	for (int st = 0; st < HL_STAGE_COUNT; st++)
 		plan_stage(st, stage_wanted(cfg, st), &plan[st]);
 }
 
-void hl_stack_print_plan(FILE *f, const struct hl_stage_plan plan[])
+void hl_stack_latency_print_plan(FILE *f, const struct hl_stage_plan plan[])
 {
 	fprintf(f, "%-20s %-8s %-8s %s\n", "stage", "enabled", "hook", "via");
 	for (int st = 0; st < HL_STAGE_COUNT; st++) {
@@ -223,9 +224,10 @@ void hl_stack_print_plan(FILE *f, const struct hl_stage_plan plan[])
 
 /* ---- start / stop ------------------------------------------------------------------- */
 
-static int fill_filters(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
+static int fill_filters(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
+			size_t errlen)
 {
-	const struct hl_stack_filters *f = &cfg->stack.filters;
+	const struct hl_stack_latency_filters *f = &cfg->stack.filters;
 	__u8 one = 1;
 	int e;
 
@@ -265,7 +267,7 @@ static const struct hook *chosen_hooks(const struct hl_stage_plan *p, int st)
  * that chose it is reported with the verifier's verdict and left out (the
  * others load without it). Returns how many stages it took out.
  */
-static int refuse_stages(struct hl_stack *s)
+static int refuse_stages(struct hl_stack_latency *s)
 {
 	const struct hl_bpf_failure *f = hl_bpf_failure();
 	int n = 0;
@@ -295,9 +297,10 @@ static int refuse_stages(struct hl_stack *s)
 	return n;
 }
 
-static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
+static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
+		     size_t errlen)
 {
-	struct stacklat_bpf__rodata *ro = s->skel->rodata;
+	struct stack_latency_bpf__rodata *ro = s->skel->rodata;
 	uint64_t netns;
 	uint32_t mask = 0;
 	int e;
@@ -354,11 +357,12 @@ static int configure(struct hl_stack *s, const struct hl_config *cfg, char *err,
 }
 
 /* Open the object with the programs of the stages that can run and load it. */
-static int open_and_load(struct hl_stack *s, const struct hl_config *cfg, char *err, size_t errlen)
+static int open_and_load(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
+			 size_t errlen)
 {
 	int e;
 
-	s->skel = stacklat_bpf__open();
+	s->skel = stack_latency_bpf__open();
 	if (!s->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return -ENOMEM;
@@ -372,15 +376,16 @@ static int open_and_load(struct hl_stack *s, const struct hl_config *cfg, char *
 	}
 	s->skel->bss->clock_offset_ns = hl_kernel_clock_offset(s->use_tai);
 	hl_bpf_failure_reset();
-	e = stacklat_bpf__load(s->skel);
+	e = stack_latency_bpf__load(s->skel);
 	if (e)
 		hl_bpf_load_error(e, "the stack-latency programs", err, errlen);
 	return e;
 }
 
-struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t errlen)
+struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, char *err,
+						size_t errlen)
 {
-	struct hl_stack *s = calloc(1, sizeof(*s));
+	struct hl_stack_latency *s = calloc(1, sizeof(*s));
 	int e, n_avail = 0;
 
 	if (!s) {
@@ -394,7 +399,7 @@ struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t e
 		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-s->ncpus));
 		goto fail;
 	}
-	hl_stack_plan(cfg, s->plan);
+	hl_stack_latency_plan(cfg, s->plan);
 	for (int st = 0; st < HL_STAGE_COUNT; st++) {
 		struct hl_stage_plan *p = &s->plan[st];
 
@@ -423,7 +428,7 @@ struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t e
 
 		if (!refused || (n_avail -= refused) <= 0)
 			break;
-		stacklat_bpf__destroy(s->skel);
+		stack_latency_bpf__destroy(s->skel);
 		s->skel = NULL;
 		hl_series_set_free(&s->ss);
 		err[0] = 0;
@@ -448,22 +453,22 @@ struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t e
 	}
 	return s;
 fail:
-	hl_stack_stop(s);
+	hl_stack_latency_stop(s);
 	return NULL;
 }
 
-void hl_stack_refresh_clock(struct hl_stack *s)
+void hl_stack_latency_refresh_clock(struct hl_stack_latency *s)
 {
 	if (s && s->skel)
 		s->skel->bss->clock_offset_ns = hl_kernel_clock_offset(s->use_tai);
 }
 
-void hl_stack_stop(struct hl_stack *s)
+void hl_stack_latency_stop(struct hl_stack_latency *s)
 {
 	if (!s)
 		return;
 	hl_links_destroy(&s->links);
-	stacklat_bpf__destroy(s->skel);
+	stack_latency_bpf__destroy(s->skel);
 	if (s->rx_ts_fd >= 0)
 		close(s->rx_ts_fd);
 	hl_series_set_free(&s->ss);
@@ -478,7 +483,7 @@ void hl_stack_stop(struct hl_stack *s)
  * The interface's name in its own network namespace: as the kernel saw it
  * (ifnames map), else from the agent's namespace when it is the same one.
  */
-static void series_resolve_ifname(struct hl_stack *s, struct hl_series *sr)
+static void series_resolve_ifname(struct hl_stack_latency *s, struct hl_series *sr)
 {
 	struct hl_ifname_key k = {.netns = sr->key.netns, .ifindex = sr->key.ifindex};
 	char name[HL_IFNAMSIZ + 1] = "";
@@ -497,14 +502,14 @@ static void series_resolve_ifname(struct hl_stack *s, struct hl_series *sr)
 	}
 }
 
-static int read_counters(struct hl_stack *s)
+static int read_counters(struct hl_stack_latency *s)
 {
 	memcpy(s->prev_counters, s->counters, sizeof(s->counters));
 	return hl_read_percpu_array(bpf_map__fd(s->skel->maps.counters), HL_COUNTERS_SIZE, s->ncpus,
 				    s->counters);
 }
 
-static int collect_histograms(struct hl_stack *s)
+static int collect_histograms(struct hl_stack_latency *s)
 {
 	int e = hl_series_set_collect(&s->ss, bpf_map__fd(s->skel->maps.hist),
 				      bpf_map__fd(s->skel->maps.series),
@@ -519,7 +524,7 @@ static int collect_histograms(struct hl_stack *s)
 	return 0;
 }
 
-int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max)
+int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, size_t max)
 {
 	size_t m = 0, np = 0;
 	int e;
@@ -641,22 +646,22 @@ static void stack_check(const struct hl_config *cfg, FILE *f)
 {
 	struct hl_stage_plan plan[HL_STAGE_COUNT];
 
-	hl_stack_plan(cfg, plan);
+	hl_stack_latency_plan(cfg, plan);
 	fprintf(f, "probe stack_latency:\n");
-	hl_stack_print_plan(f, plan);
+	hl_stack_latency_print_plan(f, plan);
 }
 
 static void stack_report(void *state, FILE *f)
 {
-	struct hl_stack *s = state;
+	struct hl_stack_latency *s = state;
 
 	fprintf(f, "probe stack_latency:\n");
-	hl_stack_print_plan(f, s->plan);
+	hl_stack_latency_print_plan(f, s->plan);
 }
 
 static void *stack_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	struct hl_stack *s = hl_stack_start(cfg, err, errlen);
+	struct hl_stack_latency *s = hl_stack_latency_start(cfg, err, errlen);
 
 	if (s)
 		hl_probe_share_map(HL_SHARED_STACK_COUNTERS, bpf_map__fd(s->skel->maps.counters));
@@ -665,18 +670,18 @@ static void *stack_start(const struct hl_config *cfg, char *err, size_t errlen)
 
 static int stack_collect(void *state, struct hl_metric *out, size_t max)
 {
-	hl_stack_refresh_clock(state);
-	return hl_stack_collect(state, out, max);
+	hl_stack_latency_refresh_clock(state);
+	return hl_stack_latency_collect(state, out, max);
 }
 
 static void stack_stop(void *state)
 {
 	if (state)
 		hl_probe_share_map(HL_SHARED_STACK_COUNTERS, -1);
-	hl_stack_stop(state);
+	hl_stack_latency_stop(state);
 }
 
-const struct hl_probe_ops hl_stack_probe = {
+const struct hl_probe_ops hl_stack_latency_probe = {
 	.name = "stack_latency",
 	.enabled = stack_enabled,
 	.check = stack_check,

@@ -2,7 +2,7 @@
 /*
  * probes.runqueue: run-queue latency (wake-up or preemption to running)
  * of socket readers, or of every task, optionally only in given processes
- * or cgroups, optionally one histogram per cgroup (bpf/runqlat.bpf.c).
+ * or cgroups, optionally one histogram per cgroup (bpf/runqueue.bpf.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,11 +11,12 @@
 
 #include <bpf/libbpf.h>
 
+#include "probes.h"
 #include "kernel.h"
 #include "latprobe.h"
 #include "log.h"
-#include "runqlat.skel.h"
-#include "stallprobes.h"
+#include "runqueue.skel.h"
+#include "function_latency.h"
 
 #define COMP "runqueue"
 /* Run-queue waits worth bucketing: 1 ns .. 2^36 ns (about 69 s). */
@@ -29,7 +30,7 @@ struct runq_plan {
 };
 
 struct runq {
-	struct runqlat_bpf *skel;
+	struct runqueue_bpf *skel;
 	struct hl_latprobe lp;
 	struct runq_plan plan;
 	bool group_cgroup;
@@ -75,7 +76,7 @@ static bool runq_enabled(const struct hl_config *cfg)
 
 static void runq_check(const struct hl_config *cfg, FILE *f)
 {
-	const struct hl_runq_conf *c = &cfg->runqueue;
+	const struct hl_runqueue_conf *c = &cfg->runqueue;
 	struct runq_plan p;
 	int e = runq_plan(cfg, &p);
 
@@ -102,13 +103,13 @@ static void runq_stop(void *state)
 	if (!r)
 		return;
 	hl_latprobe_free(&r->lp);
-	runqlat_bpf__destroy(r->skel);
+	runqueue_bpf__destroy(r->skel);
 	free(r);
 }
 
 static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_runq_conf *c = &cfg->runqueue;
+	const struct hl_runqueue_conf *c = &cfg->runqueue;
 	struct runq *r = calloc(1, sizeof(*r));
 	uint32_t n_series, entries;
 	struct bpf_object *obj;
@@ -134,7 +135,7 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 			     n_series, entries, err, errlen);
 	if (e)
 		goto fail;
-	r->skel = runqlat_bpf__open();
+	r->skel = runqueue_bpf__open();
 	if (!r->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
@@ -157,7 +158,7 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 	if (c->cgroups.n > bpf_map__max_entries(r->skel->maps.cgroup_filter))
 		bpf_map__set_max_entries(r->skel->maps.cgroup_filter, c->cgroups.n);
 	hl_bpf_failure_reset();
-	e = runqlat_bpf__load(r->skel);
+	e = runqueue_bpf__load(r->skel);
 	if (e) {
 		hl_bpf_load_error(e, "the run-queue programs", err, errlen);
 		goto fail;
@@ -225,7 +226,7 @@ static int runq_collect(void *state, struct hl_metric *out, size_t max)
 	return 2;
 }
 
-const struct hl_probe_ops hl_runq_probe = {
+const struct hl_probe_ops hl_runqueue_probe = {
 	.name = "runqueue",
 	.enabled = runq_enabled,
 	.check = runq_check,

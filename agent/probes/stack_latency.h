@@ -10,7 +10,7 @@
 #include "hostlat_exporter.h"
 #include "probe.h"
 
-struct hl_stack;
+struct hl_stack_latency;
 
 /* How a stage is measured on this kernel. */
 struct hl_stage_plan {
@@ -23,26 +23,24 @@ struct hl_stage_plan {
 };
 
 /* Decide per stage which hook to use (no BPF is loaded except probes). */
-void hl_stack_plan(const struct hl_config *cfg, struct hl_stage_plan plan[]);
-void hl_stack_print_plan(FILE *f, const struct hl_stage_plan plan[]);
+void hl_stack_latency_plan(const struct hl_config *cfg, struct hl_stage_plan plan[]);
+void hl_stack_latency_print_plan(FILE *f, const struct hl_stage_plan plan[]);
 
 /*
  * Open, configure, load and attach. Returns NULL with a message in err
  * when nothing could be attached or the config cannot be applied (missing
  * interface, unknown cgroup, ...).
  */
-struct hl_stack *hl_stack_start(const struct hl_config *cfg, char *err, size_t errlen);
+struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, char *err,
+						size_t errlen);
 /* Refresh the kernel's clock offset (every interval). */
-void hl_stack_refresh_clock(struct hl_stack *s);
+void hl_stack_latency_refresh_clock(struct hl_stack_latency *s);
 /*
  * Read the maps and append this probe's metrics to out (at most max).
  * Memory stays valid until the next collect or stop. Returns the number
  * of metrics appended or -errno.
  */
-int hl_stack_collect(struct hl_stack *s, struct hl_metric *out, size_t max);
-void hl_stack_stop(struct hl_stack *s); /* NULL-safe; detaches everything */
-
-/* probes.stack_latency as a probe module. */
-extern const struct hl_probe_ops hl_stack_probe;
+int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, size_t max);
+void hl_stack_latency_stop(struct hl_stack_latency *s); /* NULL-safe; detaches everything */
 
 #endif

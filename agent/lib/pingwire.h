@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Decoding a responder's reply (bpf/xdpresp.h) for `hostlat ping`: a pure
- * function of the datagram's bytes, no I/O and no state, so that what any
+ * The responder protocol (bpf/xdp_responder.h) in user space. Decoding a
+ * reply for `hostlat ping` is a pure function of the datagram's bytes, no I/O and no state, so that what any
  * host on the network can send is checked in one place (and fuzzed:
- * tests/fuzz/fuzz_ping_reply.c).
+ * tests/fuzz/fuzz_ping_reply.c). The host figures a responder sends are
+ * read here too.
  */
 #ifndef HOSTLAT_PINGWIRE_H
 #define HOSTLAT_PINGWIRE_H
@@ -13,7 +14,7 @@
 
 #include <linux/types.h>
 
-#include "xdpresp.h"
+#include "xdp_responder.h"
 
 /*
  * A valid reply in host byte order. The parts whose flag (HL_XR_F_*) is
@@ -47,5 +48,8 @@ struct hl_ping_reply {
  */
 int hl_ping_decode_reply(const void *buf, size_t len, uint64_t id_base, uint64_t sent,
 			 struct hl_ping_reply *out, char *err, size_t errlen);
+
+/* Load average and memory from /proc into u (the rest is left alone). 0 or -errno. */
+int hl_xr_read_host(struct hl_xr_user *u);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `hostlat respond`: the responder protocol (xdpresp.h) answered the
+ * `hostlat respond`: the responder protocol (xdp_responder.h) answered the
  * conventional way, by a process on a UDP socket that reads /proc for each
  * request. It is what the XDP responder is measured against (make bench):
  * the same requests and replies, with the scheduler on the path.
@@ -24,7 +24,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "responder.h"
+#include "clock.h"
+#include "cmd.h"
+#include "pingwire.h"
+#include "xdp_responder.h"
 
 enum { EXIT_USAGE = 2 };
 
@@ -151,7 +154,7 @@ int hl_respond_cli(int argc, char **argv)
 		}
 		answered++;
 		m.type = HL_XR_RESPONSE;
-		m.mono_ns = htobe64(hl_xr_mono_ns());
+		m.mono_ns = htobe64(hl_mono_ns());
 		m.cpu = htonl((uint32_t)sched_getcpu());
 		m.ncpus = htonl((uint32_t)ncpus);
 		m.answered = htobe64(answered);

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's subcommands (hostlat SUBCOMMAND ...), each in agent/cmd/:
+ * argv[0] is the subcommand; each returns the exit status.
+ */
+#ifndef HOSTLAT_CMD_H
+#define HOSTLAT_CMD_H
+
+/* `hostlat ping`: the monitor's side of the responder protocol (bpf/xdp_responder.h). */
+int hl_ping_cli(int argc, char **argv);
+/* `hostlat respond`: the same protocol answered by a user-space UDP server. */
+int hl_respond_cli(int argc, char **argv);
+/* `hostlat traffic show|list`: the traffic runs the agent stored. */
+int hl_traffic_cli(int argc, char **argv);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* What the probe modules share at run time (probe.h); the modules themselves: probes/registry.c. */
+#include "probe.h"
+
+bool hl_probe_trial;
+
+/* fd + 1 of each shared map; 0: none. */
+static int shared_fd1[HL_SHARED_MAPS];
+
+void hl_probe_share_map(enum hl_shared_map id, int fd)
+{
+	if ((unsigned int)id < HL_SHARED_MAPS)
+		shared_fd1[id] = fd < 0 ? 0 : fd + 1;
+}
+
+int hl_probe_shared_map(enum hl_shared_map id)
+{
+	return (unsigned int)id < HL_SHARED_MAPS ? shared_fd1[id] - 1 : -1;
+}
