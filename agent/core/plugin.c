@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Exporter modules: dlopen, the ABI checks, and the init parameters. */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "plugin.h"
@@ -58,14 +63,79 @@ static const char *check_ops(const struct hl_exporter_ops *ops, char *buf, size_
 	return NULL;
 }
 
+#if defined(__x86_64__)
+#define HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define HOST_MACHINE EM_AARCH64
+#endif
+
+/*
+ * Whether the file open at fd is a whole shared object for this machine:
+ * dlopen maps its segments, and one that ends past the end of the file
+ * (a truncated copy) is a SIGBUS when the loader touches it. 0, or -EINVAL
+ * with the reason in why.
+ */
+static int check_elf(int fd, char *why, size_t whylen)
+{
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph;
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		return -EINVAL;
+	}
+	size = (uint64_t)st.st_size;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+		snprintf(why, whylen, "not an ELF file");
+		return -EINVAL;
+	}
+	if (eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+#ifdef HOST_MACHINE
+	    eh.e_machine != HOST_MACHINE ||
+#endif
+	    eh.e_type != ET_DYN) {
+		snprintf(why, whylen, "not a shared object for this machine");
+		return -EINVAL;
+	}
+	if (eh.e_phentsize != sizeof(ph) || !eh.e_phnum ||
+	    eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(ph) > size) {
+		snprintf(why, whylen,
+			 "truncated or corrupt: its program headers are not in the file");
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph)) {
+			snprintf(why, whylen, "cannot read its program headers");
+			return -EINVAL;
+		}
+		if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > size) {
+			snprintf(why, whylen,
+				 "truncated: a segment ends at byte %llu, the file has %llu",
+				 (unsigned long long)(ph.p_offset + ph.p_filesz),
+				 (unsigned long long)size);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int hl_plugin_load(const char *path, void **handle, const struct hl_exporter_ops **ops, char *err,
 		   size_t errlen)
 {
 	const struct hl_exporter_ops *o;
-	const char *why;
 	char buf[256];
+	const char *why;
 	module_fn fn;
 	void *h, *sym;
+	int fd;
 
 	*handle = NULL;
 	*ops = NULL;
@@ -76,6 +146,18 @@ int hl_plugin_load(const char *path, void **handle, const struct hl_exporter_ops
 	/* Its code runs in a privileged agent: say so when others could swap it. */
 	if (strchr(path, '/') && hl_privs_untrusted_path(path, buf, sizeof(buf)))
 		hl_warn("agent", "plugin %s: users other than root can change it: %s", path, buf);
+	/* A file dlopen would map but then fault on (SIGBUS) is refused first. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		set_err(err, errlen, "cannot load plugin '%s': %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	if (check_elf(fd, buf, sizeof(buf))) {
+		set_err(err, errlen, "cannot load plugin '%s': %s", path, buf);
+		close(fd);
+		return -EINVAL;
+	}
+	close(fd);
 	dlerror();
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {

@@ -6,6 +6,7 @@
  * escaping, and its percentiles against the agent's own hl_hist_quantile.
  * Runs from the repository root ($BUILD, default build, locates the modules).
  */
+#include <fcntl.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -94,6 +95,23 @@ static void test_bad_modules(void)
 	expect_fail("tests/unit/unit.h", "cannot load plugin 'tests/unit/unit.h': ", true,
 		    "not ELF");
 	expect_fail("", "cannot load plugin '': no path", false, "empty path");
+	expect_fail("tests/unit", "cannot load plugin 'tests/unit': not a regular file", false,
+		    "directory");
+	/* A truncated copy maps, then faults in the loader (SIGBUS): refused first. */
+	{
+		char cut[] = "/tmp/hostlat-test-cut-XXXXXX";
+		char buf[4096];
+		int in = open(bad_so, O_RDONLY), out = mkstemp(cut);
+		ssize_t n = in < 0 ? -1 : read(in, buf, 3000);
+
+		CHECK(n == 3000 && out >= 0 && write(out, buf, 3000) == 3000, "cannot cut a copy");
+		snprintf(want, sizeof(want),
+			 "cannot load plugin '%s': truncated: a segment ends at byte ", cut);
+		expect_fail(cut, want, true, "truncated copy");
+		close(in);
+		close(out);
+		unlink(cut);
+	}
 
 	/* Messages are cut to the buffer, never overrun. */
 	memset(small, 'x', sizeof(small));
