@@ -46,6 +46,15 @@ static bool is_run_file(const char *name)
 	       !strcmp(name + n - s, HL_TRAFFIC_FILE_SUFFIX);
 }
 
+/* Why a gz write failed: the system's errno (ENOSPC, EDQUOT...) when there is one. */
+static int write_error(gzFile gz)
+{
+	int zerr;
+
+	gzerror(gz, &zerr);
+	return zerr == Z_ERRNO && errno ? -errno : -EIO;
+}
+
 int hl_traffic_store_write(const char *dir, const struct hl_traffic_rundata *r, char *path,
 			   size_t pathlen)
 {
@@ -64,7 +73,15 @@ int hl_traffic_store_write(const char *dir, const struct hl_traffic_rundata *r, 
 	if ((size_t)snprintf(final, sizeof(final), "%s/%s", dir, name) >= sizeof(final) ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s", dir, name) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * Created here, never an existing file or a link: a user who can write
+	 * dir must not make the agent (root) write through a planted symlink.
+	 * A leftover dot file (a crash mid-write, or planted) is removed first:
+	 * unlink removes a link, never what it points to.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	gz = gzdopen(fd, "wb6");
@@ -86,12 +103,13 @@ int hl_traffic_store_write(const char *dir, const struct hl_traffic_rundata *r, 
 			     "%u,%" PRIu64 ",%" PRIu64 ",%u,%" PRIu64 ",%u,%" PRIu64 ",%u,%u,%u\n",
 			     i, (uint64_t)i * r->gran_ns, rx->bytes, rx->packets, rx->ce_bytes,
 			     rx->flows, tx->bytes, tx->packets, tx->retrans, tx->flows) <= 0) {
-			e = -EIO;
+			e = write_error(gz);
 			break;
 		}
 	}
+	errno = 0;
 	if (gzclose(gz) != Z_OK && !e)
-		e = -EIO;
+		e = errno ? -errno : -EIO;
 	if (!e && rename(tmp, final) < 0)
 		e = -errno;
 	if (e) {
@@ -142,15 +160,30 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 	char line[1024];
 	bool columns = false;
 	uint32_t rows = 0;
+	struct stat st;
 	gzFile gz;
-	int e = 0, zerr;
+	int fd, e = 0, zerr;
 
 	memset(r, 0, sizeof(*r));
-	gz = gzopen(path, "rb");
-	if (!gz) {
-		e = errno ? -errno : -ENOMEM;
+	/* Non-blocking: a FIFO planted in the store must not hang the reader. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = -errno;
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-e));
+		if (fd >= 0)
+			close(fd);
 		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	gz = gzdopen(fd, "rb");
+	if (!gz) {
+		close(fd);
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
 	}
 	if (!gzgets(gz, line, sizeof(line)) || strncmp(line, "# hostlat traffic run", 21)) {
 		snprintf(err, errlen, "%s: not a hostlat traffic run", path);
@@ -210,11 +243,11 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 	gzerror(gz, &zerr);
 	if (zerr != Z_OK || !gzeof(gz)) {
 		const char *msg = zerr == Z_ERRNO ? strerror(errno) : gzerror(gz, &zerr);
-		size_t plen = strlen(path);
+		const char *sep = strstr(msg, ">: ");
 
-		/* zlib's message starts with the path */
-		if (!strncmp(msg, path, plen) && !strncmp(msg + plen, ": ", 2))
-			msg += plen + 2;
+		/* zlib's message starts with the stream's name, "<fd:N>: " */
+		if (msg[0] == '<' && sep)
+			msg = sep + 3;
 		snprintf(err, errlen, "%s: truncated or corrupt after %u samples: %s", path, rows,
 			 msg);
 		e = zerr == Z_ERRNO ? -EIO : -EINVAL;

@@ -491,6 +491,40 @@ static void test_store(void)
 	CHECK(hl_traffic_store_prune(dir, UINT32_MAX, 3600000000000ULL) == 1, "prune by age");
 	CHECK(file_size(other) == 0, "a file not named like a run is never deleted");
 
+	/*
+	 * A symlink planted where the next run's dot file goes is removed, not
+	 * written through; a FIFO named like a run is refused, not waited on.
+	 */
+	{
+		char victim[4200], link[4200], fifo[4200], buf[8] = "";
+		FILE *f;
+
+		r.start_unix_ns += 1000000000ULL;
+		CHECK(hl_traffic_store_write(dir, &r, path, sizeof(path)) == 0, "third write");
+		unlink(path);
+		snprintf(victim, sizeof(victim), "%s/victim", dir);
+		snprintf(link, sizeof(link), "%s/.%s", dir, strrchr(path, '/') + 1);
+		f = fopen(victim, "w");
+		fputs("keep", f);
+		fclose(f);
+		CHECK(symlink(victim, link) == 0, "symlink %s", link);
+		CHECK(hl_traffic_store_write(dir, &r, NULL, 0) == 0, "write past a planted link");
+		f = fopen(victim, "r");
+		CHECK(f && fread(buf, 1, sizeof(buf) - 1, f) == 4 && !strcmp(buf, "keep"),
+		      "the link's target was written: '%s'", buf);
+		if (f)
+			fclose(f);
+		CHECK(access(link, F_OK) < 0 && file_size(path) > 0,
+		      "the run is a file of its own");
+		unlink(path);
+		unlink(victim);
+		snprintf(fifo, sizeof(fifo), "%s/hostlat-traffic-fifo.csv.gz", dir);
+		CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+		e = hl_traffic_store_read(fifo, &back, err, sizeof(err));
+		CHECK(e == -EINVAL && strstr(err, "not a regular file"), "fifo: %d %s", e, err);
+		unlink(fifo);
+	}
+
 	/* not a run; missing file */
 	e = hl_traffic_store_read(other, &back, err, sizeof(err));
 	CHECK(e == -EINVAL && strstr(err, "not a hostlat traffic run"), "non-run: %d %s", e, err);
