@@ -18,7 +18,7 @@ extern const struct hl_exporter_ops hl_stdout_exporter;
 
 #include "config.h" /* struct hl_kvlist */
 
-/* otlp_http: unset keys (NULL, 0, auto) come from OTEL_EXPORTER_OTLP_* (otlp_http.c). */
+/* otlp_http: unset keys (NULL, 0, auto) come from OTEL_EXPORTER_OTLP_* (otlp_settings.c). */
 struct hl_otlp_http_conf {
 	char *endpoint;		  /* URL; a URL without a path gets /v1/metrics */
 	struct hl_kvlist headers; /* name -> value, "@file:PATH", "@env:VAR" or "@@literal" */
@@ -32,6 +32,8 @@ struct hl_otlp_http_conf {
 };
 
 extern const struct hl_exporter_ops hl_otlp_http_exporter;
+/* The otlp_http exporter's effective settings in one line (no secrets), for the log. */
+const char *hl_otlp_http_describe(const void *state);
 
 enum hl_statsd_tags { HL_STATSD_TAGS_NONE, HL_STATSD_TAGS_DOGSTATSD };
 enum hl_statsd_hist { HL_STATSD_HIST_PERCENTILES, HL_STATSD_HIST_BUCKETS };

@@ -9,7 +9,10 @@
  * The agent core owns the schedule, the per-exporter queue and thread,
  * and retries: export_batch is called from the exporter's own thread,
  * one batch at a time, and returns OK, RETRY (optionally with a delay) or
- * DROP. It must not keep pointers into the batch after it returns.
+ * DROP. It must not keep pointers into the batch after it returns. After
+ * RETRY the next call brings the same batch again, unless the core gave
+ * up on it; an exporter may resume a partly sent batch (docs/plugins.md,
+ * "Resuming a partly sent batch").
  *
  * A module is a shared object exporting one function,
  *     const struct hl_exporter_ops *hostlat_exporter_module(void);

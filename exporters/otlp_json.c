@@ -26,6 +26,98 @@ static cJSON *u64_string(uint64_t v)
 	return cJSON_CreateString(buf);
 }
 
+/* ---- histogram data points ----------------------------------------------------------- */
+
+/* Add v as a string member of o (or an element when o is an array and name NULL). */
+static int add_u64_string(cJSON *o, const char *name, uint64_t v)
+{
+	cJSON *s = o ? u64_string(v) : NULL;
+
+	if (s && (name ? cJSON_AddItemToObject(o, name, s) : cJSON_AddItemToArray(o, s)))
+		return 0;
+	cJSON_Delete(s);
+	return -1;
+}
+
+/*
+ * A double that reads back exactly: cJSON prints numbers with %.15g and
+ * only falls back to %.17g when the result is more than an epsilon off,
+ * which can lose the last bit (99.98910829200001 came out as
+ * 99.989108292).  So the text is made here, in the shortest %g form that
+ * round-trips, and stored as a raw item that still carries valuedouble.
+ */
+static int add_double(cJSON *o, const char *name, double v)
+{
+	char buf[40];
+	cJSON *item;
+	int prec;
+
+	if (!o)
+		return -1;
+	if (!isfinite(v)) /* cannot happen for u64 ns, but never emit NaN/Inf */
+		v = 0;
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	item = cJSON_CreateRaw(buf);
+	if (!item)
+		return -1;
+	item->valuedouble = v;
+	if (!cJSON_AddItemToObject(o, name, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_int(cJSON *o, const char *name, int64_t v)
+{
+	return o && cJSON_AddNumberToObject(o, name, (double)v) ? 0 : -1;
+}
+
+cJSON *hl_otlp_hist_to_json(const struct hl_hist *h)
+{
+	cJSON *o = cJSON_CreateObject();
+	uint32_t first = 0, last = h->len, k;
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= add_u64_string(o, "count", h->count);
+	err |= add_double(o, "sum", hl_hist_value(h, h->sum_ns));
+	err |= add_int(o, "scale", h->scale);
+	err |= add_u64_string(o, "zeroCount", h->zero_count);
+	while (first < last && !h->counts[first])
+		first++;
+	while (last > first && !h->counts[last - 1])
+		last--;
+	if (first < last) {
+		cJSON *pos = cJSON_AddObjectToObject(o, "positive");
+		cJSON *arr = NULL;
+
+		err |= add_int(pos, "offset", (int64_t)h->offset + first);
+		if (pos)
+			arr = cJSON_AddArrayToObject(pos, "bucketCounts");
+		if (!arr)
+			err = -1;
+		for (k = first; k < last && !err; k++)
+			err |= add_u64_string(arr, NULL, h->counts[k]);
+	}
+	if (h->has_min)
+		err |= add_double(o, "min", hl_hist_value(h, h->min_ns));
+	if (h->has_max)
+		err |= add_double(o, "max", hl_hist_value(h, h->max_ns));
+	if (err) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
 static cJSON *attributes(const struct hl_attr *attrs, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -56,7 +148,7 @@ static cJSON *exphist_point(const struct hl_batch *b, const struct hl_point *p, 
 
 	if (!h || (delta && h->count == 0))
 		return NULL;
-	dp = hl_hist_to_json(h);
+	dp = hl_otlp_hist_to_json(h);
 	if (!dp)
 		return NULL;
 	cJSON_AddItemToObject(dp, "attributes", attributes(p->attrs, p->n_attrs));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Encoding a batch as an OTLP/JSON ExportMetricsServiceRequest, splitting
- * it into requests below a size limit, and reading OTLP/HTTP responses.
+ * Encoding a histogram as an OTLP/JSON data point and a batch as an
+ * ExportMetricsServiceRequest, splitting a batch into requests below a
+ * size limit, and reading OTLP/HTTP responses.
  */
 #ifndef HOSTLAT_OTLP_JSON_H
 #define HOSTLAT_OTLP_JSON_H
@@ -9,11 +10,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "hostlat_exporter.h"
 
 struct cJSON;
+
+/*
+ * OTLP JSON ExponentialHistogramDataPoint fields of h (without attributes
+ * and times): count, sum, scale, zeroCount, positive{offset,bucketCounts},
+ * min, max (when known). Seconds (plain units when raw_values); 64-bit
+ * integers as strings. sum, min and max are raw number items printed to
+ * round-trip exactly (so cJSON_IsNumber is false for them). NULL on ENOMEM.
+ */
+struct cJSON *hl_otlp_hist_to_json(const struct hl_hist *h);
 
 /*
  * The whole request for batch, with the given temporality (true: delta).
@@ -66,43 +75,5 @@ void hl_otlp_parse_success(const char *body, size_t len, uint64_t *rejected, cha
  * Non-printable bytes become spaces.
  */
 void hl_otlp_error_text(const char *body, size_t len, char *msg, size_t msglen);
-
-/*
- * Helpers of the otlp_http exporter (exporters/otlp_http.c), exposed for
- * the unit tests.
- */
-
-/* Retry-After: delay-seconds or an HTTP-date (relative to now). 0 or -EINVAL. */
-int hl_otlp_retry_after(const char *value, time_t now, uint64_t *ns);
-
-struct hl_otlp_header {
-	char *name;
-	char *value;
-};
-
-struct hl_otlp_headers {
-	struct hl_otlp_header *v;
-	size_t n;
-};
-
-/*
- * OTEL_EXPORTER_OTLP_HEADERS syntax: "k1=v1,k2=v2", keys and values
- * percent-decoded, blanks around them trimmed. Appends to out. 0, -EINVAL
- * (err says which entry, never its value) or -ENOMEM.
- */
-int hl_otlp_parse_header_list(const char *s, struct hl_otlp_headers *out, char *err, size_t errlen);
-void hl_otlp_headers_free(struct hl_otlp_headers *h); /* NULL-safe, idempotent */
-
-/*
- * The URL to POST to: the config's endpoint (a URL without a path gets
- * /v1/metrics), else metrics_env as is, else base_env + /v1/metrics, else
- * http://localhost:4318/v1/metrics. *source names where it came from.
- * 0, -EINVAL (err says why) or -ENOMEM; caller frees *url.
- */
-int hl_otlp_resolve_endpoint(const char *config, const char *metrics_env, const char *base_env,
-			     char **url, const char **source, char *err, size_t errlen);
-
-/* The exporter's effective settings in one line (no secrets), for the log. */
-const char *hl_otlp_http_describe(const void *state);
 
 #endif

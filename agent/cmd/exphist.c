@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "hist.h"
+#include "otlp_json.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_MAX_SIZE 160
@@ -178,7 +179,7 @@ static int record_value(void *ctx, uint64_t v)
 
 static int print_json(const struct hl_hist *h)
 {
-	cJSON *j = hl_hist_to_json(h);
+	cJSON *j = hl_otlp_hist_to_json(h);
 	char *s = j ? cJSON_PrintUnformatted(j) : NULL;
 	int err = 0;
 

@@ -13,13 +13,10 @@
  */
 #include <errno.h>
 #include <float.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "hist.h"
 
@@ -614,98 +611,4 @@ double hl_hist_quantile(const struct hl_hist *h, double q)
 	if (h->has_min && hi < hl_hist_value(h, h->min_ns))
 		hi = hl_hist_value(h, h->min_ns);
 	return hi;
-}
-
-static int add_u64_string(cJSON *o, const char *name, uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return o && cJSON_AddStringToObject(o, name, buf) ? 0 : -1;
-}
-
-/*
- * A double that reads back exactly: cJSON prints numbers with %.15g and
- * only falls back to %.17g when the result is more than an epsilon off,
- * which can lose the last bit (99.98910829200001 came out as
- * 99.989108292).  So the text is made here, in the shortest %g form that
- * round-trips, and stored as a raw item that still carries valuedouble.
- */
-static int add_double(cJSON *o, const char *name, double v)
-{
-	char buf[40];
-	cJSON *item;
-	int prec;
-
-	if (!o)
-		return -1;
-	if (!isfinite(v)) /* cannot happen for u64 ns, but never emit NaN/Inf */
-		v = 0;
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	item = cJSON_CreateRaw(buf);
-	if (!item)
-		return -1;
-	item->valuedouble = v;
-	if (!cJSON_AddItemToObject(o, name, item)) {
-		cJSON_Delete(item);
-		return -1;
-	}
-	return 0;
-}
-
-static int add_int(cJSON *o, const char *name, int64_t v)
-{
-	return o && cJSON_AddNumberToObject(o, name, (double)v) ? 0 : -1;
-}
-
-struct cJSON *hl_hist_to_json(const struct hl_hist *h)
-{
-	cJSON *o = cJSON_CreateObject();
-	uint32_t first = 0, last = h->len, k;
-	int err = 0;
-
-	if (!o)
-		return NULL;
-	err |= add_u64_string(o, "count", h->count);
-	err |= add_double(o, "sum", hl_hist_value(h, h->sum_ns));
-	err |= add_int(o, "scale", h->scale);
-	err |= add_u64_string(o, "zeroCount", h->zero_count);
-	while (first < last && !h->counts[first])
-		first++;
-	while (last > first && !h->counts[last - 1])
-		last--;
-	if (first < last) {
-		cJSON *pos = cJSON_AddObjectToObject(o, "positive");
-		cJSON *arr = NULL;
-
-		err |= add_int(pos, "offset", (int64_t)h->offset + first);
-		if (pos)
-			arr = cJSON_AddArrayToObject(pos, "bucketCounts");
-		if (!arr)
-			err = -1;
-		for (k = first; k < last && !err; k++) {
-			char buf[24];
-			cJSON *c;
-
-			snprintf(buf, sizeof(buf), "%" PRIu64, h->counts[k]);
-			c = cJSON_CreateString(buf);
-			if (!c || !cJSON_AddItemToArray(arr, c)) {
-				cJSON_Delete(c);
-				err = -1;
-			}
-		}
-	}
-	if (h->has_min)
-		err |= add_double(o, "min", hl_hist_value(h, h->min_ns));
-	if (h->has_max)
-		err |= add_double(o, "max", hl_hist_value(h, h->max_ns));
-	if (err) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
 }

@@ -15,8 +15,6 @@
 #include "exphist.h"
 #include "hostlat_exporter.h"
 
-struct cJSON;
-
 /* The kernel's bucketing table for one scale (see bpf/exphist.h). */
 struct hl_exph_table {
 	int scale;
@@ -77,11 +75,5 @@ double hl_hist_value(const struct hl_hist *h, uint64_t v);
  * where known; 0 when empty.
  */
 double hl_hist_quantile(const struct hl_hist *h, double q);
-/* OTLP JSON ExponentialHistogramDataPoint fields (without attributes and
- * times): count, sum, scale, zeroCount, positive{offset,bucketCounts},
- * min, max (when known). Seconds (plain units when raw_values); 64-bit
- * integers as strings. sum, min and max are raw number items printed to
- * round-trip exactly (so cJSON_IsNumber is false for them). */
-struct cJSON *hl_hist_to_json(const struct hl_hist *h);
 
 #endif /* HOSTLAT_HIST_H */

@@ -5,9 +5,10 @@
  * NUL byte: a Retry-After header value, then the body. Both are parsed the
  * way exporters/otlp_http.c does after each POST: the body as a 2xx answer
  * (partialSuccess, hl_otlp_parse_success) and as an error answer (the
- * message, hl_otlp_error_text), the header with hl_otlp_retry_after. The
- * same body is also read as an OTEL_EXPORTER_OTLP_HEADERS list, the other
- * text the exporter parses from outside.
+ * message, hl_otlp_error_text), the header with hl_http_retry_after
+ * (http_transport.c). The same body is also read as an
+ * OTEL_EXPORTER_OTLP_HEADERS list (otlp_headers.c), the other text the
+ * exporter parses from outside.
  *
  * Checks beyond the sanitizers: messages are printable ASCII, bounded and
  * terminated, also in a buffer too small for them; a Retry-After delay is
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "http_transport.h"
+#include "otlp_headers.h"
 #include "otlp_json.h"
 
 static void printable(const char *what, const char *msg, size_t cap)
@@ -45,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t blen = nul ? size - hlen - 1 : size;
 	char msg[256], tiny[8], err[256];
 	uint64_t rejected = 0, ns = 0;
-	struct hl_otlp_headers hdrs = {0};
+	struct hl_otlp_header_list hdrs = {0};
 	char *copy;
 
 	/* A copy of exactly blen bytes: ASan sees any read past the body. */
@@ -74,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nul) {
 		char *value = strndup(in, hlen);
 
-		if (value && !hl_otlp_retry_after(value, (time_t)1700000000, &ns) &&
+		if (value && !hl_http_retry_after(value, (time_t)1700000000, &ns) &&
 		    ns > 24ULL * 3600 * 1000000000ULL) {
 			fprintf(stderr, "Retry-After '%s': %llu ns\n", value,
 				(unsigned long long)ns);
@@ -91,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 	}
-	hl_otlp_headers_free(&hdrs);
-	hl_otlp_headers_free(&hdrs);
+	hl_otlp_header_list_free(&hdrs);
+	hl_otlp_header_list_free(&hdrs);
 	free(copy);
 	return 0;
 }

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "hist.h"
 #include "unit.h"
 
@@ -615,68 +613,6 @@ static void test_quantile(const struct hl_exph_table *t0)
 	hl_hist_free(&h);
 }
 
-static char *json_of(const struct hl_hist *h)
-{
-	cJSON *j = hl_hist_to_json(h);
-	char *s = j ? cJSON_PrintUnformatted(j) : NULL;
-
-	cJSON_Delete(j);
-	return s;
-}
-
-static void expect_json(int line, const struct hl_hist *h, const char *want)
-{
-	char *s = json_of(h);
-
-	CHECK(s && !strcmp(s, want), "line %d:\n  got  %s\n  want %s", line, s ? s : "NULL", want);
-	cJSON_free(s);
-}
-
-static void test_json(const struct hl_exph_table *t0)
-{
-	struct hl_hist h;
-
-	hl_hist_init(&h, 160, 3);
-	/* empty: no positive, no min/max */
-	expect_json(__LINE__, &h, "{\"count\":\"0\",\"sum\":0,\"scale\":3,\"zeroCount\":\"0\"}");
-	/* the quantile example: 0, 1 s, 1 s, 3 s at scale 0 (5e9 * 1e-9 == 5.0 exactly) */
-	hl_hist_reset(&h, 0);
-	hl_hist_record(&h, t0, 0);
-	hl_hist_record(&h, t0, NS);
-	hl_hist_record(&h, t0, NS);
-	hl_hist_record(&h, t0, 3 * NS);
-	expect_json(__LINE__, &h,
-		    "{\"count\":\"4\",\"sum\":5,\"scale\":0,\"zeroCount\":\"1\","
-		    "\"positive\":{\"offset\":-1,\"bucketCounts\":[\"2\",\"0\",\"1\"]},"
-		    "\"min\":0,\"max\":3}");
-	/* leading and trailing zero buckets are trimmed, offset follows */
-	hl_hist_reset(&h, 2);
-	h.offset = 7;
-	h.len = 4;
-	h.counts[1] = 5;
-	h.counts[2] = 18446744073709551615ULL;
-	h.count = 18446744073709551615ULL;
-	h.zero_count = 1;
-	expect_json(
-		__LINE__, &h,
-		"{\"count\":\"18446744073709551615\",\"sum\":0,\"scale\":2,\"zeroCount\":\"1\","
-		"\"positive\":{\"offset\":8,\"bucketCounts\":[\"5\",\"18446744073709551615\"]}}");
-	/* only zeros: no positive; sub-second min/max and a non-integral sum */
-	hl_hist_reset(&h, -3);
-	h.len = 2;
-	h.count = 1;
-	h.zero_count = 1;
-	h.sum_ns = 1;
-	h.min_ns = 500000000;
-	h.has_min = true;
-	h.max_ns = 18446744073709551615ULL;
-	h.has_max = true;
-	expect_json(__LINE__, &h,
-		    "{\"count\":\"1\",\"sum\":1e-09,\"scale\":-3,\"zeroCount\":\"1\","
-		    "\"min\":0.5,\"max\":18446744073.709553}");
-	hl_hist_free(&h);
-}
-
 /*
  * Property: recording values at kernel scale 5 into max_size buckets equals
  * bucketing each value exactly (reference) and shifting to the final scale,
@@ -775,7 +711,6 @@ int main(void)
 	test_merge();
 	test_min_max(&tables[3]);
 	test_quantile(&tables[0]);
-	test_json(&tables[0]);
 	test_record_property(&tables[5], &tables[2]);
 
 	for (s = 0; s <= HL_EXPH_MAX_SCALE; s++)

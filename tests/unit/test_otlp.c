@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * OTLP JSON encoding and the otlp_http exporter's pure parts: splitting a
- * batch below a size limit, response bodies, Retry-After, the
- * OTEL_EXPORTER_OTLP_HEADERS syntax, endpoint resolution, and the
- * precedence of config keys over environment variables (through init).
+ * OTLP JSON encoding (histogram data points, whole requests) and the
+ * otlp_http exporter's pure parts: splitting a batch below a size limit,
+ * response bodies, Retry-After, the OTEL_EXPORTER_OTLP_HEADERS syntax,
+ * endpoint resolution, and the precedence of config keys over
+ * environment variables (through init).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,9 +21,13 @@
 #include "config.h"
 #include "exporters.h"
 #include "hist.h"
+#include "http_transport.h"
+#include "otlp_headers.h"
 #include "otlp_json.h"
+#include "otlp_settings.h"
 #include "unit.h"
 
+#define NS 1000000000ULL
 #define N_HIST 12
 #define N_CNT 9
 
@@ -85,6 +94,72 @@ static void free_batch(void)
 		hl_hist_free(&cum[i]);
 		hl_hist_free(&dlt[i]);
 	}
+}
+
+/* ---- a histogram's data point ----------------------------------------------------------- */
+
+static char *json_of(const struct hl_hist *h)
+{
+	cJSON *j = hl_otlp_hist_to_json(h);
+	char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+
+	cJSON_Delete(j);
+	return s;
+}
+
+static void expect_json(int line, const struct hl_hist *h, const char *want)
+{
+	char *s = json_of(h);
+
+	CHECK(s && !strcmp(s, want), "line %d:\n  got  %s\n  want %s", line, s ? s : "NULL", want);
+	cJSON_free(s);
+}
+
+static void test_hist_json(void)
+{
+	static struct hl_exph_table t0;
+	struct hl_hist h;
+
+	hl_exph_table_init(&t0, 0);
+	hl_hist_init(&h, 160, 3);
+	/* empty: no positive, no min/max */
+	expect_json(__LINE__, &h, "{\"count\":\"0\",\"sum\":0,\"scale\":3,\"zeroCount\":\"0\"}");
+	/* the quantile example: 0, 1 s, 1 s, 3 s at scale 0 (5e9 * 1e-9 == 5.0 exactly) */
+	hl_hist_reset(&h, 0);
+	hl_hist_record(&h, &t0, 0);
+	hl_hist_record(&h, &t0, NS);
+	hl_hist_record(&h, &t0, NS);
+	hl_hist_record(&h, &t0, 3 * NS);
+	expect_json(__LINE__, &h,
+		    "{\"count\":\"4\",\"sum\":5,\"scale\":0,\"zeroCount\":\"1\","
+		    "\"positive\":{\"offset\":-1,\"bucketCounts\":[\"2\",\"0\",\"1\"]},"
+		    "\"min\":0,\"max\":3}");
+	/* leading and trailing zero buckets are trimmed, offset follows */
+	hl_hist_reset(&h, 2);
+	h.offset = 7;
+	h.len = 4;
+	h.counts[1] = 5;
+	h.counts[2] = 18446744073709551615ULL;
+	h.count = 18446744073709551615ULL;
+	h.zero_count = 1;
+	expect_json(
+		__LINE__, &h,
+		"{\"count\":\"18446744073709551615\",\"sum\":0,\"scale\":2,\"zeroCount\":\"1\","
+		"\"positive\":{\"offset\":8,\"bucketCounts\":[\"5\",\"18446744073709551615\"]}}");
+	/* only zeros: no positive; sub-second min/max and a non-integral sum */
+	hl_hist_reset(&h, -3);
+	h.len = 2;
+	h.count = 1;
+	h.zero_count = 1;
+	h.sum_ns = 1;
+	h.min_ns = 500000000;
+	h.has_min = true;
+	h.max_ns = 18446744073709551615ULL;
+	h.has_max = true;
+	expect_json(__LINE__, &h,
+		    "{\"count\":\"1\",\"sum\":1e-09,\"scale\":-3,\"zeroCount\":\"1\","
+		    "\"min\":0.5,\"max\":18446744073.709553}");
+	hl_hist_free(&h);
 }
 
 /* ---- splitting ---------------------------------------------------------------------------- */
@@ -311,32 +386,32 @@ static void test_retry_after(void)
 	const time_t t0 = 1445412480;
 	uint64_t ns = 42;
 
-	CHECK(hl_otlp_retry_after("2", t0, &ns) == 0 && ns == 2000000000ULL, "2 s: %llu",
+	CHECK(hl_http_retry_after("2", t0, &ns) == 0 && ns == 2000000000ULL, "2 s: %llu",
 	      (unsigned long long)ns);
-	CHECK(hl_otlp_retry_after(" 120 ", t0, &ns) == 0 && ns == 120000000000ULL, "120 s");
-	CHECK(hl_otlp_retry_after("0", t0, &ns) == 0 && ns == 0, "0 s");
-	CHECK(hl_otlp_retry_after("99999999999999999999999", t0, &ns) == 0 &&
+	CHECK(hl_http_retry_after(" 120 ", t0, &ns) == 0 && ns == 120000000000ULL, "120 s");
+	CHECK(hl_http_retry_after("0", t0, &ns) == 0 && ns == 0, "0 s");
+	CHECK(hl_http_retry_after("99999999999999999999999", t0, &ns) == 0 &&
 		      ns == 86400ULL * 1000000000ULL,
 	      "capped at a day");
-	CHECK(hl_otlp_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", t0, &ns) == 0 &&
+	CHECK(hl_http_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", t0, &ns) == 0 &&
 		      ns == 10000000000ULL,
 	      "IMF-fixdate: %llu", (unsigned long long)ns);
-	CHECK(hl_otlp_retry_after("Wednesday, 21-Oct-15 07:29:00 GMT", t0, &ns) == 0 &&
+	CHECK(hl_http_retry_after("Wednesday, 21-Oct-15 07:29:00 GMT", t0, &ns) == 0 &&
 		      ns == 60000000000ULL,
 	      "RFC 850: %llu", (unsigned long long)ns);
-	CHECK(hl_otlp_retry_after("Wed Oct 21 07:28:05 2015", t0, &ns) == 0 && ns == 5000000000ULL,
+	CHECK(hl_http_retry_after("Wed Oct 21 07:28:05 2015", t0, &ns) == 0 && ns == 5000000000ULL,
 	      "asctime: %llu", (unsigned long long)ns);
-	CHECK(hl_otlp_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", t0, &ns) == 0 && ns == 0,
+	CHECK(hl_http_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", t0, &ns) == 0 && ns == 0,
 	      "a date in the past: 0");
-	CHECK(hl_otlp_retry_after("soon", t0, &ns) == -EINVAL, "garbage");
-	CHECK(hl_otlp_retry_after("2s", t0, &ns) == -EINVAL, "unit");
-	CHECK(hl_otlp_retry_after("-1", t0, &ns) == -EINVAL, "negative");
-	CHECK(hl_otlp_retry_after("", t0, &ns) == -EINVAL, "empty");
+	CHECK(hl_http_retry_after("soon", t0, &ns) == -EINVAL, "garbage");
+	CHECK(hl_http_retry_after("2s", t0, &ns) == -EINVAL, "unit");
+	CHECK(hl_http_retry_after("-1", t0, &ns) == -EINVAL, "negative");
+	CHECK(hl_http_retry_after("", t0, &ns) == -EINVAL, "empty");
 }
 
 static void test_header_list(void)
 {
-	struct hl_otlp_headers h = {0};
+	struct hl_otlp_header_list h = {0};
 	char err[128];
 
 	CHECK(hl_otlp_parse_header_list("a=b,X-Tenant = t%201 , c=%3D%2C", &h, err, sizeof(err)) ==
@@ -349,32 +424,32 @@ static void test_header_list(void)
 		      "trimmed and decoded: '%s'='%s'", h.v[1].name, h.v[1].value);
 		CHECK(!strcmp(h.v[2].value, "=,"), "decoded = and ,");
 	}
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("a=1,,b=2,", &h, err, sizeof(err)) == 0 && h.n == 2,
 	      "empty entries skipped");
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("k=", &h, err, sizeof(err)) == 0 && h.n == 1 &&
 		      !strcmp(h.v[0].value, ""),
 	      "empty value");
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("a=b,novalue", &h, err, sizeof(err)) == -EINVAL &&
 		      strstr(err, "entry 2"),
 	      "no '=': %s", err);
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("a=%zzsecret", &h, err, sizeof(err)) == -EINVAL &&
 		      !strstr(err, "secret"),
 	      "bad escape, value not in the message: %s", err);
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("a=%4", &h, err, sizeof(err)) == -EINVAL, "short escape");
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("a=x%0d%0aInjected: 1", &h, err, sizeof(err)) == -EINVAL,
 	      "CR LF in a value");
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("bad name=1", &h, err, sizeof(err)) == -EINVAL,
 	      "space in a name");
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 	CHECK(hl_otlp_parse_header_list("a=%00", &h, err, sizeof(err)) == -EINVAL, "NUL");
-	hl_otlp_headers_free(&h);
+	hl_otlp_header_list_free(&h);
 }
 
 static void test_endpoint(void)
@@ -639,8 +714,197 @@ static void test_export_refused(void)
 	free_batch();
 }
 
+/* ---- resuming a split batch, against a scripted receiver -------------------------------- */
+
+#define MAX_SEEN 64
+
+/* A receiver on 127.0.0.1 that answers each request with the next scripted status. */
+static struct {
+	int fd, port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	const int *script; /* statuses, 0-terminated; 200 after the end */
+	size_t next;
+	char *seen[MAX_SEEN]; /* request bodies, in order */
+	size_t n_seen;
+} rcv = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* One request on fd: headers, then Content-Length bytes of body (malloc'ed), or NULL. */
+static char *read_request(int fd)
+{
+	size_t cap = 1 << 16, len = 0, want = 0;
+	char *buf = malloc(cap + 1), *end = NULL;
+	ssize_t n;
+
+	while (buf && (!end || len < (size_t)(end - buf) + 4 + want)) {
+		if (len == cap || (n = read(fd, buf + len, cap - len)) <= 0) {
+			free(buf);
+			return NULL;
+		}
+		len += (size_t)n;
+		buf[len] = 0;
+		if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+
+			want = cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
+		}
+	}
+	if (!buf)
+		return NULL;
+	memmove(buf, end + 4, want);
+	buf[want] = 0;
+	return buf;
+}
+
+static void *receiver(void *arg)
+{
+	int c;
+
+	(void)arg;
+	while ((c = accept(rcv.fd, NULL, NULL)) >= 0) {
+		char *body = read_request(c), resp[160];
+		int status;
+
+		pthread_mutex_lock(&rcv.lock);
+		status = rcv.script[rcv.next] ? rcv.script[rcv.next++] : 200;
+		if (body && rcv.n_seen < MAX_SEEN)
+			rcv.seen[rcv.n_seen++] = body;
+		else
+			free(body);
+		pthread_mutex_unlock(&rcv.lock);
+		snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+			 "Connection: close\r\n\r\n{}",
+			 status);
+		CHECK(write(c, resp, strlen(resp)) == (ssize_t)strlen(resp), "receiver write");
+		close(c);
+	}
+	return NULL;
+}
+
+static int receiver_start(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+
+	rcv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (rcv.fd < 0 || bind(rcv.fd, (struct sockaddr *)&a, sizeof(a)) || listen(rcv.fd, 16) ||
+	    getsockname(rcv.fd, (struct sockaddr *)&a, &alen) ||
+	    pthread_create(&rcv.thread, NULL, receiver, NULL))
+		return -1;
+	rcv.port = ntohs(a.sin_port);
+	return 0;
+}
+
+static void receiver_stop(void)
+{
+	shutdown(rcv.fd, SHUT_RDWR); /* accept() fails: the thread ends */
+	pthread_join(rcv.thread, NULL);
+	close(rcv.fd);
+}
+
+/* Script the next answers and forget the requests seen so far. */
+static void receiver_script(const int *script)
+{
+	pthread_mutex_lock(&rcv.lock);
+	for (size_t i = 0; i < rcv.n_seen; i++)
+		free(rcv.seen[i]);
+	rcv.n_seen = 0;
+	rcv.script = script;
+	rcv.next = 0;
+	pthread_mutex_unlock(&rcv.lock);
+}
+
+/* The requests seen since the last script are bodies [from, from + n) of sp. */
+static void expect_seen(int line, const struct hl_otlp_split *sp, size_t from, size_t n)
+{
+	pthread_mutex_lock(&rcv.lock);
+	CHECK(rcv.n_seen == n, "line %d: %zu requests, want %zu", line, rcv.n_seen, n);
+	for (size_t i = 0; i < rcv.n_seen && i < n && from + i < sp->n; i++)
+		CHECK(!strcmp(rcv.seen[i], sp->v[from + i].json),
+		      "line %d: request %zu is not body %zu", line, i, from + i);
+	pthread_mutex_unlock(&rcv.lock);
+}
+
+static enum hl_export_result export_once(void *st, const struct hl_batch *b)
+{
+	struct hl_export_status status = {0};
+
+	return hl_otlp_http_exporter.export_batch(st, b, &status);
+}
+
+/*
+ * What docs/plugins.md promises about a split batch: a RETRY after some
+ * requests were accepted resumes, for the same batch, at the request that
+ * failed; a different batch (the core gave up on the first) and a batch
+ * after OK start at the first request.
+ */
+static void test_export_resume(void)
+{
+	static const int fail_2nd[] = {200, 503, 0}, fail_3rd[] = {200, 200, 503, 0}, ok[] = {0};
+	static const char *const proxies[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
+	struct hl_config cfg;
+	struct hl_batch a, b;
+	struct hl_otlp_split sa, sb;
+	char err[256], item[256];
+	void *st = NULL;
+
+	clear_env();
+	for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
+		unsetenv(proxies[i]);
+	make_batch(&a);
+	b = a;
+	b.prev_unix_ns = a.time_unix_ns;
+	b.time_unix_ns = a.time_unix_ns + 1000000000ULL;
+	CHECK(hl_otlp_encode_split(&a, false, 1024, &sa) == 0 &&
+		      hl_otlp_encode_split(&b, false, 1024, &sb) == 0,
+	      "split");
+	CHECK(sa.n >= 3 && sb.n == sa.n, "%zu requests", sa.n);
+	CHECK(receiver_start() == 0, "receiver: %s", strerror(errno));
+	snprintf(item, sizeof(item),
+		 "{type: otlp_http, endpoint: \"http://127.0.0.1:%d\", compression: none, "
+		 "max_request_bytes: 1024, timeout: 5s}",
+		 rcv.port);
+	if (sa.n >= 3 && rcv.port)
+		st = init_item(item, &cfg, err, sizeof(err));
+	CHECK(st, "init: %s", err);
+	if (st) {
+		/* the 2nd request fails: RETRY; the same batch resumes at it */
+		receiver_script(fail_2nd);
+		CHECK(export_once(st, &a) == HL_EXPORT_RETRY, "503: RETRY");
+		expect_seen(__LINE__, &sa, 0, 2);
+		receiver_script(ok);
+		CHECK(export_once(st, &a) == HL_EXPORT_OK, "resumed: OK");
+		expect_seen(__LINE__, &sa, 1, sa.n - 1);
+		/* after OK the record is gone: the same batch again starts at 0 */
+		receiver_script(ok);
+		CHECK(export_once(st, &a) == HL_EXPORT_OK, "again: OK");
+		expect_seen(__LINE__, &sa, 0, sa.n);
+		/* a different batch after a RETRY starts at its first request */
+		receiver_script(fail_3rd);
+		CHECK(export_once(st, &a) == HL_EXPORT_RETRY, "503: RETRY");
+		expect_seen(__LINE__, &sa, 0, 3);
+		receiver_script(ok);
+		CHECK(export_once(st, &b) == HL_EXPORT_OK, "another batch: OK");
+		expect_seen(__LINE__, &sb, 0, sb.n);
+		/* and the first batch's record went with that call */
+		receiver_script(ok);
+		CHECK(export_once(st, &a) == HL_EXPORT_OK, "first batch again: OK");
+		expect_seen(__LINE__, &sa, 0, sa.n);
+		hl_otlp_http_exporter.shutdown(st);
+		hl_config_free(&cfg);
+	}
+	if (rcv.port)
+		receiver_stop();
+	receiver_script(ok);
+	hl_otlp_split_free(&sa);
+	hl_otlp_split_free(&sb);
+	free_batch();
+}
+
 int main(void)
 {
+	test_hist_json();
 	test_split();
 	test_mapping();
 	test_responses();
@@ -649,5 +913,6 @@ int main(void)
 	test_endpoint();
 	test_init();
 	test_export_refused();
+	test_export_resume();
 	return UNIT_DONE();
 }

@@ -24,6 +24,7 @@
 
 #include "exporters.h"
 #include "hist.h"
+#include "otlp_json.h"
 #include "traffic.h"
 #include "traffic_types.h"
 
@@ -134,7 +135,7 @@ static void test_raw_hist(void)
 	char *txt;
 
 	fill_raw(&h);
-	j = hl_hist_to_json(&h);
+	j = hl_otlp_hist_to_json(&h);
 	txt = j ? cJSON_PrintUnformatted(j) : NULL;
 	CHECK(txt && strstr(txt, "\"sum\":70000,") && strstr(txt, "\"max\":64000") &&
 		      strstr(txt, "\"min\":0") && strstr(txt, "\"zeroCount\":\"2\""),
