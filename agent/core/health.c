@@ -22,7 +22,7 @@
 #include "clock.h"
 #include "health.h"
 #include "log.h"
-#include "probe.h"
+#include "probeset.h"
 
 #define STALE_SLACK_NS 10000000000ULL
 
@@ -391,16 +391,12 @@ fail:
 	return NULL;
 }
 
-void hl_health_started(struct hl_health *h, void *const *probe_state)
+void hl_health_started(struct hl_health *h, const struct hl_probeset *probes)
 {
-	int n = 0;
-
 	if (!h)
 		return;
-	for (int i = 0; hl_probes[i]; i++)
-		n += probe_state[i] != NULL;
 	atomic_store(&h->beat_ns, hl_mono_ns());
-	atomic_store(&h->probes, n);
+	atomic_store(&h->probes, hl_probeset_running(probes));
 }
 
 void hl_health_set_interval(struct hl_health *h, uint64_t interval_ns)

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct hl_probeset;
+
 #define HL_HEALTH_MAX_CONNS 8
 #define HL_HEALTH_REQUEST_MAX 1024
 #define HL_HEALTH_DEADLINE_MS 2000
@@ -46,8 +48,8 @@ int hl_health_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t
  */
 struct hl_health *hl_health_start(const char *listen, uint64_t interval_ns,
 				  hl_health_ready_fn ready, void *arg, char *err, size_t errlen);
-/* Every probe has started; probe_state as in hl_privs_drop_after_start. */
-void hl_health_started(struct hl_health *h, void *const *probe_state);
+/* Every probe has started; /healthz reports how many of probes run. */
+void hl_health_started(struct hl_health *h, const struct hl_probeset *probes);
 /* A collection ran (the event loop is alive). NULL-safe. */
 void hl_health_beat(struct hl_health *h);
 /* agent.interval changed (a reload): the staleness limit follows, counted

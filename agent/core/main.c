@@ -20,7 +20,6 @@
 #include <curl/curl.h>
 
 #include "cmd.h"
-#include "probes.h"
 #include "clock.h"
 #include "config.h"
 #include "health.h"
@@ -30,6 +29,7 @@
 #include "pipeline.h"
 #include "plugin.h"
 #include "privs.h"
+#include "probeset.h"
 #include "resource.h"
 #include <linux/types.h>
 
@@ -54,7 +54,7 @@ enum { XS_SENT, XS_FAILED, XS_DROPPED, XS_RETRIES, XS_REJECTED, XS_COUNT };
 
 struct agent {
 	struct hl_config cfg;
-	void *probe_state[16]; /* per hl_probes[] entry; NULL: not running */
+	struct hl_probeset *probes; /* the running ones of hl_probes[] */
 	struct exporter *exporters;
 	size_t n_exporters;
 	struct hl_resource resource;
@@ -233,20 +233,9 @@ static void collect_and_export(struct agent *a, bool final)
 {
 	struct hl_batch b = {0};
 	struct hl_snapshot *snap;
-	size_t n = 0;
+	size_t n;
 
-	for (int i = 0; hl_probes[i]; i++) {
-		int got;
-
-		if (!a->probe_state[i])
-			continue;
-		got = hl_probes[i]->collect(a->probe_state[i], a->metrics + n, MAX_METRICS - n);
-		if (got < 0)
-			hl_err("agent", "%s: collection failed: %s", hl_probes[i]->name,
-			       strerror(-got));
-		else
-			n += (size_t)got;
-	}
+	n = hl_probeset_collect(a->probes, a->metrics, MAX_METRICS);
 	n += exporter_metrics(a, a->metrics + n, MAX_METRICS - n);
 	b.start_unix_ns = a->start_ns;
 	b.prev_unix_ns = a->prev_ns;
@@ -258,9 +247,7 @@ static void collect_and_export(struct agent *a, bool final)
 	b.metrics = a->metrics;
 	b.n_metrics = n;
 	b.final = final;
-	for (int i = 0; hl_probes[i]; i++)
-		if (a->probe_state[i] && hl_probes[i]->observe)
-			hl_probes[i]->observe(a->probe_state[i], &b);
+	hl_probeset_observe(a->probes, &b);
 	snap = hl_snapshot_new(&b);
 	if (!snap) {
 		hl_err("agent", "out of memory: the batch of this interval is lost");
@@ -270,37 +257,6 @@ static void collect_and_export(struct agent *a, bool final)
 		hl_pipeline_push(a->exporters[i].pipe, snap);
 	hl_snapshot_unref(snap);
 	a->prev_ns = b.time_unix_ns;
-}
-
-/*
- * Start every enabled probe. One that cannot start is reported and the
- * others run; it is an error only when probes were wanted and none runs.
- */
-static int start_probes(struct agent *a)
-{
-	int wanted = 0, running = 0;
-	char err[1024];
-
-	for (int i = 0; hl_probes[i]; i++) {
-		if (!hl_probes[i]->enabled(&a->cfg))
-			continue;
-		wanted++;
-		err[0] = 0;
-		a->probe_state[i] = hl_probes[i]->start(&a->cfg, err, sizeof(err));
-		if (a->probe_state[i])
-			running++;
-		else
-			hl_warn("agent", "probe %s is off: %s", hl_probes[i]->name,
-				err[0] ? err : "cannot start");
-	}
-	if (wanted && !running) {
-		hl_err("agent", "no probe could start");
-		if (geteuid() != 0)
-			hl_err("agent", "hostlat needs root (or CAP_BPF, CAP_PERFMON and "
-					"CAP_NET_ADMIN) to load its probes");
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -339,40 +295,14 @@ static int disable_hooks(const char *list)
  */
 static int check_probes(struct agent *a, bool log_fixed)
 {
-	int failed = 0, level = hl_log_level;
-	char err[1024];
+	int failed, level = hl_log_level;
 
 	/* The report is on stdout: the probes' own log lines only when asked. */
 	if (!log_fixed)
 		hl_log_level = HL_LOG_ERROR;
 	if (hl_kernel_ensure_tracefs())
 		hl_debug("agent", "tracefs is not mounted and cannot be (not needed for tp_btf)");
-	hl_probe_trial = true;
-	for (int i = 0; hl_probes[i]; i++) {
-		const struct hl_probe_ops *p = hl_probes[i];
-
-		if (!p->enabled(&a->cfg)) {
-			printf("probe %s: disabled\n", p->name);
-			continue;
-		}
-		err[0] = 0;
-		a->probe_state[i] = p->start(&a->cfg, err, sizeof(err));
-		if (a->probe_state[i] && p->report)
-			p->report(a->probe_state[i], stdout);
-		else
-			p->check(&a->cfg, stdout);
-		if (a->probe_state[i]) {
-			printf("  verified: %s\n",
-			       hl_probe_trial_attaches(p, &a->cfg)
-				       ? "loaded and attached by this kernel"
-				       : "loaded by this kernel (not attached by --check)");
-		} else {
-			printf("  cannot run: %s\n", err[0] ? err : "cannot start");
-			failed++;
-		}
-		fflush(stdout);
-	}
-	hl_probe_trial = false;
+	failed = hl_probeset_check(a->probes, &a->cfg, stdout);
 	hl_log_level = level;
 	if (failed)
 		fprintf(stderr,
@@ -648,16 +578,16 @@ int main(int argc, char **argv)
 		hl_warn("agent", "config %s: users other than root can change it: %s", config_path,
 			err);
 
+	a.probes = hl_probeset_new(hl_probes);
+	if (!a.probes) {
+		hl_err("agent", "out of memory");
+		goto out;
+	}
 	/* Config checks that need the running kernel (BTF), for --check too. */
-	for (int i = 0; hl_probes[i]; i++) {
-		if (!hl_probes[i]->validate || !hl_probes[i]->enabled(&a.cfg))
-			continue;
-		err[0] = 0;
-		if (hl_probes[i]->validate(&a.cfg, err, sizeof(err))) {
-			fprintf(stderr, "hostlat: error: config: %s\n", err);
-			ret = EXIT_CONFIG;
-			goto out;
-		}
+	if (hl_probeset_validate(a.probes, &a.cfg, err, sizeof(err))) {
+		fprintf(stderr, "hostlat: error: config: %s\n", err);
+		ret = EXIT_CONFIG;
+		goto out;
 	}
 
 	if (check) {
@@ -708,19 +638,17 @@ int main(int argc, char **argv)
 		hl_err("agent", "%s", err);
 		goto out;
 	}
-	if (start_probes(&a))
+	if (hl_probeset_start(a.probes, &a.cfg))
 		goto out;
-	hl_privs_drop_after_start(a.probe_state);
-	hl_health_started(a.health, a.probe_state);
+	hl_privs_drop_after_start(a.probes);
+	hl_health_started(a.health, a.probes);
 	a.start_ns = a.prev_ns = hl_unix_ns();
 	hl_info("agent", "hostlat %s running; exporting every %.3gs to %zu exporter(s)",
 		HOSTLAT_VERSION, a.cfg.agent.interval_ns * 1e-9, a.n_exporters);
 	ret = run_loop(&a);
 out:
 	hl_health_stop(a.health);
-	for (int i = 0; hl_probes[i]; i++)
-		if (a.probe_state[i])
-			hl_probes[i]->stop(a.probe_state[i]);
+	hl_probeset_free(a.probes);
 	/* The final batch gets at most one interval (capped at 10 s) to leave. */
 	stop_exporters(&a, a.cfg.agent.interval_ns < 10000000000ULL ? a.cfg.agent.interval_ns
 								    : 10000000000ULL);

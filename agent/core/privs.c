@@ -33,7 +33,7 @@
 
 #include "log.h"
 #include "privs.h"
-#include "probe.h"
+#include "probeset.h"
 
 #define DROP_ROUNDS 5
 #define DROP_WAIT_NS 1000000000ULL /* per round, for the threads to answer */
@@ -487,25 +487,27 @@ bool hl_privs_dir_writable(const char *dir)
 
 /* ---- after start ----------------------------------------------------------------------- */
 
-void hl_privs_drop_after_start(void *const *probe_state)
+void hl_privs_drop_after_start(const struct hl_probeset *probes)
 {
 	char why[256], names[256], err[512];
+	const struct hl_probe_ops *p;
 	uint64_t keep, need;
+	void *state;
 
 	keep = hl_privs_map_read_caps(why, sizeof(why));
 	if (keep) {
 		hl_privs_format(keep, names, sizeof(names));
 		hl_info("agent", "keeping %s: %s", names, why);
 	}
-	for (int i = 0; hl_probes[i]; i++) {
-		if (!probe_state[i] || !hl_probes[i]->privileges)
+	for (size_t i = 0; hl_probeset_next(probes, &i, &p, &state);) {
+		if (!p->privileges)
 			continue;
 		why[0] = 0;
-		need = hl_probes[i]->privileges(probe_state[i], why, sizeof(why));
+		need = p->privileges(state, why, sizeof(why));
 		if (!need)
 			continue;
 		hl_privs_format(need, names, sizeof(names));
-		hl_info("agent", "keeping %s for %s: %s", names, hl_probes[i]->name, why);
+		hl_info("agent", "keeping %s for %s: %s", names, p->name, why);
 		keep |= need;
 	}
 	hl_privs_format(keep, names, sizeof(names));

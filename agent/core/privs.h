@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hl_probeset;
+
 #define HL_CAP(c) (1ULL << (c))
 
 /*
@@ -51,10 +53,9 @@ bool hl_privs_untrusted_path(const char *path, char *why, size_t len);
 bool hl_privs_dir_writable(const char *dir);
 
 /*
- * Once every probe has started (probe_state: one entry per hl_probes[]
- * entry, NULL when not running): keep what reading maps and the running
+ * Once every probe has started: keep what reading maps and the running
  * probes' privileges() name, drop the rest everywhere, and log it.
  */
-void hl_privs_drop_after_start(void *const *probe_state);
+void hl_privs_drop_after_start(const struct hl_probeset *probes);
 
 #endif

@@ -4,6 +4,11 @@
 
 bool hl_probe_trial;
 
+bool hl_probe_trial_attaches(const struct hl_probe_ops *p, const struct hl_config *cfg)
+{
+	return !p->trial_attaches || p->trial_attaches(cfg);
+}
+
 /* fd + 1 of each shared map; 0: none. */
 static int shared_fd1[HL_SHARED_MAPS];
 

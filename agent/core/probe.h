@@ -28,6 +28,11 @@ struct hl_probe_ops {
 	/* Load and attach; NULL with one message in err when it cannot run at all. */
 	void *(*start)(const struct hl_config *cfg, char *err, size_t errlen);
 	/*
+	 * Optional: false when start under --check (hl_probe_trial) loads
+	 * this probe's programs without attaching them. NULL: it attaches.
+	 */
+	bool (*trial_attaches)(const struct hl_config *cfg);
+	/*
 	 * Every interval: append this probe's metrics to out (at most max);
 	 * memory stays valid until the next collect or stop. Returns the
 	 * number appended or -errno.
@@ -54,6 +59,12 @@ struct hl_probe_ops {
 	uint64_t (*privileges)(void *state, char *why, size_t len);
 };
 
+/*
+ * The gauge of the hook each stage or function runs on, which more than
+ * one probe exports (stack_latency, function_latency).
+ */
+#define HL_METRIC_PROBE_HOOK "hostlat.probe.hook"
+
 /* Every probe, NULL-terminated, in start order (agent/probes/registry.c). */
 extern const struct hl_probe_ops *const hl_probes[];
 
@@ -63,7 +74,7 @@ extern const struct hl_probe_ops *const hl_probes[];
  * loads its programs without attaching them.
  */
 extern bool hl_probe_trial;
-/* Whether probe p attaches during --check (see hl_probe_trial). */
+/* Whether probe p attaches during --check (its trial_attaches; NULL: yes). */
 bool hl_probe_trial_attaches(const struct hl_probe_ops *p, const struct hl_config *cfg);
 
 /*

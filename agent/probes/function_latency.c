@@ -493,7 +493,7 @@ static int funclat_collect(void *state, struct hl_metric *out, size_t max)
 		p->gauge = fl->plan[i].available ? 1 : 0;
 	}
 	out[2] = (struct hl_metric){
-		.name = "hostlat.probe.hook",
+		.name = HL_METRIC_PROBE_HOOK,
 		.description = "1 for the hook each timed kernel function runs on, 0 when it has "
 			       "none here",
 		.unit = "1",

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The probe modules the agent knows, in the order they start and their metrics appear. */
-#include "config.h"
 #include "probes.h"
 
 const struct hl_probe_ops *const hl_probes[] = {
@@ -14,8 +13,3 @@ const struct hl_probe_ops *const hl_probes[] = {
 	&hl_xdp_responder_probe,    /* probes.xdp_responder: after the probes whose maps it reads */
 	NULL,
 };
-
-bool hl_probe_trial_attaches(const struct hl_probe_ops *p, const struct hl_config *cfg)
-{
-	return !(p == &hl_xdp_responder_probe && cfg->xdp_responder.mode == HL_XDP_NATIVE);
-}

@@ -555,7 +555,7 @@ int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, 
 		p->delta = &sr->delta;
 	}
 	out[m++] = (struct hl_metric){
-		.name = "hostlat.stack.latency",
+		.name = HL_METRIC_STACK_LATENCY,
 		.description = "Time from a packet's RX software timestamp to each stage of the "
 			       "kernel network stack",
 		.unit = "s",
@@ -625,7 +625,7 @@ int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, 
 		p->gauge = s->plan[st].available ? 1 : 0;
 	}
 	out[m++] = (struct hl_metric){
-		.name = "hostlat.probe.hook",
+		.name = HL_METRIC_PROBE_HOOK,
 		.description = "1 for the hook each enabled stage runs on, 0 when it has none here",
 		.unit = "1",
 		.kind = HL_METRIC_GAUGE,

@@ -10,6 +10,9 @@
 #include "hostlat_exporter.h"
 #include "probe.h"
 
+/* Its latency histogram metric; the XDP responder finds it in the batch by this name. */
+#define HL_METRIC_STACK_LATENCY "hostlat.stack.latency"
+
 struct hl_stack_latency;
 
 /* How a stage is measured on this kernel. */

@@ -28,6 +28,7 @@
 #include "hostlat.h"
 #include "log.h"
 #include "probeutil.h"
+#include "stack_latency.h"
 #include "xdp_responder.h"
 #include "stall.h"
 #include "xdp_responder.skel.h"
@@ -94,6 +95,12 @@ static int helpers_ok(char *why, size_t len)
 static bool xdp_responder_enabled(const struct hl_config *cfg)
 {
 	return cfg->xdp_responder.enabled;
+}
+
+/* --check verifies native XDP by loading only: attaching resets some NICs. */
+static bool xdp_responder_trial_attaches(const struct hl_config *cfg)
+{
+	return cfg->xdp_responder.mode != HL_XDP_NATIVE;
 }
 
 static void xdp_responder_check(const struct hl_config *cfg, FILE *f)
@@ -260,8 +267,7 @@ static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t 
 		u.updated_ns = hl_mono_ns();
 		publish(x, &u);
 	}
-	/* --check verifies native XDP by loading only: attaching resets some NICs. */
-	if (!hl_probe_trial_attaches(&hl_xdp_responder_probe, cfg) && hl_probe_trial)
+	if (hl_probe_trial && !xdp_responder_trial_attaches(cfg))
 		return x;
 	if (attach(x, c, ifindex, err, errlen))
 		goto fail;
@@ -380,7 +386,7 @@ static void xdp_responder_observe(void *state, const struct hl_batch *b)
 	for (size_t i = 0; i < b->n_metrics; i++) {
 		const struct hl_metric *m = &b->metrics[i];
 
-		if (m->kind != HL_METRIC_EXPHIST || strcmp(m->name, "hostlat.stack.latency"))
+		if (m->kind != HL_METRIC_EXPHIST || strcmp(m->name, HL_METRIC_STACK_LATENCY))
 			continue;
 		have_stack = true;
 		for (size_t k = 0; k < m->n_points; k++) {
@@ -412,6 +418,7 @@ const struct hl_probe_ops hl_xdp_responder_probe = {
 	.enabled = xdp_responder_enabled,
 	.check = xdp_responder_check,
 	.start = xdp_responder_start,
+	.trial_attaches = xdp_responder_trial_attaches,
 	.collect = xdp_responder_collect,
 	.stop = xdp_responder_stop,
 	.observe = xdp_responder_observe,

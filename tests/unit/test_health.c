@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "probeset.h"
 #include "unit.h"
 
 static char listen_at[32];
@@ -31,6 +32,36 @@ static bool ready_fn(void *arg, char *why, size_t len)
 	snprintf(why, len, "not ready: test says no");
 	return false;
 }
+
+/* Fake probes: two of them run. */
+static bool fake_enabled(const struct hl_config *cfg)
+{
+	(void)cfg;
+	return true;
+}
+
+static void *fake_start(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	static int state;
+
+	(void)cfg;
+	(void)err;
+	(void)errlen;
+	return &state;
+}
+
+static void fake_stop(void *state)
+{
+	(void)state;
+}
+
+static const struct hl_probe_ops fake_probe = {
+	.name = "fake",
+	.enabled = fake_enabled,
+	.start = fake_start,
+	.stop = fake_stop,
+};
+static const struct hl_probe_ops *const fake_probes[] = {&fake_probe, &fake_probe, NULL};
 
 static double now_s(void)
 {
@@ -142,17 +173,22 @@ static void test_parse(void)
 
 static void test_server(void)
 {
-	void *states[16] = {(void *)1, (void *)1};
+	static const struct hl_config cfg;
+	struct hl_probeset *probes = hl_probeset_new(fake_probes);
 	char err[256] = "", resp[4096], big[1200];
 	struct hl_health *h;
 	int fds[HL_HEALTH_MAX_CONNS];
 	double t0;
 
+	CHECK(probes && hl_probeset_start(probes, &cfg) == 0 && hl_probeset_running(probes) == 2,
+	      "two fake probes");
 	pick_port();
 	h = hl_health_start(listen_at, 1000000000ULL, ready_fn, NULL, err, sizeof(err));
 	CHECK(h != NULL, "start: %s", err);
-	if (!h)
+	if (!h) {
+		hl_probeset_free(probes);
 		return;
+	}
 	CHECK(hl_health_start(listen_at, 1000000000ULL, NULL, NULL, err, sizeof(err)) == NULL &&
 		      strstr(err, "cannot listen"),
 	      "a second server on the same port: %s", err);
@@ -161,7 +197,7 @@ static void test_server(void)
 	      "before start: %s", resp);
 	CHECK(get("/readyz", resp, sizeof(resp)) == 503, "readyz before start: %s", resp);
 
-	hl_health_started(h, states);
+	hl_health_started(h, probes);
 	CHECK(get("/healthz", resp, sizeof(resp)) == 200 &&
 		      strstr(body(resp), "ok: 2 probes running"),
 	      "started: %s", resp);
@@ -245,6 +281,7 @@ static void test_server(void)
 	if (fds[0] >= 0)
 		close(fds[0]);
 	CHECK(connect_to() < 0, "still listening after stop");
+	hl_probeset_free(probes);
 }
 
 int main(void)
