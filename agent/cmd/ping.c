@@ -37,6 +37,7 @@
 #include "config.h"
 #include "hostlat.h"
 #include "pingwire.h"
+#include "stages.h"
 #include "xdp_responder.h"
 
 enum { EXIT_NO_REPLY = 1, EXIT_USAGE = 2 };
