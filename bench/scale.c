@@ -27,7 +27,7 @@
 #include "log.h"
 #include "maputil.h"
 #include "otlp_json.h"
-#include "probe.h"
+#include "probes.h"
 #include "stack_latency.h"
 
 #define BUCKETS 24

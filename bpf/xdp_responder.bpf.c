@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The in-kernel monitoring responder (probes.xdp_responder). An XDP
- * program answers monitoring requests (xdp_responder.h) in the receive softirq,
+ * program answers monitoring requests (responder_proto.h) in the receive softirq,
  * without user space: it checks the source against an allow list and a
  * global token bucket, then turns the request into the response in place
  * (addresses and ports swapped, checksums recomputed) and sends it back
@@ -18,7 +18,7 @@
 
 #include "hostlat.h"
 #include "stall.h"
-#include "xdp_responder.h"
+#include "responder_proto.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -37,7 +37,7 @@ const volatile bool have_stack = false, have_softirq = false, have_drops = false
 
 /* GCRA form of the token bucket: when the bucket is next full, lock-free. */
 __u64 tat = 0;
-/* The agent's refreshed values (xdp_responder.h) and which copy is current. */
+/* The agent's refreshed values (responder_proto.h) and which copy is current. */
 __u32 user_slot = 0;
 struct hl_xr_user user[2];
 

@@ -6,7 +6,7 @@
 #ifndef HOSTLAT_CMD_H
 #define HOSTLAT_CMD_H
 
-/* `hostlat ping`: the monitor's side of the responder protocol (bpf/xdp_responder.h). */
+/* `hostlat ping`: the monitor's side of the responder protocol (bpf/responder_proto.h). */
 int hl_ping_cli(int argc, char **argv);
 /* `hostlat respond`: the same protocol answered by a user-space UDP server. */
 int hl_respond_cli(int argc, char **argv);

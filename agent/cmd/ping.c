@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `hostlat ping`: the monitor's side of the responder protocol (xdp_responder.h).
+ * `hostlat ping`: the monitor's side of the responder protocol (responder_proto.h).
  * Sends requests on a schedule, prints each reply's metrics and, at the
  * end, the round-trip time distribution.
  *
@@ -37,7 +37,8 @@
 #include "config.h"
 #include "hostlat.h"
 #include "pingwire.h"
-#include "xdp_responder.h"
+#include "stages.h"
+#include "responder_proto.h"
 
 enum { EXIT_NO_REPLY = 1, EXIT_USAGE = 2 };
 

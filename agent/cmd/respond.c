@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `hostlat respond`: the responder protocol (xdp_responder.h) answered the
+ * `hostlat respond`: the responder protocol (responder_proto.h) answered the
  * conventional way, by a process on a UDP socket that reads /proc for each
  * request. It is what the XDP responder is measured against (make bench):
  * the same requests and replies, with the scheduler on the path.
@@ -27,7 +27,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "pingwire.h"
-#include "xdp_responder.h"
+#include "responder_proto.h"
 
 enum { EXIT_USAGE = 2 };
 

@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "probes.h"
 #include "traffic.h"
 
 enum { EXIT_USAGE = 2 };
@@ -212,7 +213,8 @@ static int store_dir(const char *dir, const char *config, char **out)
 		fprintf(stderr, "hostlat: error: config: %s\n", err);
 		return EXIT_USAGE;
 	}
-	*out = strdup(cfg.traffic.store.dir);
+	*out = strdup(((const struct hl_traffic_conf *)hl_probe_config(&cfg, &hl_traffic_probe))
+			      ->store.dir);
 	hl_config_free(&cfg);
 	return *out ? 0 : 1;
 }

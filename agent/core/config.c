@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hostlat configuration loader. Every key is described once in the option
- * tables below; one generic walker parses user values and defaults (the
- * tables' `def` YAML text) through the same code, checks ranges, frees,
- * and prints the Markdown reference.
+ * hostlat configuration loader. Every key is described once in an option
+ * table: the agent's below, each probe's in its struct hl_probe_ops, each
+ * exporter's in its struct hl_exporter_ops. One generic walker parses user
+ * values and defaults (the tables' `def` YAML text) through the same code,
+ * checks ranges, frees, and prints the Markdown reference.
  *
  * Errors are one line: "FILE:LINE:COLUMN: <what> (key 'a.b.c')", with the
  * 1-based position of the offending node.
@@ -15,15 +16,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include <arpa/inet.h>
-#include <linux/types.h>
 #include <yaml.h>
 
 #include "config.h"
-#include "health.h"
-#include "hostlat.h"
-#include "stall.h"
-#include "traffic_types.h"
+#include "netaddr.h"
+#include "probe.h"
 
 #define MAX_CONFIG_SIZE (1024 * 1024)
 #define PATH_LEN 256
@@ -33,19 +30,6 @@
 
 /* ---- names ---------------------------------------------------------------------- */
 
-const char *const hl_stage_names[] = {
-	[HL_STAGE_IP_START] = "ip-start",
-	[HL_STAGE_TCP_START] = "tcp-start",
-	[HL_STAGE_UDP_START] = "udp-start",
-	[HL_STAGE_TCP_SOCK_ENQUEUED] = "tcp-socket-enqueued",
-	[HL_STAGE_UDP_SOCK_ENQUEUED] = "udp-socket-enqueued",
-	[HL_STAGE_TCP_SOCK_READ] = "tcp-socket-read",
-	[HL_STAGE_UDP_SOCK_READ] = "udp-socket-read",
-	[HL_STAGE_COUNT] = NULL,
-};
-static_assert(sizeof(hl_stage_names) / sizeof(hl_stage_names[0]) == HL_STAGE_COUNT + 1,
-	      "hl_stage_names must name every stage");
-
 static const char *const log_level_names[] = {
 	[HL_LOG_ERROR] = "error",
 	[HL_LOG_WARN] = "warn",
@@ -54,511 +38,42 @@ static const char *const log_level_names[] = {
 	NULL,
 };
 
-/* bit i = group_names[i] */
-static const char *const group_names[] = {"interface", "cgroup", NULL};
-static_assert(HL_GROUP_IFACE == 1U << 0 && HL_GROUP_CGROUP == 1U << 1,
-	      "group_names must follow the HL_GROUP_* bits");
-
 /* ---- option tables -------------------------------------------------------------- */
 
 #define CFG_OFF(field) offsetof(struct hl_config, field)
-#define MS(x) ((int64_t)(x)*1000000)
-#define SEC(x) ((int64_t)(x)*1000000000)
 
-enum { F_IFACES, F_NETNS, F_CGROUPS, F_PIDS, F_MINQ, F_COUNT };
+/*
+ * probes: one section per probe of hl_probes[] (struct hl_probe_ops:
+ * options, config_size), in that order, each filled into a struct of its
+ * own at probe_conf[its position]. Filled before main.
+ */
+static struct hl_option probes_options[HL_PROBES_MAX + 1];
 
-static const struct hl_option filter_options[F_COUNT + 1] = {
-	[F_IFACES] =
-		{.name = "interfaces",
-		 .type = HL_OPT_STRLIST,
-		 .offset = CFG_OFF(stack.filters.interfaces),
-		 .def = "[]",
-		 .max = 4096,
-		 .help = "only packets received on these interfaces (names in the agent's network "
-			 "namespace); empty: all"},
-	[F_NETNS] = {.name = "network_namespace",
-		     .type = HL_OPT_STRING,
-		     .offset = CFG_OFF(stack.filters.network_namespace),
-		     .def = "host",
-		     .help = "host: the agent's own network namespace; all: every namespace; "
-			     "or a namespace file (/var/run/netns/NAME, /proc/PID/ns/net) "
-			     "or its inode number"},
-	[F_CGROUPS] =
-		{.name = "cgroups",
-		 .type = HL_OPT_STRLIST,
-		 .offset = CFG_OFF(stack.filters.cgroups),
-		 .def = "[]",
-		 .max = 4096,
-		 .help = "only sockets read by tasks in these cgroups (socket-read stages): paths "
-			 "relative to the cgroup v2 mount, or full paths under it; empty: all"},
-	[F_PIDS] = {.name = "pids",
-		    .type = HL_OPT_UINTLIST,
-		    .offset = CFG_OFF(stack.filters.pids),
-		    .def = "[]",
-		    .min = 1,
-		    .max = 4194304,
-		    .help = "only sockets read by these processes (socket-read stages); "
-			    "empty: all"},
-	[F_MINQ] = {.name = "min_queue_length",
-		    .type = HL_OPT_UINT,
-		    .offset = CFG_OFF(stack.filters.min_queue_length),
-		    .def = "0",
-		    .min = 0,
-		    .max = UINT32_MAX,
-		    .help = "only sockets whose receive queue holds at least this many packets "
-			    "(socket stages); 0: no filter"},
-	{0},
-};
+__attribute__((constructor)) static void fill_probes_options(void)
+{
+	for (size_t i = 0; hl_probes[i]; i++) {
+		const struct hl_probe_ops *p = hl_probes[i];
 
-static const struct hl_option stack_options[] = {
-	{.name = "enabled",
-	 .type = HL_OPT_BOOL,
-	 .offset = CFG_OFF(stack.enabled),
-	 .def = "true",
-	 .help = "measure network-stack latency"},
-	{.name = "stages",
-	 .type = HL_OPT_FLAGS,
-	 .offset = CFG_OFF(stack.stages),
-	 .def = "[ip-start, tcp-start, udp-start, tcp-socket-enqueued, udp-socket-enqueued, "
-		"tcp-socket-read, udp-socket-read]",
-	 .min = 1,
-	 .names = hl_stage_names,
-	 .help = "stages to measure, each from the packet's receive timestamp"},
-	{.name = "histogram_scale",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(stack.histogram_scale),
-	 .def = "3",
-	 .min = 0,
-	 .max = 5,
-	 .help = "exponential histogram scale: 2^scale buckets per power of two"},
-	{.name = "max_buckets",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(stack.max_buckets),
-	 .def = "160",
-	 .min = 2,
-	 .max = 16384,
-	 .help = "most buckets per exported histogram (downscaled to fit)"},
-	{.name = "max_series",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(stack.max_groups),
-	 .def = "1024",
-	 .min = 1,
-	 .max = 1048576,
-	 .help = "with group_by: most (group, stage) series the kernel tracks; samples of new "
-		 "series beyond it are counted as dropped (without group_by each stage has a "
-		 "fixed slot)"},
-	{.name = "max_bucket_entries",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(stack.max_bucket_entries),
-	 .def = "32768",
-	 .min = 64,
-	 .max = 16777216,
-	 .help = "with group_by: capacity of the kernel's per-bucket counter map (without "
-		 "group_by the buckets live in a fixed per-CPU array)"},
-	{.name = "filters",
-	 .type = HL_OPT_SECTION,
-	 .sub = filter_options,
-	 .help = "which packets and sockets to measure"},
-	{.name = "group_by",
-	 .type = HL_OPT_FLAGS,
-	 .offset = CFG_OFF(stack.group_by),
-	 .def = "[]",
-	 .names = group_names,
-	 .help = "split series by receiving interface and/or by the reading task's cgroup "
-		 "(socket-read stages); empty: one series per stage"},
-	{0},
-};
+		assert(i < HL_PROBES_MAX);
+		probes_options[i] = (struct hl_option){
+			.name = p->name,
+			.type = HL_OPT_STRUCT,
+			.offset = CFG_OFF(probe_conf) + i * sizeof(void *),
+			.size = p->config_size,
+			.sub = p->options,
+			.help = p->help,
+		};
+	}
+}
 
-static const char *const traffic_attach_names[] = {
-	[HL_TRAFFIC_ATTACH_AUTO] = "auto",
-	[HL_TRAFFIC_ATTACH_TCX] = "tcx",
-	[HL_TRAFFIC_ATTACH_TC] = "tc",
-	NULL,
-};
-
-static const struct hl_option traffic_store_options[] = {
-	{.name = "dir",
+static const struct hl_option health_options[] = {
+	{.name = "listen",
 	 .type = HL_OPT_STRING,
-	 .offset = CFG_OFF(traffic.store.dir),
-	 .def = "/var/lib/hostlat/traffic",
-	 .help = "directory of the stored runs (created if missing); one gzip-compressed CSV "
-		 "file per run and interface"},
-	{.name = "max_bytes",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(traffic.store.max_bytes),
-	 .def = "104857600",
-	 .min = 0,
-	 .max = UINT32_MAX,
-	 .help = "most bytes of stored runs; the oldest files are deleted beyond it; 0: store "
-		 "nothing"},
-	{.name = "max_age",
-	 .type = HL_OPT_DURATION,
-	 .offset = CFG_OFF(traffic.store.max_age_ns),
-	 .def = "24h",
-	 .min = SEC(60),
-	 .max = SEC(366 * 86400),
-	 .help = "stored runs older than this are deleted"},
-	{0},
-};
-
-enum { TR_ENABLED, TR_IFACES };
-
-static const struct hl_option traffic_options[] = {
-	[TR_ENABLED] = {.name = "enabled",
-			.type = HL_OPT_BOOL,
-			.offset = CFG_OFF(traffic.enabled),
-			.def = "true",
-			.help = "sample traffic in fine time slots (microbursts)"},
-	[TR_IFACES] = {.name = "interfaces",
-		       .type = HL_OPT_STRLIST,
-		       .offset = CFG_OFF(traffic.interfaces),
-		       .def = "[]",
-		       .max = HL_TRAFFIC_MAX_IFACES,
-		       .help = "interfaces to sample (names in the agent's network namespace); "
-			       "empty: the interface of the default route (none: the probe is "
-			       "off)"},
-	{.name = "granularities",
-	 .type = HL_OPT_DURLIST,
-	 .offset = CFG_OFF(traffic.granularities),
-	 .def = "[100us, 1ms]",
-	 .min = SEC(1) / 100000, /* 10us */
-	 .max = SEC(10),
-	 .help = "sample lengths: each round runs one run per granularity, one after the other"},
-	{.name = "samples",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(traffic.samples),
-	 .def = "2000",
-	 .min = 10,
-	 .max = 100000,
-	 .help = "samples per run; kernel memory per CPU is 128 bytes x samples x interfaces"},
-	{.name = "every",
-	 .type = HL_OPT_DURATION,
-	 .offset = CFG_OFF(traffic.every_ns),
-	 .def = "10s",
-	 .min = SEC(1),
-	 .max = SEC(86400),
-	 .help = "a round of runs starts this often (right after the previous one when its "
-		 "runs take longer)"},
-	{.name = "burst_threshold",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(traffic.burst_threshold),
-	 .def = "50",
-	 .min = 1,
-	 .max = 100,
-	 .help = "a sample whose rate exceeds this percentage of the link speed is a burst"},
-	{.name = "link_speed",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(traffic.link_speed),
-	 .def = "0",
-	 .min = 0,
-	 .max = 10000000,
-	 .help = "link speed in Mbit/s for interfaces that report none in "
-		 "/sys/class/net/IF/speed; 0: no bursts are counted there"},
-	{.name = "attach",
-	 .type = HL_OPT_ENUM,
-	 .offset = CFG_OFF(traffic.attach),
-	 .def = "auto",
-	 .names = traffic_attach_names,
-	 .help = "tcx: tcx links (Linux 6.6+); tc: a clsact qdisc filter, removed on exit; "
-		 "auto: tcx where the kernel has it, else tc"},
-	{.name = "store",
-	 .type = HL_OPT_SECTION,
-	 .sub = traffic_store_options,
-	 .help = "raw runs kept on local disk"},
-	{0},
-};
-
-/* ---- kernel stall probes ---- */
-
-const char *const hl_softirq_names[] = {
-	"hi",	   "timer", "net_tx",  "net_rx", "block", "irq_poll",
-	"tasklet", "sched", "hrtimer", "rcu",	 NULL,
-};
-static_assert(sizeof(hl_softirq_names) / sizeof(hl_softirq_names[0]) == HL_SOFTIRQ_VECS + 1,
-	      "hl_softirq_names must name every softirq vector");
-
-/* bit 0 = HL_CONF_GROUP_CGROUP */
-static const char *const cgroup_group_names[] = {"cgroup", NULL};
-
-static const char *const runq_task_names[] = {
-	[HL_RUNQ_SOCKET_READERS] = "socket-readers",
-	[HL_RUNQ_ALL] = "all",
-	NULL,
-};
-
-/* The histogram keys of a latency probe's section. */
-#define HIST_SCALE_OPTION(section)                                                                 \
-	{                                                                                          \
-		.name = "histogram_scale", .type = HL_OPT_UINT,                                    \
-		.offset = CFG_OFF(section.histogram_scale), .def = "3", .min = 0, .max = 5,        \
-		.help = "exponential histogram scale: 2^scale buckets per power of two"            \
-	}
-#define MAX_BUCKETS_OPTION(section)                                                                \
-	{                                                                                          \
-		.name = "max_buckets", .type = HL_OPT_UINT,                                        \
-		.offset = CFG_OFF(section.max_buckets), .def = "160", .min = 2, .max = 16384,      \
-		.help = "most buckets per exported histogram (downscaled to fit)"                  \
-	}
-
-#define NETNS_HELP                                                                                 \
-	"host: the agent's own network namespace; all: every namespace; or a namespace file "      \
-	"(/var/run/netns/NAME, /proc/PID/ns/net) or its inode number"
-
-static const struct hl_option softirq_options[] = {
-	{.name = "enabled",
-	 .type = HL_OPT_BOOL,
-	 .offset = CFG_OFF(softirq.enabled),
-	 .def = "true",
-	 .help = "measure softirq wait (raise to entry) and run time (entry to exit)"},
-	{.name = "vectors",
-	 .type = HL_OPT_FLAGS,
-	 .offset = CFG_OFF(softirq.vectors),
-	 .def = "[net_rx, net_tx]",
-	 .min = 1,
-	 .names = hl_softirq_names,
-	 .help = "softirq vectors to measure"},
-	HIST_SCALE_OPTION(softirq),
-	MAX_BUCKETS_OPTION(softirq),
-	{0},
-};
-
-enum { NAPI_ENABLED, NAPI_NETNS, NAPI_MAX_SERIES };
-
-static const struct hl_option napi_options[] = {
-	[NAPI_ENABLED] = {.name = "enabled",
-			  .type = HL_OPT_BOOL,
-			  .offset = CFG_OFF(napi.enabled),
-			  .def = "true",
-			  .help = "count NAPI polls, packets and polls that used their whole "
-				  "budget, per device"},
-	[NAPI_NETNS] = {.name = "network_namespace",
-			.type = HL_OPT_STRING,
-			.offset = CFG_OFF(napi.network_namespace),
-			.def = "host",
-			.help = "devices of this namespace (" NETNS_HELP
-				"); the per-CPU backlog is always counted"},
-	[NAPI_MAX_SERIES] = {.name = "max_series",
-			     .type = HL_OPT_UINT,
-			     .offset = CFG_OFF(napi.max_series),
-			     .def = "256",
-			     .min = 1,
-			     .max = 65536,
-			     .help = "most devices tracked; polls of further devices are counted "
-				     "as overflow"},
-	{0},
-};
-
-enum { FL_ENABLED, FL_FUNCTIONS };
-
-static const struct hl_option funclat_options[] = {
-	[FL_ENABLED] =
-		{.name = "enabled",
-		 .type = HL_OPT_BOOL,
-		 .offset = CFG_OFF(function_latency.enabled),
-		 .def = "true",
-		 .help = "time kernel functions with fentry/fexit, or kprobe/kretprobe where "
-			 "trampolines cannot hook them (needs one of the two)"},
-	[FL_FUNCTIONS] = {.name = "functions",
-			  .type = HL_OPT_STRLIST,
-			  .offset = CFG_OFF(function_latency.functions),
-			  .def = "[net_rx_action, tcp_collapse, tcp_prune_queue?]",
-			  .min = 1,
-			  .max = HL_FUNC_SLOTS,
-			  .help = "kernel functions to time; each must be in the kernel's BTF "
-				  "(checked at start and by --check: exit status 2 otherwise), "
-				  "unless its name ends in ? (then timed only where it exists)"},
-	HIST_SCALE_OPTION(function_latency),
-	MAX_BUCKETS_OPTION(function_latency),
-	{0},
-};
-
-enum { DR_ENABLED, DR_NETNS };
-
-static const struct hl_option drops_options[] = {
-	[DR_ENABLED] = {.name = "enabled",
-			.type = HL_OPT_BOOL,
-			.offset = CFG_OFF(drops.enabled),
-			.def = "true",
-			.help = "count packet drops by reason, and sockets' receive-queue and "
-				"buffer-limit events"},
-	[DR_NETNS] = {.name = "network_namespace",
-		      .type = HL_OPT_STRING,
-		      .offset = CFG_OFF(drops.network_namespace),
-		      .def = "host",
-		      .help = "count only drops in this namespace (" NETNS_HELP ")"},
-	{.name = "group_by",
-	 .type = HL_OPT_FLAGS,
-	 .offset = CFG_OFF(drops.group_by),
-	 .def = "[]",
-	 .names = cgroup_group_names,
-	 .help = "[cgroup]: split counts by the cgroup of the socket involved (events without "
-		 "a socket have no cgroup.path); empty: no split"},
-	{.name = "max_series",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(drops.max_series),
-	 .def = "1024",
-	 .min = 16,
-	 .max = 1048576,
-	 .help = "most (kind, reason, cgroup) counters in the kernel; events beyond are "
-		 "counted as overflow"},
-	{0},
-};
-
-static const struct hl_option runq_filter_options[] = {
-	{.name = "cgroups",
-	 .type = HL_OPT_STRLIST,
-	 .offset = CFG_OFF(runqueue.cgroups),
-	 .def = "[]",
-	 .max = 4096,
-	 .help = "only tasks in these cgroups (cgroup v2 paths, relative to the mount or "
-		 "full); empty: all"},
-	{.name = "pids",
-	 .type = HL_OPT_UINTLIST,
-	 .offset = CFG_OFF(runqueue.pids),
-	 .def = "[]",
-	 .min = 1,
-	 .max = 4194304,
-	 .help = "only threads of these processes; empty: all"},
-	{0},
-};
-
-static const struct hl_option runq_options[] = {
-	{.name = "enabled",
-	 .type = HL_OPT_BOOL,
-	 .offset = CFG_OFF(runqueue.enabled),
-	 .def = "true",
-	 .help = "measure run-queue latency: wake-up (or preemption) to running on a CPU"},
-	{.name = "tasks",
-	 .type = HL_OPT_ENUM,
-	 .offset = CFG_OFF(runqueue.tasks),
-	 .def = "socket-readers",
-	 .names = runq_task_names,
-	 .help = "socket-readers: threads once they have read from a socket; all: every "
-		 "thread; the filters narrow either"},
-	{.name = "filters",
-	 .type = HL_OPT_SECTION,
-	 .sub = runq_filter_options,
-	 .help = "which tasks to measure"},
-	{.name = "group_by",
-	 .type = HL_OPT_FLAGS,
-	 .offset = CFG_OFF(runqueue.group_by),
-	 .def = "[]",
-	 .names = cgroup_group_names,
-	 .help = "[cgroup]: one histogram per cgroup of the waiting task; empty: one "
-		 "histogram"},
-	HIST_SCALE_OPTION(runqueue),
-	MAX_BUCKETS_OPTION(runqueue),
-	{.name = "max_series",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(runqueue.max_series),
-	 .def = "256",
-	 .min = 1,
-	 .max = 65536,
-	 .help = "most cgroups tracked when grouped; samples of further ones are counted as "
-		 "lost"},
-	{0},
-};
-
-static const char *const xdp_mode_names[] = {
-	[HL_XDP_NATIVE] = "native",
-	[HL_XDP_GENERIC] = "generic",
-	NULL,
-};
-
-enum { XR_ENABLED, XR_IFACE, XR_PORT, XR_ALLOW };
-
-static const struct hl_option xdpresp_options[] = {
-	[XR_ENABLED] =
-		{.name = "enabled",
-		 .type = HL_OPT_BOOL,
-		 .offset = CFG_OFF(xdp_responder.enabled),
-		 .def = "false",
-		 .help = "answer monitoring requests (hostlat ping) from XDP on the interface, "
-			 "in the kernel, with no user space on the path"},
-	[XR_IFACE] = {.name = "interface",
-		      .type = HL_OPT_STRING,
-		      .offset = CFG_OFF(xdp_responder.interface),
-		      .help = "required when enabled: the interface (in the agent's network "
-			      "namespace) whose requests are answered"},
-	[XR_PORT] = {.name = "port",
-		     .type = HL_OPT_UINT,
-		     .offset = CFG_OFF(xdp_responder.port),
-		     .def = "6946",
-		     .min = 1,
-		     .max = 65535,
-		     .help = "UDP port of the requests"},
-	[XR_ALLOW] = {.name = "allow",
-		      .type = HL_OPT_STRLIST,
-		      .offset = CFG_OFF(xdp_responder.allow),
-		      .def = "[]",
-		      .max = 1024,
-		      .help = "required when enabled: the sources answered, as CIDRs (IPv4 and "
-			      "IPv6; an address alone is one host; 0.0.0.0/0 and ::/0 allow "
-			      "everyone); requests from others are dropped and counted"},
-	{.name = "rate_limit",
-	 .type = HL_OPT_UINT,
-	 .offset = CFG_OFF(xdp_responder.rate_limit),
-	 .def = "1000",
-	 .min = 0,
-	 .max = 10000000,
-	 .help = "most responses per second, all sources and CPUs together (a token bucket in "
-		 "the kernel that holds one second's worth); requests beyond are dropped and "
-		 "counted; 0: no limit"},
-	{.name = "mode",
-	 .type = HL_OPT_ENUM,
-	 .offset = CFG_OFF(xdp_responder.mode),
-	 .def = "native",
-	 .names = xdp_mode_names,
-	 .help = "native: in the driver (it must support XDP); generic: on the kernel's "
-		 "generic XDP hook, any driver, slower"},
-	{0},
-};
-
-static const struct hl_option probes_options[] = {
-	{.name = "stack_latency",
-	 .type = HL_OPT_SECTION,
-	 .sub = stack_options,
-	 .help = "time from packet receive to each network-stack stage"},
-	{.name = "traffic",
-	 .type = HL_OPT_SECTION,
-	 .sub = traffic_options,
-	 .help = "fine-grained traffic sampling (microbursts)"},
-	{.name = "softirq",
-	 .type = HL_OPT_SECTION,
-	 .sub = softirq_options,
-	 .help = "softirq wait and run time per vector"},
-	{.name = "napi",
-	 .type = HL_OPT_SECTION,
-	 .sub = napi_options,
-	 .help = "NAPI polls against their budget, per device"},
-	{.name = "function_latency",
-	 .type = HL_OPT_SECTION,
-	 .sub = funclat_options,
-	 .help = "duration of kernel functions"},
-	{.name = "drops",
-	 .type = HL_OPT_SECTION,
-	 .sub = drops_options,
-	 .help = "packet drops by reason and socket-buffer pressure"},
-	{.name = "runqueue",
-	 .type = HL_OPT_SECTION,
-	 .sub = runq_options,
-	 .help = "run-queue latency of socket readers or chosen tasks"},
-	{.name = "xdp_responder",
-	 .type = HL_OPT_SECTION,
-	 .sub = xdpresp_options,
-	 .help = "in-kernel responder to monitoring requests (hostlat ping)"},
-	{0},
-};
-
-enum { HE_LISTEN, HE_COUNT };
-
-static const struct hl_option health_options[HE_COUNT + 1] = {
-	[HE_LISTEN] = {.name = "listen",
-		       .type = HL_OPT_STRING,
-		       .offset = CFG_OFF(agent.health.listen),
-		       .help = "IPv4:PORT or [IPv6]:PORT (numeric) to serve GET /healthz (probes "
-			       "started, event loop alive) and /readyz (every exporter has "
-			       "delivered a batch) on; unset: no health server"},
+	 .offset = CFG_OFF(agent.health.listen),
+	 .help = "IPv4:PORT or [IPv6]:PORT (numeric) to serve GET /healthz (probes started, "
+		 "event loop alive) and /readyz (every exporter has delivered a batch) on; unset: "
+		 "no health server",
+	 .check = hl_check_listen},
 	{0},
 };
 
@@ -567,8 +82,8 @@ static const struct hl_option agent_options[] = {
 	 .type = HL_OPT_DURATION,
 	 .offset = CFG_OFF(agent.interval_ns),
 	 .def = "10s",
-	 .min = MS(100),
-	 .max = SEC(3600),
+	 .min = HL_MS(100),
+	 .max = HL_SEC(3600),
 	 .help = "how often metrics are collected and exported"},
 	{.name = "log_level",
 	 .type = HL_OPT_ENUM,
@@ -625,27 +140,43 @@ static const struct hl_option retry_options[] = {
 	 .type = HL_OPT_DURATION,
 	 .offset = EC_OFF(retry_initial_ns),
 	 .def = "1s",
-	 .min = MS(10),
-	 .max = SEC(60),
+	 .min = HL_MS(10),
+	 .max = HL_SEC(60),
 	 .help = "wait before the first retry of a failed batch; doubled (with jitter) after "
 		 "each further failure"},
 	{.name = "max",
 	 .type = HL_OPT_DURATION,
 	 .offset = EC_OFF(retry_max_ns),
 	 .def = "30s",
-	 .min = MS(10),
-	 .max = SEC(3600),
+	 .min = HL_MS(10),
+	 .max = HL_SEC(3600),
 	 .help = "longest wait between two retries; at least retry.initial"},
 	{.name = "max_elapsed",
 	 .type = HL_OPT_DURATION,
 	 .offset = EC_OFF(retry_max_elapsed_ns),
 	 .def = "5m",
 	 .min = 0,
-	 .max = SEC(86400),
+	 .max = HL_SEC(86400),
 	 .help = "drop a batch still failing this long after its first attempt; 0: never give "
 		 "up"},
 	{0},
 };
+
+static int check_exporter_name(const char *s, char *why, size_t whylen)
+{
+	if (strlen(s) > EXPORTER_NAME_MAX) {
+		snprintf(why, whylen, "the exporter name is longer than %d characters",
+			 EXPORTER_NAME_MAX);
+		return -EINVAL;
+	}
+	for (const char *q = s; *q; q++) {
+		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+			snprintf(why, whylen, "the exporter name contains a control character");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 enum { EC_NAME, EC_QUEUE_SIZE, EC_RETRY, EC_COUNT };
 
@@ -654,7 +185,8 @@ static const struct hl_option exporter_common_options[EC_COUNT + 1] = {
 		     .type = HL_OPT_STRING,
 		     .offset = EC_OFF(name),
 		     .help = "this exporter's name in logs and self-metrics, unique; default: the "
-			     "type, then TYPE-2, TYPE-3... for further unnamed items of that type"},
+			     "type, then TYPE-2, TYPE-3... for further unnamed items of that type",
+		     .check = check_exporter_name},
 	[EC_QUEUE_SIZE] = {.name = "queue_size",
 			   .type = HL_OPT_UINT,
 			   .offset = EC_OFF(queue_size),
@@ -812,7 +344,7 @@ struct ctx {
 __attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_node_t *n,
 						      const char *path, const char *fmt, ...)
 {
-	char msg[MSG_LEN];
+	char msg[MSG_LEN], at[48] = "";
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -820,12 +352,13 @@ __attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_
 	va_end(ap);
 	if (!c->err || !c->errlen)
 		return -EINVAL;
+	if (n) /* else: no position (a problem of the defaults) */
+		snprintf(at, sizeof(at), ":%zu:%zu", n->start_mark.line + 1,
+			 n->start_mark.column + 1);
 	if (path && *path)
-		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s (key '%s')", c->name,
-			 n->start_mark.line + 1, n->start_mark.column + 1, msg, path);
+		snprintf(c->err, c->errlen, "%s%s: %s (key '%s')", c->name, at, msg, path);
 	else
-		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->name, n->start_mark.line + 1,
-			 n->start_mark.column + 1, msg);
+		snprintf(c->err, c->errlen, "%s%s: %s", c->name, at, msg);
 	return -EINVAL;
 }
 
@@ -1022,128 +555,15 @@ static bool seen_before(struct ctx *c, const yaml_node_t *n, size_t i)
 	return false;
 }
 
-/* ---- per-key checks beyond the type -------------------------------------------- */
-
-static int check_netns(struct ctx *c, const yaml_node_t *n, const char *path, const char *s)
-{
-	uint64_t ino;
-
-	if (!strcmp(s, "host") || !strcmp(s, "all"))
-		return 0;
-	if (s[0] == '/' && s[1])
-		return 0;
-	if (parse_u64(s, &ino) == 0 && ino)
-		return 0;
-	return fail(c, n, path,
-		    "invalid network namespace '%s': expected host, all, an absolute path "
-		    "(/var/run/netns/NAME, /proc/PID/ns/net) or a nonzero inode number",
-		    s);
-}
-
-/* A kernel function name (C identifier, or a GCC clone like f.isra.0), optionally with '?'. */
-static int check_function(struct ctx *c, const yaml_node_t *n, const char *path, const char *s)
-{
-	size_t len = strlen(s);
-	bool ok = len <= HL_FUNC_NAME_MAX + 1 && !(s[0] >= '0' && s[0] <= '9') && s[0] != '.';
-
-	if (len && s[len - 1] == '?')
-		len--;
-	for (size_t i = 0; ok && i < len; i++)
-		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		     (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.';
-	if (ok && len)
-		return 0;
-	return fail(c, n, path,
-		    "'%s' is not a kernel function name (letters, digits, _ and ., at most %d "
-		    "characters, optionally followed by ?)",
-		    s, HL_FUNC_NAME_MAX);
-}
-
+/* The option's own check of what a string means (struct hl_option.check). */
 static int check_string(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
 			const char *path, const char *s)
 {
-	if (o == &filter_options[F_NETNS] || o == &napi_options[NAPI_NETNS] ||
-	    o == &drops_options[DR_NETNS])
-		return check_netns(c, n, path, s);
-	if ((o == &filter_options[F_IFACES] || o == &traffic_options[TR_IFACES] ||
-	     o == &xdpresp_options[XR_IFACE]) &&
-	    strlen(s) > 15)
-		return fail(c, n, path, "interface name '%s' is longer than 15 characters", s);
-	if (o == &funclat_options[FL_FUNCTIONS])
-		return check_function(c, n, path, s);
-	if (o == &health_options[HE_LISTEN]) {
-		struct sockaddr_storage ss;
-		socklen_t sslen;
-		char why[200];
+	char why[MSG_LEN];
 
-		if (hl_health_parse_listen(s, &ss, &sslen, why, sizeof(why)))
-			return fail(c, n, path, "%s", why);
-	}
-	if (o == &xdpresp_options[XR_ALLOW]) {
-		char why[160];
-		uint8_t addr[16];
-		unsigned int len;
-
-		if (hl_parse_cidr(s, addr, &len, why, sizeof(why)))
-			return fail(c, n, path, "%s", why);
-	}
-	if (o == &exporter_common_options[EC_NAME]) {
-		if (strlen(s) > EXPORTER_NAME_MAX)
-			return fail(c, n, path, "the exporter name is longer than %d characters",
-				    EXPORTER_NAME_MAX);
-		for (const char *q = s; *q; q++)
-			if ((unsigned char)*q < 0x20 || *q == 0x7f)
-				return fail(c, n, path,
-					    "the exporter name contains a control character");
-	}
+	if (o->check && o->check(s, why, sizeof(why)))
+		return fail(c, n, path, "%s", why);
 	return 0;
-}
-
-int hl_parse_cidr(const char *s, uint8_t addr[16], unsigned int *prefix, char *why, size_t whylen)
-{
-	static const uint8_t v4mapped[12] = {[10] = 0xff, [11] = 0xff};
-	const char *slash = strchr(s, '/');
-	char host[INET6_ADDRSTRLEN + 1];
-	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned int max, len;
-	uint64_t v;
-	bool v4;
-
-	if (hl >= sizeof(host))
-		goto bad;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	v4 = inet_pton(AF_INET, host, addr + 12) == 1;
-	if (v4)
-		memcpy(addr, v4mapped, sizeof(v4mapped));
-	else if (inet_pton(AF_INET6, host, addr) != 1)
-		goto bad;
-	max = v4 ? 32 : 128;
-	len = max;
-	if (slash) {
-		if (parse_u64(slash + 1, &v) || v > max) {
-			snprintf(why, whylen, "'%s': the prefix length must be 0..%u", s, max);
-			return -EINVAL;
-		}
-		len = (unsigned int)v;
-	}
-	if (v4)
-		len += 96;
-	for (unsigned int bit = len; bit < 128; bit++) {
-		if (addr[bit / 8] & (0x80 >> (bit % 8))) {
-			snprintf(why, whylen,
-				 "'%s': bits beyond the /%u prefix are set (the network is written "
-				 "with them zero)",
-				 s, v4 ? len - 96 : len);
-			return -EINVAL;
-		}
-	}
-	*prefix = len;
-	return 0;
-bad:
-	snprintf(why, whylen,
-		 "'%s' is not an address or network (a.b.c.d/len or an IPv6 address/len)", s);
-	return -EINVAL;
 }
 
 /* ---- the walker ----------------------------------------------------------------- */
@@ -1375,6 +795,13 @@ static int parse_value(struct ctx *c, const struct hl_option *o, const yaml_node
 	switch (o->type) {
 	case HL_OPT_SECTION:
 		return parse_section(c, o->sub, n, base, path, NULL);
+	case HL_OPT_STRUCT:
+		if (!*(void **)p) {
+			*(void **)p = calloc(1, o->size ? o->size : 1);
+			if (!*(void **)p)
+				return fail_nomem(c);
+		}
+		return parse_section(c, o->sub, n, *(void **)p, path, NULL);
 	case HL_OPT_EXPORTERS:
 		return parse_exporters(c, o, n, base, path);
 	case HL_OPT_STRLIST:
@@ -1515,8 +942,8 @@ static int parse_default(struct ctx *c, const struct hl_option *o, void *base, c
 	yaml_node_t *root;
 	int e;
 
-	if (o->type == HL_OPT_SECTION)
-		return parse_section(c, o->sub, NULL, base, path, NULL);
+	if (o->type == HL_OPT_SECTION || o->type == HL_OPT_STRUCT)
+		return parse_value(c, o, NULL, base, path);
 	if (!o->def)
 		return 0;
 	dc.doc = &doc;
@@ -1894,6 +1321,7 @@ static bool option_equal(const struct hl_option *o, const void *pa, const void *
 		return true;
 	}
 	case HL_OPT_SECTION:
+	case HL_OPT_STRUCT:
 	case HL_OPT_EXPORTERS:
 		return true; /* compared by the caller, key by key */
 	}
@@ -1948,6 +1376,19 @@ static bool diff_options(const struct hl_option *opts, const void *a, const void
 			continue;
 		if (o->type == HL_OPT_SECTION) {
 			if (diff_options(o->sub, a, b, key, skip, buf, len))
+				return true;
+			continue;
+		}
+		if (o->type == HL_OPT_STRUCT) {
+			const void *sa = *(void *const *)pa, *sb = *(void *const *)pb;
+
+			if (!sa || !sb) {
+				if (sa == sb)
+					continue;
+				snprintf(buf, len, "%s", key);
+				return true;
+			}
+			if (diff_options(o->sub, sa, sb, key, skip, buf, len))
 				return true;
 			continue;
 		}
@@ -2021,6 +1462,12 @@ static void free_options(const struct hl_option *opts, void *base)
 		case HL_OPT_SECTION:
 			free_options(o->sub, base);
 			break;
+		case HL_OPT_STRUCT:
+			if (*(void **)p)
+				free_options(o->sub, *(void **)p);
+			free(*(void **)p);
+			*(void **)p = NULL;
+			break;
 		case HL_OPT_EXPORTERS: {
 			struct hl_exporter_list *l = p;
 
@@ -2052,26 +1499,34 @@ void hl_config_free(struct hl_config *cfg)
 
 /* ---- load ----------------------------------------------------------------------- */
 
-/* An enabled XDP responder needs an interface and an allow list. */
-static int check_xdp_responder(struct ctx *c, const yaml_node_t *root, const struct hl_config *cfg)
+/*
+ * Each probe's checks between the keys of its section; a problem is
+ * reported at the key it names, else near, else the section, as written in
+ * the file.
+ */
+static int check_probes(struct ctx *c, const yaml_node_t *root, const struct hl_config *cfg)
 {
-	const struct hl_xdp_responder_conf *x = &cfg->xdp_responder;
-	const yaml_node_t *sec, *on, *allow;
+	const yaml_node_t *probes = find_key(c, root, "probes");
 
-	if (!x->enabled || (x->interface && x->allow.n))
-		return 0;
-	/* Enabled is false by default: the key is in the file (parse_groups
-	 * matches keys as find_key does and refuses duplicates). */
-	sec = find_key(c, find_key(c, root, "probes"), "xdp_responder");
-	on = find_key(c, sec, "enabled");
-	assert(on);
-	if (!x->interface)
-		return fail(c, on, "probes.xdp_responder.interface",
-			    "the XDP responder is enabled but names no interface");
-	allow = find_key(c, sec, "allow");
-	return fail(c, allow ? allow : on, "probes.xdp_responder.allow",
-		    "the XDP responder is enabled but allows no source: list the monitors' "
-		    "networks (0.0.0.0/0 and ::/0 allow everyone)");
+	for (size_t i = 0; hl_probes[i]; i++) {
+		const struct hl_probe_ops *p = hl_probes[i];
+		struct hl_config_problem pb = {0};
+		char spath[PATH_LEN], kpath[PATH_LEN];
+		const yaml_node_t *sec, *at;
+
+		if (!p->check_config || !p->check_config(hl_probe_config(cfg, p), &pb))
+			continue;
+		sec = find_key(c, probes, p->name);
+		at = find_key(c, sec, pb.key);
+		if (!at && pb.near)
+			at = find_key(c, sec, pb.near);
+		if (!at)
+			at = sec ? sec : probes ? probes : root;
+		child_path(spath, sizeof(spath), "probes", p->name);
+		child_path(kpath, sizeof(kpath), spath, pb.key);
+		return fail(c, at, kpath, "%s", pb.msg);
+	}
+	return 0;
 }
 
 int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, const char *name,
@@ -2103,7 +1558,7 @@ int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, c
 	else
 		e = parse_section(&c, hl_config_options, root, cfg, "", NULL);
 	if (!e)
-		e = check_xdp_responder(&c, root, cfg);
+		e = check_probes(&c, root, cfg);
 	yaml_document_delete(&doc);
 	if (e)
 		hl_config_free(cfg);
@@ -2205,6 +1660,7 @@ static void put_type(FILE *f, const struct hl_option *o)
 		fprintf(f, "map of string to string");
 		break;
 	case HL_OPT_SECTION:
+	case HL_OPT_STRUCT:
 		fprintf(f, "mapping");
 		break;
 	case HL_OPT_EXPORTERS:
@@ -2273,7 +1729,7 @@ static void print_options(FILE *f, const struct hl_option *opts, const char *pre
 		const struct hl_option *o = &opts[i];
 
 		child_path(path, sizeof(path), prefix, o->name);
-		if (o->type == HL_OPT_SECTION) {
+		if (o->type == HL_OPT_SECTION || o->type == HL_OPT_STRUCT) {
 			print_options(f, o->sub, path);
 			continue;
 		}

@@ -26,6 +26,8 @@ enum hl_opt_type {
 	HL_OPT_DURLIST,	 /* struct hl_durlist: durations, each in min..max ns */
 	HL_OPT_KVMAP,	 /* struct hl_kvlist: mapping of string -> scalar string */
 	HL_OPT_SECTION,	 /* nested mapping described by sub[] at the same base */
+	HL_OPT_STRUCT,	 /* void *: nested mapping described by sub[] filling its own
+			    calloc'd struct of size bytes */
 	HL_OPT_EXPORTERS /* struct hl_exporter_list: list of mappings keyed by type */
 };
 
@@ -36,9 +38,19 @@ struct hl_option {
 	const char *def;  /* default as YAML text; NULL = empty/none */
 	int64_t min, max; /* HL_OPT_UINT, HL_OPT_DURATION (ns), each item of HL_OPT_UINTLIST */
 	const char *const *names;    /* HL_OPT_ENUM / HL_OPT_FLAGS, NULL-terminated */
-	const struct hl_option *sub; /* HL_OPT_SECTION, terminated by name == NULL */
+	const struct hl_option *sub; /* HL_OPT_SECTION, HL_OPT_STRUCT; ends at name == NULL */
 	const char *help;	     /* one line for docs */
+	size_t size;		     /* HL_OPT_STRUCT: the struct sub[] fills */
+	/*
+	 * Optional, HL_OPT_STRING and each item of HL_OPT_STRLIST: what the
+	 * value means, past its type. Nonzero with the message in why.
+	 */
+	int (*check)(const char *value, char *why, size_t whylen);
 };
+
+/* Bounds of HL_OPT_DURATION options, in ns. */
+#define HL_MS(x) ((int64_t)(x)*1000000)
+#define HL_SEC(x) ((int64_t)(x)*1000000000)
 
 /* Where a YAML node starts (1-based), for messages after parsing. */
 struct hl_pos {
@@ -96,72 +108,10 @@ struct hl_exporter_list {
 	size_t n;
 };
 
-enum hl_traffic_attach { HL_TRAFFIC_ATTACH_AUTO, HL_TRAFFIC_ATTACH_TCX, HL_TRAFFIC_ATTACH_TC };
-
 enum hl_log_level { HL_LOG_ERROR, HL_LOG_WARN, HL_LOG_INFO, HL_LOG_DEBUG };
 
-/* Kernel stall probes (probes.softirq, napi, function_latency, drops, runqueue). */
-struct hl_softirq_conf {
-	bool enabled;
-	uint32_t vectors; /* bit per softirq vector (hl_softirq_names) */
-	uint32_t histogram_scale;
-	uint32_t max_buckets;
-};
-
-struct hl_napi_conf {
-	bool enabled;
-	char *network_namespace; /* host, all, a path or an inode number */
-	uint32_t max_series;
-};
-
-struct hl_function_latency_conf {
-	bool enabled;
-	struct hl_strlist functions;
-	uint32_t histogram_scale;
-	uint32_t max_buckets;
-};
-
-#define HL_CONF_GROUP_CGROUP (1U << 0) /* group_by: [cgroup] of drops, runqueue */
-
-struct hl_drops_conf {
-	bool enabled;
-	char *network_namespace;
-	uint32_t group_by; /* HL_CONF_GROUP_CGROUP */
-	uint32_t max_series;
-};
-
-enum hl_runqueue_tasks { HL_RUNQ_SOCKET_READERS, HL_RUNQ_ALL };
-
-struct hl_runqueue_conf {
-	bool enabled;
-	int tasks; /* enum hl_runqueue_tasks */
-	struct hl_strlist cgroups;
-	struct hl_uintlist pids;
-	uint32_t group_by; /* HL_CONF_GROUP_CGROUP */
-	uint32_t histogram_scale;
-	uint32_t max_buckets;
-	uint32_t max_series;
-};
-
-enum hl_xdp_mode { HL_XDP_NATIVE, HL_XDP_GENERIC };
-
-/* probes.xdp_responder */
-struct hl_xdp_responder_conf {
-	bool enabled;
-	char *interface;
-	uint32_t port;
-	struct hl_strlist allow; /* CIDRs, checked by hl_parse_cidr */
-	uint32_t rate_limit;	 /* responses per second; 0: none */
-	int mode;		 /* enum hl_xdp_mode */
-};
-
-struct hl_stack_latency_filters {
-	struct hl_strlist interfaces; /* names; empty = all */
-	char *network_namespace;      /* "host" (default), "all", a path, or an inode number */
-	struct hl_strlist cgroups;    /* cgroup v2 paths; empty = all */
-	struct hl_uintlist pids;      /* empty = all */
-	uint32_t min_queue_length;
-};
+/* Most probes the registry may hold (agent/probes/registry.c). */
+#define HL_PROBES_MAX 16
 
 struct hl_config {
 	char *path; /* file it came from, or "<embedded>" */
@@ -175,46 +125,28 @@ struct hl_config {
 	struct {
 		struct hl_kvlist attributes;
 	} resource;
-	struct {
-		bool enabled;
-		uint32_t stages; /* bit per enum hl_stage */
-		uint32_t histogram_scale;
-		uint32_t max_buckets;	     /* export max size per histogram */
-		uint32_t max_groups;	     /* kernel map bound for group-by keys */
-		uint32_t max_bucket_entries; /* kernel per-bucket counter map capacity */
-		struct hl_stack_latency_filters filters;
-		uint32_t group_by; /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
-	} stack;
-	struct {
-		bool enabled;
-		struct hl_strlist interfaces; /* empty: the default route's interface */
-		struct hl_durlist granularities;
-		uint32_t samples;
-		uint64_t every_ns;
-		uint32_t burst_threshold; /* percent of the link speed */
-		uint32_t link_speed;	  /* Mbit/s when the interface reports none; 0: none */
-		int attach;		  /* enum hl_traffic_attach */
-		struct {
-			char *dir;
-			uint32_t max_bytes; /* 0: do not store runs */
-			uint64_t max_age_ns;
-		} store;
-	} traffic;
-	struct hl_softirq_conf softirq;
-	struct hl_napi_conf napi;
-	struct hl_function_latency_conf function_latency;
-	struct hl_drops_conf drops;
-	struct hl_runqueue_conf runqueue;
-	struct hl_xdp_responder_conf xdp_responder;
+	/*
+	 * Each probe's section under probes:, a struct of its own (struct
+	 * hl_probe_ops: options, config_size), by position in hl_probes[].
+	 * Read with hl_probe_config (agent/core/probe.h).
+	 */
+	void *probe_conf[HL_PROBES_MAX];
 	struct hl_exporter_list exporters;
 };
 
-/* Stage names, in enum hl_stage order, NULL-terminated. */
-extern const char *const hl_stage_names[];
-/* Softirq vector names, in the kernel's order, NULL-terminated. */
-extern const char *const hl_softirq_names[];
-/* Top-level option table. */
+/* Top-level option table (probes: is filled from the registry before main). */
 extern const struct hl_option hl_config_options[];
+
+/*
+ * A config error between keys of one probe's section, found after parsing
+ * (struct hl_probe_ops.check_config). The parser reports it at key, or
+ * when the file does not set key, at near (then the section).
+ */
+struct hl_config_problem {
+	const char *key;  /* under the section, e.g. "interface" */
+	const char *near; /* e.g. "enabled"; NULL: the section */
+	char msg[256];
+};
 
 /*
  * Exporter types the parser accepts; provided by exporters/registry.c.
@@ -249,14 +181,6 @@ const char *hl_config_diff(const struct hl_config *a, const struct hl_config *b,
 int hl_parse_duration(const char *s, uint64_t *ns);
 /* Format ns as the shortest exact duration string ("10s", "1500us"). */
 void hl_format_duration(uint64_t ns, char *buf, size_t len);
-
-/*
- * A network or host address: "a.b.c.d[/len]" or an IPv6 address with an
- * optional "/len" (no length: one host). addr gets 16 bytes, IPv4 as
- * ::ffff:a.b.c.d, and *prefix the length over those 128 bits. -EINVAL with
- * the reason in why (also when bits beyond the length are set).
- */
-int hl_parse_cidr(const char *s, uint8_t addr[16], unsigned int *prefix, char *why, size_t whylen);
 
 /* Write the config reference (a Markdown table of every key) to f. */
 void hl_config_print_reference(FILE *f);

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "health.h"
 #include "log.h"
+#include "netaddr.h"
 #include "probeset.h"
 
 #define STALE_SLACK_NS 10000000000ULL
@@ -46,60 +47,6 @@ struct hl_health {
 	bool was_ready;		       /* health thread only */
 	struct conn conns[HL_HEALTH_MAX_CONNS];
 };
-
-int hl_health_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why,
-			   size_t whylen)
-{
-	const char *colon = strrchr(s, ':');
-	char host[INET6_ADDRSTRLEN + 2];
-	unsigned long port = 0;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
-		goto bad;
-	for (const char *p = colon + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			goto bad;
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	if (port < 1 || port > 65535) {
-		snprintf(why, whylen, "'%s': the port must be 1..65535", s);
-		return -EINVAL;
-	}
-	hl = (size_t)(colon - s);
-	if (hl >= sizeof(host))
-		goto bad;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	if (host[0] == '[') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		if (hl < 3 || host[hl - 1] != ']')
-			goto bad;
-		host[hl - 1] = 0;
-		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
-			goto bad;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-			goto bad;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*sslen = sizeof(*a);
-	}
-	return 0;
-bad:
-	snprintf(why, whylen,
-		 "'%s': expected a numeric IPv4 address and port (127.0.0.1:9466) or an IPv6 "
-		 "address in brackets and port ([::1]:9466)",
-		 s);
-	return -EINVAL;
-}
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
@@ -346,7 +293,7 @@ struct hl_health *hl_health_start(const char *listen_at, uint64_t interval_ns,
 	char why[200];
 	int one = 1;
 
-	if (hl_health_parse_listen(listen_at, &ss, &sslen, why, sizeof(why))) {
+	if (hl_parse_listen(listen_at, &ss, &sslen, why, sizeof(why))) {
 		snprintf(err, errlen, "agent.health.listen %s", why);
 		return NULL;
 	}

@@ -18,7 +18,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 struct hl_probeset;
 
@@ -34,13 +33,6 @@ struct hl_health;
  * callable until hl_health_stop returns.
  */
 typedef bool (*hl_health_ready_fn)(void *arg, char *why, size_t len);
-
-/*
- * "IPv4:PORT" or "[IPv6]:PORT", numeric. 0, or -EINVAL with the reason in
- * why.
- */
-int hl_health_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why,
-			   size_t whylen);
 
 /*
  * Bind and listen on listen, start the thread. Until hl_health_started,

@@ -35,7 +35,6 @@
 
 #include "hostlat.h"
 #include "probe.h"
-#include "xdp_responder.h"
 #include "traffic.h"
 
 #define MAX_METRICS 128

@@ -22,3 +22,12 @@ int hl_probe_shared_map(enum hl_shared_map id)
 {
 	return (unsigned int)id < HL_SHARED_MAPS ? shared_fd1[id] - 1 : -1;
 }
+
+/* The parser stores probe i's config at probe_conf[i] (config.c). */
+const void *hl_probe_config(const struct hl_config *cfg, const struct hl_probe_ops *p)
+{
+	for (int i = 0; i < HL_PROBES_MAX && hl_probes[i]; i++)
+		if (hl_probes[i] == p)
+			return cfg->probe_conf[i];
+	return NULL;
+}

@@ -16,6 +16,19 @@
 
 struct hl_probe_ops {
 	const char *name; /* its section under probes: */
+	const char *help; /* one line: what the section measures */
+	/*
+	 * The section's keys, offsets into the probe's own config struct of
+	 * config_size bytes, which the parser allocates and fills (defaults
+	 * included); the probe reads it with hl_probe_config.
+	 */
+	const struct hl_option *options;
+	size_t config_size;
+	/*
+	 * Optional: checks between keys of the section, after it parsed.
+	 * -EINVAL with *pb filled (the parser adds the position).
+	 */
+	int (*check_config)(const void *conf, struct hl_config_problem *pb);
 	bool (*enabled)(const struct hl_config *cfg);
 	/*
 	 * --check: print what would run here and through which hooks, from
@@ -65,8 +78,14 @@ struct hl_probe_ops {
  */
 #define HL_METRIC_PROBE_HOOK "hostlat.probe.hook"
 
-/* Every probe, NULL-terminated, in start order (agent/probes/registry.c). */
+/*
+ * Every probe, NULL-terminated, in the order of their config sections, of
+ * start and of metrics (agent/probes/registry.c).
+ */
 extern const struct hl_probe_ops *const hl_probes[];
+
+/* Probe p's config struct in cfg (p->config_size bytes), or NULL. */
+const void *hl_probe_config(const struct hl_config *cfg, const struct hl_probe_ops *p);
 
 /*
  * True while --check starts the probes to verify them. A probe whose

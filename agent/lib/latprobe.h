@@ -3,7 +3,8 @@
  * What the duration probes (softirq, runqueue, function_latency) share:
  * the bucketing table written into their object's rodata, the histogram
  * series read from bpf/lathist.h's maps, the per-CPU HL_STALL_* counters,
- * their links, and the metric points built from them.
+ * their links, the metric points built from them, and their histogram
+ * config keys.
  */
 #ifndef HOSTLAT_LATPROBE_H
 #define HOSTLAT_LATPROBE_H
@@ -42,6 +43,24 @@ int hl_latprobe_init(struct hl_latprobe *lp, uint32_t scale, uint32_t max_bucket
 		     uint32_t dense_ids, uint32_t max_series, uint32_t max_entries, char *err,
 		     size_t errlen);
 void hl_latprobe_free(struct hl_latprobe *lp); /* idempotent; destroys the links */
+
+/*
+ * The histogram keys of a duration probe's section (struct hl_option, in
+ * config.h), into the uint32_t histogram_scale and max_buckets of its
+ * config struct conf_type.
+ */
+#define HL_LATPROBE_SCALE_OPTION(conf_type)                                                        \
+	{                                                                                          \
+		.name = "histogram_scale", .type = HL_OPT_UINT,                                    \
+		.offset = offsetof(conf_type, histogram_scale), .def = "3", .min = 0, .max = 5,    \
+		.help = "exponential histogram scale: 2^scale buckets per power of two"            \
+	}
+#define HL_LATPROBE_BUCKETS_OPTION(conf_type)                                                      \
+	{                                                                                          \
+		.name = "max_buckets", .type = HL_OPT_UINT,                                        \
+		.offset = offsetof(conf_type, max_buckets), .def = "160", .min = 2, .max = 16384,  \
+		.help = "most buckets per exported histogram (downscaled to fit)"                  \
+	}
 
 /* Read the histogram maps and the counters array. 0 or -errno. */
 int hl_latprobe_read(struct hl_latprobe *lp, int hist_fd, int series_fd, int dense_fd,

@@ -10,9 +10,9 @@
 
 #include <linux/types.h>
 
-#include "config.h"
 #include "hostlat.h"
 #include "pingwire.h"
+#include "stages.h"
 
 _Static_assert(HL_XR_STAGES == HL_STAGE_COUNT, "one wire stage per stage");
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The responder protocol (bpf/xdp_responder.h) in user space. Decoding a
+ * The responder protocol (bpf/responder_proto.h) in user space. Decoding a
  * reply for `hostlat ping` is a pure function of the datagram's bytes, no I/O and no state, so that what any
  * host on the network can send is checked in one place (and fuzzed:
  * tests/fuzz/fuzz_ping_reply.c). The host figures a responder sends are
@@ -14,7 +14,7 @@
 
 #include <linux/types.h>
 
-#include "xdp_responder.h"
+#include "responder_proto.h"
 
 /*
  * A valid reply in host byte order. The parts whose flag (HL_XR_F_*) is

@@ -15,9 +15,11 @@
 #include <linux/types.h>
 
 #include "probes.h"
+#include "drops.h"
 #include "drops.skel.h"
 #include "kernel.h"
 #include "log.h"
+#include "netaddr.h"
 #include "probeutil.h"
 #include "stall.h"
 #include "function_latency.h"
@@ -149,18 +151,24 @@ static void reason_label(const struct drops *d, __u32 reason, char *buf, size_t 
 		snprintf(buf, len, "REASON_%u", reason);
 }
 
+static const struct hl_drops_conf *drops_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_drops_probe);
+}
+
 static bool drops_enabled(const struct hl_config *cfg)
 {
-	return cfg->drops.enabled;
+	return drops_conf(cfg)->enabled;
 }
 
 static void drops_check(const struct hl_config *cfg, FILE *f)
 {
+	const struct hl_drops_conf *c = drops_conf(cfg);
 	struct drops_plan p;
 
 	drops_plan(&p);
-	fprintf(f, "probe drops: namespace %s%s\n", cfg->drops.network_namespace,
-		cfg->drops.group_by ? ", by cgroup" : "");
+	fprintf(f, "probe drops: namespace %s%s\n", c->network_namespace,
+		c->group_by ? ", by cgroup" : "");
 	fprintf(f, "  %-22s %s\n", "skb drops",
 		p.kfree ? (p.kfree == KFREE_NOREASON ? "tp_btf/kfree_skb (no reason)"
 						     : "tp_btf/kfree_skb")
@@ -194,7 +202,7 @@ static void drops_stop(void *state)
 
 static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_drops_conf *c = &cfg->drops;
+	const struct hl_drops_conf *c = drops_conf(cfg);
 	struct drops *d = calloc(1, sizeof(*d));
 	uint64_t netns;
 	int e;
@@ -223,7 +231,7 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	d->group_cgroup = c->group_by & HL_CONF_GROUP_CGROUP;
+	d->group_cgroup = c->group_by & HL_DROPS_GROUP_CGROUP;
 	hl_counter_set_init(&d->cs, sizeof(struct hl_drop_key), 1, c->max_series, d->ncpus);
 	d->skel = drops_bpf__open();
 	if (!d->skel) {
@@ -346,8 +354,49 @@ static int drops_collect(void *state, struct hl_metric *out, size_t max)
 	return (int)m;
 }
 
+/* ---- config (probes.drops) ---- */
+
+#define OFF(field) offsetof(struct hl_drops_conf, field)
+
+/* bit 0 = HL_DROPS_GROUP_CGROUP */
+static const char *const group_names[] = {"cgroup", NULL};
+
+static const struct hl_option drops_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "true",
+	 .help = "count packet drops by reason, and sockets' receive-queue and buffer-limit "
+		 "events"},
+	{.name = "network_namespace",
+	 .type = HL_OPT_STRING,
+	 .offset = OFF(network_namespace),
+	 .def = "host",
+	 .help = "count only drops in this namespace (" HL_NETNS_HELP ")",
+	 .check = hl_check_netns},
+	{.name = "group_by",
+	 .type = HL_OPT_FLAGS,
+	 .offset = OFF(group_by),
+	 .def = "[]",
+	 .names = group_names,
+	 .help = "[cgroup]: split counts by the cgroup of the socket involved (events without "
+		 "a socket have no cgroup.path); empty: no split"},
+	{.name = "max_series",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(max_series),
+	 .def = "1024",
+	 .min = 16,
+	 .max = 1048576,
+	 .help = "most (kind, reason, cgroup) counters in the kernel; events beyond are "
+		 "counted as overflow"},
+	{0},
+};
+
 const struct hl_probe_ops hl_drops_probe = {
 	.name = "drops",
+	.help = "packet drops by reason and socket-buffer pressure",
+	.options = drops_options,
+	.config_size = sizeof(struct hl_drops_conf),
 	.enabled = drops_enabled,
 	.check = drops_check,
 	.start = drops_start,

@@ -26,6 +26,11 @@
 #define COMP "function_latency"
 #define KEY "probes.function_latency.functions"
 
+static const struct hl_function_latency_conf *funclat_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_function_latency_probe);
+}
+
 /* ---- planning --------------------------------------------------------------------- */
 
 /* Item s of the list: its function name and whether it is optional. */
@@ -43,7 +48,7 @@ int hl_function_latency_validate(const struct hl_config *cfg,
 				 const struct hl_function_latency_kernel *k, char *err,
 				 size_t errlen)
 {
-	const struct hl_strlist *fl = &cfg->function_latency.functions;
+	const struct hl_strlist *fl = &funclat_conf(cfg)->functions;
 	char func[HL_FUNC_NAME_MAX + 1];
 	bool optional;
 
@@ -116,7 +121,7 @@ int hl_function_latency_plan(const struct hl_config *cfg,
 			     const struct hl_function_latency_kernel *k,
 			     struct hl_function_latency_plan *plan)
 {
-	const struct hl_strlist *fl = &cfg->function_latency.functions;
+	const struct hl_strlist *fl = &funclat_conf(cfg)->functions;
 	int available = 0;
 
 	for (size_t i = 0; i < fl->n && i < HL_FUNC_SLOTS; i++) {
@@ -182,7 +187,7 @@ struct funclat {
 
 static bool funclat_enabled(const struct hl_config *cfg)
 {
-	return cfg->function_latency.enabled;
+	return funclat_conf(cfg)->enabled;
 }
 
 static int funclat_validate(const struct hl_config *cfg, char *err, size_t errlen)
@@ -231,7 +236,7 @@ static void funclat_check(const struct hl_config *cfg, FILE *f)
 {
 	struct hl_function_latency_plan plan[HL_FUNC_SLOTS];
 	struct hl_function_latency_kernel k = running_kernel();
-	size_t n = cfg->function_latency.functions.n;
+	size_t n = funclat_conf(cfg)->functions.n;
 
 	hl_function_latency_plan(cfg, &k, plan);
 	print_plan(plan, n < HL_FUNC_SLOTS ? n : HL_FUNC_SLOTS, f);
@@ -378,7 +383,7 @@ static int open_and_load(struct funclat *fl, char *err, size_t errlen)
 
 static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_function_latency_conf *c = &cfg->function_latency;
+	const struct hl_function_latency_conf *c = funclat_conf(cfg);
 	struct hl_function_latency_kernel k = running_kernel();
 	struct funclat *fl = calloc(1, sizeof(*fl));
 	size_t off = 0;
@@ -504,8 +509,57 @@ static int funclat_collect(void *state, struct hl_metric *out, size_t max)
 	return 3;
 }
 
+/* ---- config (probes.function_latency) ---- */
+
+#define OFF(field) offsetof(struct hl_function_latency_conf, field)
+
+/* A kernel function name (C identifier, or a GCC clone like f.isra.0), optionally with '?'. */
+static int check_function(const char *s, char *why, size_t whylen)
+{
+	size_t len = strlen(s);
+	bool ok = len <= HL_FUNC_NAME_MAX + 1 && !(s[0] >= '0' && s[0] <= '9') && s[0] != '.';
+
+	if (len && s[len - 1] == '?')
+		len--;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.';
+	if (ok && len)
+		return 0;
+	snprintf(why, whylen,
+		 "'%s' is not a kernel function name (letters, digits, _ and ., at most %d "
+		 "characters, optionally followed by ?)",
+		 s, HL_FUNC_NAME_MAX);
+	return -EINVAL;
+}
+
+static const struct hl_option funclat_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "true",
+	 .help = "time kernel functions with fentry/fexit, or kprobe/kretprobe where "
+		 "trampolines cannot hook them (needs one of the two)"},
+	{.name = "functions",
+	 .type = HL_OPT_STRLIST,
+	 .offset = OFF(functions),
+	 .def = "[net_rx_action, tcp_collapse, tcp_prune_queue?]",
+	 .min = 1,
+	 .max = HL_FUNC_SLOTS,
+	 .help = "kernel functions to time; each must be in the kernel's BTF (checked at start "
+		 "and by --check: exit status 2 otherwise), unless its name ends in ? (then "
+		 "timed only where it exists)",
+	 .check = check_function},
+	HL_LATPROBE_SCALE_OPTION(struct hl_function_latency_conf),
+	HL_LATPROBE_BUCKETS_OPTION(struct hl_function_latency_conf),
+	{0},
+};
+
 const struct hl_probe_ops hl_function_latency_probe = {
 	.name = "function_latency",
+	.help = "duration of kernel functions",
+	.options = funclat_options,
+	.config_size = sizeof(struct hl_function_latency_conf),
 	.enabled = funclat_enabled,
 	.check = funclat_check,
 	.start = funclat_start,

@@ -8,12 +8,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <linux/types.h>
 
 #include "config.h"
 #include "probe.h"
 #include "stall.h"
+
+/* probes.function_latency */
+struct hl_function_latency_conf {
+	bool enabled;
+	struct hl_strlist functions; /* names, each optionally followed by '?' */
+	uint32_t histogram_scale;
+	uint32_t max_buckets;
+};
 
 /* ---- function_latency planning (pure: the kernel is passed in) ---- */
 

@@ -14,7 +14,9 @@
 #include "probes.h"
 #include "kernel.h"
 #include "log.h"
+#include "napi.h"
 #include "napi.skel.h"
+#include "netaddr.h"
 #include "probeutil.h"
 #include "stall.h"
 #include "function_latency.h"
@@ -38,9 +40,14 @@ struct napi_labels {
 	char name[HL_NAPI_NAMSIZ + 1];
 };
 
+static const struct hl_napi_conf *napi_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_napi_probe);
+}
+
 static bool napi_enabled(const struct hl_config *cfg)
 {
-	return cfg->napi.enabled;
+	return napi_conf(cfg)->enabled;
 }
 
 static const char *napi_unavailable(void)
@@ -56,7 +63,7 @@ static void napi_check(const struct hl_config *cfg, FILE *f)
 {
 	const char *why = napi_unavailable();
 
-	fprintf(f, "probe napi: namespace %s\n", cfg->napi.network_namespace);
+	fprintf(f, "probe napi: namespace %s\n", napi_conf(cfg)->network_namespace);
 	fprintf(f, "  %-10s %s\n", "polls", why ? "unavailable" : "tp_btf/napi_poll");
 	if (why)
 		fprintf(f, "  %s\n", why);
@@ -77,7 +84,7 @@ static void napi_stop(void *state)
 
 static void *napi_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_napi_conf *c = &cfg->napi;
+	const struct hl_napi_conf *c = napi_conf(cfg);
 	struct napi *n = calloc(1, sizeof(*n));
 	const char *why = napi_unavailable();
 	uint64_t netns;
@@ -219,8 +226,38 @@ static int napi_collect(void *state, struct hl_metric *out, size_t max)
 	return (int)m;
 }
 
+/* ---- config (probes.napi) ---- */
+
+#define OFF(field) offsetof(struct hl_napi_conf, field)
+
+static const struct hl_option napi_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "true",
+	 .help = "count NAPI polls, packets and polls that used their whole budget, per device"},
+	{.name = "network_namespace",
+	 .type = HL_OPT_STRING,
+	 .offset = OFF(network_namespace),
+	 .def = "host",
+	 .help = "devices of this namespace (" HL_NETNS_HELP "); the per-CPU backlog is always "
+		 "counted",
+	 .check = hl_check_netns},
+	{.name = "max_series",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(max_series),
+	 .def = "256",
+	 .min = 1,
+	 .max = 65536,
+	 .help = "most devices tracked; polls of further devices are counted as overflow"},
+	{0},
+};
+
 const struct hl_probe_ops hl_napi_probe = {
 	.name = "napi",
+	.help = "NAPI polls against their budget, per device",
+	.options = napi_options,
+	.config_size = sizeof(struct hl_napi_conf),
 	.enabled = napi_enabled,
 	.check = napi_check,
 	.start = napi_start,

@@ -15,6 +15,7 @@
 #include "kernel.h"
 #include "latprobe.h"
 #include "log.h"
+#include "runqueue.h"
 #include "runqueue.skel.h"
 #include "function_latency.h"
 
@@ -36,6 +37,11 @@ struct runq {
 	bool group_cgroup;
 };
 
+static const struct hl_runqueue_conf *runq_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_runqueue_probe);
+}
+
 /* 0 when it can run; readers need a socket-read tracepoint. */
 static int runq_plan(const struct hl_config *cfg, struct runq_plan *p)
 {
@@ -50,7 +56,7 @@ static int runq_plan(const struct hl_config *cfg, struct runq_plan *p)
 		return -ENOENT;
 	}
 	p->wakeup_new = hl_kernel_has_tp_btf("sched_wakeup_new");
-	if (cfg->runqueue.tasks == HL_RUNQ_ALL)
+	if (runq_conf(cfg)->tasks == HL_RUNQ_ALL)
 		return 0;
 	if (hl_kernel_has_tp_btf("sock_recv_length")) {
 		p->mark_prog = "hl_rq_sock_recv";
@@ -71,12 +77,12 @@ static int runq_plan(const struct hl_config *cfg, struct runq_plan *p)
 
 static bool runq_enabled(const struct hl_config *cfg)
 {
-	return cfg->runqueue.enabled;
+	return runq_conf(cfg)->enabled;
 }
 
 static void runq_check(const struct hl_config *cfg, FILE *f)
 {
-	const struct hl_runqueue_conf *c = &cfg->runqueue;
+	const struct hl_runqueue_conf *c = runq_conf(cfg);
 	struct runq_plan p;
 	int e = runq_plan(cfg, &p);
 
@@ -109,7 +115,7 @@ static void runq_stop(void *state)
 
 static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_runqueue_conf *c = &cfg->runqueue;
+	const struct hl_runqueue_conf *c = runq_conf(cfg);
 	struct runq *r = calloc(1, sizeof(*r));
 	uint32_t n_series, entries;
 	struct bpf_object *obj;
@@ -125,7 +131,7 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 	}
 	if (r->plan.why[0])
 		hl_warn(COMP, "%s", r->plan.why);
-	r->group_cgroup = c->group_by & HL_CONF_GROUP_CGROUP;
+	r->group_cgroup = c->group_by & HL_RUNQ_GROUP_CGROUP;
 	n_series = r->group_cgroup ? c->max_series : 1;
 	entries = hl_latprobe_entries(n_series, (int)c->histogram_scale, RUNQ_OCTAVES);
 	if (entries > RUNQ_MAX_ENTRIES)
@@ -226,8 +232,79 @@ static int runq_collect(void *state, struct hl_metric *out, size_t max)
 	return 2;
 }
 
+/* ---- config (probes.runqueue) ---- */
+
+#define OFF(field) offsetof(struct hl_runqueue_conf, field)
+
+/* bit 0 = HL_RUNQ_GROUP_CGROUP */
+static const char *const group_names[] = {"cgroup", NULL};
+
+static const char *const task_names[] = {
+	[HL_RUNQ_SOCKET_READERS] = "socket-readers",
+	[HL_RUNQ_ALL] = "all",
+	NULL,
+};
+
+static const struct hl_option filter_options[] = {
+	{.name = "cgroups",
+	 .type = HL_OPT_STRLIST,
+	 .offset = OFF(cgroups),
+	 .def = "[]",
+	 .max = 4096,
+	 .help = "only tasks in these cgroups (cgroup v2 paths, relative to the mount or "
+		 "full); empty: all"},
+	{.name = "pids",
+	 .type = HL_OPT_UINTLIST,
+	 .offset = OFF(pids),
+	 .def = "[]",
+	 .min = 1,
+	 .max = 4194304,
+	 .help = "only threads of these processes; empty: all"},
+	{0},
+};
+
+static const struct hl_option runq_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "true",
+	 .help = "measure run-queue latency: wake-up (or preemption) to running on a CPU"},
+	{.name = "tasks",
+	 .type = HL_OPT_ENUM,
+	 .offset = OFF(tasks),
+	 .def = "socket-readers",
+	 .names = task_names,
+	 .help = "socket-readers: threads once they have read from a socket; all: every "
+		 "thread; the filters narrow either"},
+	{.name = "filters",
+	 .type = HL_OPT_SECTION,
+	 .sub = filter_options,
+	 .help = "which tasks to measure"},
+	{.name = "group_by",
+	 .type = HL_OPT_FLAGS,
+	 .offset = OFF(group_by),
+	 .def = "[]",
+	 .names = group_names,
+	 .help = "[cgroup]: one histogram per cgroup of the waiting task; empty: one "
+		 "histogram"},
+	HL_LATPROBE_SCALE_OPTION(struct hl_runqueue_conf),
+	HL_LATPROBE_BUCKETS_OPTION(struct hl_runqueue_conf),
+	{.name = "max_series",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(max_series),
+	 .def = "256",
+	 .min = 1,
+	 .max = 65536,
+	 .help = "most cgroups tracked when grouped; samples of further ones are counted as "
+		 "lost"},
+	{0},
+};
+
 const struct hl_probe_ops hl_runqueue_probe = {
 	.name = "runqueue",
+	.help = "run-queue latency of socket readers or chosen tasks",
+	.options = runq_options,
+	.config_size = sizeof(struct hl_runqueue_conf),
 	.enabled = runq_enabled,
 	.check = runq_check,
 	.start = runq_start,

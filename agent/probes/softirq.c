@@ -14,10 +14,24 @@
 #include "kernel.h"
 #include "latprobe.h"
 #include "log.h"
+#include "softirq.h"
 #include "softirq.skel.h"
 #include "function_latency.h"
 
 #define COMP "softirq"
+
+/* In the kernel's order, NULL-terminated. */
+static const char *const vector_names[] = {
+	"hi",	   "timer", "net_tx",  "net_rx", "block", "irq_poll",
+	"tasklet", "sched", "hrtimer", "rcu",	 NULL,
+};
+_Static_assert(sizeof(vector_names) / sizeof(vector_names[0]) == HL_SOFTIRQ_VECS + 1,
+	       "vector_names must name every softirq vector");
+
+static const struct hl_softirq_conf *softirq_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_softirq_probe);
+}
 
 struct softirq {
 	struct softirq_bpf *skel;
@@ -54,12 +68,12 @@ static void vector_list(uint32_t mask, char *buf, size_t len)
 	for (int v = 0; v < HL_SOFTIRQ_VECS && off < len; v++)
 		if (mask & (1U << v))
 			off += snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
-					hl_softirq_names[v]);
+					vector_names[v]);
 }
 
 static bool softirq_enabled(const struct hl_config *cfg)
 {
-	return cfg->softirq.enabled;
+	return softirq_conf(cfg)->enabled;
 }
 
 static void softirq_check(const struct hl_config *cfg, FILE *f)
@@ -67,7 +81,7 @@ static void softirq_check(const struct hl_config *cfg, FILE *f)
 	char why[256], vecs[128];
 	bool have_wait = false;
 
-	vector_list(cfg->softirq.vectors, vecs, sizeof(vecs));
+	vector_list(softirq_conf(cfg)->vectors, vecs, sizeof(vecs));
 	fprintf(f, "probe softirq: vectors %s\n", vecs);
 	if (softirq_plan(&have_wait, why, sizeof(why))) {
 		fprintf(f, "  unavailable: %s\n", why);
@@ -96,7 +110,7 @@ static void softirq_stop(void *state)
 
 static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_softirq_conf *c = &cfg->softirq;
+	const struct hl_softirq_conf *c = softirq_conf(cfg);
 	uint32_t n_series = HL_SOFTIRQ_KINDS * HL_SOFTIRQ_VECS;
 	struct softirq *s = calloc(1, sizeof(*s));
 	char why[256];
@@ -181,7 +195,7 @@ static int softirq_collect(void *state, struct hl_metric *out, size_t max)
 
 		if (kind >= HL_SOFTIRQ_KINDS)
 			continue;
-		hl_point_attr(&pts[i], "softirq.vector", hl_softirq_names[vec]);
+		hl_point_attr(&pts[i], "softirq.vector", vector_names[vec]);
 		hl_latprobe_hist_point(&pts[i], sr);
 		np[kind]++;
 	}
@@ -198,8 +212,33 @@ static int softirq_collect(void *state, struct hl_metric *out, size_t max)
 	return HL_SOFTIRQ_KINDS + 1;
 }
 
+/* ---- config (probes.softirq) ---- */
+
+#define OFF(field) offsetof(struct hl_softirq_conf, field)
+
+static const struct hl_option softirq_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "true",
+	 .help = "measure softirq wait (raise to entry) and run time (entry to exit)"},
+	{.name = "vectors",
+	 .type = HL_OPT_FLAGS,
+	 .offset = OFF(vectors),
+	 .def = "[net_rx, net_tx]",
+	 .min = 1,
+	 .names = vector_names,
+	 .help = "softirq vectors to measure"},
+	HL_LATPROBE_SCALE_OPTION(struct hl_softirq_conf),
+	HL_LATPROBE_BUCKETS_OPTION(struct hl_softirq_conf),
+	{0},
+};
+
 const struct hl_probe_ops hl_softirq_probe = {
 	.name = "softirq",
+	.help = "softirq wait and run time per vector",
+	.options = softirq_options,
+	.config_size = sizeof(struct hl_softirq_conf),
 	.enabled = softirq_enabled,
 	.check = softirq_check,
 	.start = softirq_start,

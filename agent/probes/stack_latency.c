@@ -21,8 +21,10 @@
 #include "kernel.h"
 #include "log.h"
 #include "maputil.h"
+#include "netaddr.h"
 #include "probeutil.h"
 #include "series.h"
+#include "stages.h"
 #include "stack_latency.h"
 #include "stack_latency.skel.h"
 
@@ -113,9 +115,16 @@ struct hl_stack_latency {
 	struct hl_point drop_points[HL_STAGE_COUNT * HL_DROP_REASON_COUNT];
 };
 
+static const struct hl_stack_latency_conf *stack_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_stack_latency_probe);
+}
+
 static bool stage_wanted(const struct hl_config *cfg, int st)
 {
-	return cfg->stack.enabled && (cfg->stack.stages & (1U << st));
+	const struct hl_stack_latency_conf *sc = stack_conf(cfg);
+
+	return sc->enabled && (sc->stages & (1U << st));
 }
 
 /* Append a reason to p->why, after "; " unless it is the first. */
@@ -227,7 +236,7 @@ void hl_stack_latency_print_plan(FILE *f, const struct hl_stage_plan plan[])
 static int fill_filters(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
 			size_t errlen)
 {
-	const struct hl_stack_latency_filters *f = &cfg->stack.filters;
+	const struct hl_stack_latency_filters *f = &stack_conf(cfg)->filters;
 	__u8 one = 1;
 	int e;
 
@@ -300,47 +309,46 @@ static int refuse_stages(struct hl_stack_latency *s)
 static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
 		     size_t errlen)
 {
+	const struct hl_stack_latency_conf *sc = stack_conf(cfg);
 	struct stack_latency_bpf__rodata *ro = s->skel->rodata;
 	uint64_t netns;
 	uint32_t mask = 0;
 	int e;
 
-	e = hl_resolve_netns(cfg->stack.filters.network_namespace,
+	e = hl_resolve_netns(sc->filters.network_namespace,
 			     "probes.stack_latency.filters.network_namespace", &netns, err, errlen);
 	if (e)
 		return e;
 	for (int st = 0; st < HL_STAGE_COUNT; st++)
 		if (s->plan[st].wanted && s->plan[st].available)
 			mask |= 1U << st;
-	e = hl_exph_table_init(&s->table, (int)cfg->stack.histogram_scale);
+	e = hl_exph_table_init(&s->table, (int)sc->histogram_scale);
 	if (e) {
-		snprintf(err, errlen, "histogram_scale %u is out of range",
-			 cfg->stack.histogram_scale);
+		snprintf(err, errlen, "histogram_scale %u is out of range", sc->histogram_scale);
 		return e;
 	}
 	ro->stage_enabled = mask;
-	ro->group_by = cfg->stack.group_by;
+	ro->group_by = sc->group_by;
 	ro->netns_ino = netns;
-	ro->filter_ifaces = cfg->stack.filters.interfaces.n > 0;
-	ro->filter_cgroups = cfg->stack.filters.cgroups.n > 0;
-	ro->filter_pids = cfg->stack.filters.pids.n > 0;
-	ro->min_queue_len = cfg->stack.filters.min_queue_length;
+	ro->filter_ifaces = sc->filters.interfaces.n > 0;
+	ro->filter_cgroups = sc->filters.cgroups.n > 0;
+	ro->filter_pids = sc->filters.pids.n > 0;
+	ro->min_queue_len = sc->filters.min_queue_length;
 
-	s->max_series = cfg->stack.max_groups;
-	s->max_entries = cfg->stack.max_bucket_entries;
+	s->max_series = sc->max_groups;
+	s->max_entries = sc->max_bucket_entries;
 	hl_series_set_init(&s->ss, &s->table, s->ncpus, s->max_buckets, s->max_series,
 			   s->max_entries);
 	/* Not grouped: the series are the stages, in the dense layout. */
-	if (!cfg->stack.group_by)
+	if (!sc->group_by)
 		hl_series_set_dense(&s->ss, HL_STAGE_COUNT);
 	HL_LATHIST_PREPARE(s->skel, &s->ss);
-	if (cfg->stack.filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
-		bpf_map__set_max_entries(s->skel->maps.iface_filter,
-					 cfg->stack.filters.interfaces.n);
-	if (cfg->stack.filters.cgroups.n > bpf_map__max_entries(s->skel->maps.cgroup_filter))
-		bpf_map__set_max_entries(s->skel->maps.cgroup_filter, cfg->stack.filters.cgroups.n);
-	if (cfg->stack.filters.pids.n > bpf_map__max_entries(s->skel->maps.pid_filter))
-		bpf_map__set_max_entries(s->skel->maps.pid_filter, cfg->stack.filters.pids.n);
+	if (sc->filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
+		bpf_map__set_max_entries(s->skel->maps.iface_filter, sc->filters.interfaces.n);
+	if (sc->filters.cgroups.n > bpf_map__max_entries(s->skel->maps.cgroup_filter))
+		bpf_map__set_max_entries(s->skel->maps.cgroup_filter, sc->filters.cgroups.n);
+	if (sc->filters.pids.n > bpf_map__max_entries(s->skel->maps.pid_filter))
+		bpf_map__set_max_entries(s->skel->maps.pid_filter, sc->filters.pids.n);
 
 	for (int st = 0; st < HL_STAGE_COUNT; st++) {
 		const struct hook *hooks = chosen_hooks(&s->plan[st], st);
@@ -393,7 +401,7 @@ struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, cha
 		return NULL;
 	}
 	s->rx_ts_fd = -1;
-	s->max_buckets = cfg->stack.max_buckets;
+	s->max_buckets = stack_conf(cfg)->max_buckets;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-s->ncpus));
@@ -635,11 +643,119 @@ int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, 
 	return (int)m;
 }
 
+/* ---- config (probes.stack_latency) ---------------------------------------------------- */
+
+#define OFF(field) offsetof(struct hl_stack_latency_conf, field)
+
+/* bit i = group_names[i] */
+static const char *const group_names[] = {"interface", "cgroup", NULL};
+_Static_assert(HL_GROUP_IFACE == 1U << 0 && HL_GROUP_CGROUP == 1U << 1,
+	       "group_names must follow the HL_GROUP_* bits");
+
+static const struct hl_option filter_options[] = {
+	{.name = "interfaces",
+	 .type = HL_OPT_STRLIST,
+	 .offset = OFF(filters.interfaces),
+	 .def = "[]",
+	 .max = 4096,
+	 .help = "only packets received on these interfaces (names in the agent's network "
+		 "namespace); empty: all",
+	 .check = hl_check_ifname},
+	{.name = "network_namespace",
+	 .type = HL_OPT_STRING,
+	 .offset = OFF(filters.network_namespace),
+	 .def = "host",
+	 .help = HL_NETNS_HELP,
+	 .check = hl_check_netns},
+	{.name = "cgroups",
+	 .type = HL_OPT_STRLIST,
+	 .offset = OFF(filters.cgroups),
+	 .def = "[]",
+	 .max = 4096,
+	 .help = "only sockets read by tasks in these cgroups (socket-read stages): paths "
+		 "relative to the cgroup v2 mount, or full paths under it; empty: all"},
+	{.name = "pids",
+	 .type = HL_OPT_UINTLIST,
+	 .offset = OFF(filters.pids),
+	 .def = "[]",
+	 .min = 1,
+	 .max = 4194304,
+	 .help = "only sockets read by these processes (socket-read stages); empty: all"},
+	{.name = "min_queue_length",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(filters.min_queue_length),
+	 .def = "0",
+	 .min = 0,
+	 .max = UINT32_MAX,
+	 .help = "only sockets whose receive queue holds at least this many packets (socket "
+		 "stages); 0: no filter"},
+	{0},
+};
+
+static const struct hl_option stack_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "true",
+	 .help = "measure network-stack latency"},
+	{.name = "stages",
+	 .type = HL_OPT_FLAGS,
+	 .offset = OFF(stages),
+	 .def = "[ip-start, tcp-start, udp-start, tcp-socket-enqueued, udp-socket-enqueued, "
+		"tcp-socket-read, udp-socket-read]",
+	 .min = 1,
+	 .names = hl_stage_names,
+	 .help = "stages to measure, each from the packet's receive timestamp"},
+	{.name = "histogram_scale",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(histogram_scale),
+	 .def = "3",
+	 .min = 0,
+	 .max = 5,
+	 .help = "exponential histogram scale: 2^scale buckets per power of two"},
+	{.name = "max_buckets",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(max_buckets),
+	 .def = "160",
+	 .min = 2,
+	 .max = 16384,
+	 .help = "most buckets per exported histogram (downscaled to fit)"},
+	{.name = "max_series",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(max_groups),
+	 .def = "1024",
+	 .min = 1,
+	 .max = 1048576,
+	 .help = "with group_by: most (group, stage) series the kernel tracks; samples of new "
+		 "series beyond it are counted as dropped (without group_by each stage has a "
+		 "fixed slot)"},
+	{.name = "max_bucket_entries",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(max_bucket_entries),
+	 .def = "32768",
+	 .min = 64,
+	 .max = 16777216,
+	 .help = "with group_by: capacity of the kernel's per-bucket counter map (without "
+		 "group_by the buckets live in a fixed per-CPU array)"},
+	{.name = "filters",
+	 .type = HL_OPT_SECTION,
+	 .sub = filter_options,
+	 .help = "which packets and sockets to measure"},
+	{.name = "group_by",
+	 .type = HL_OPT_FLAGS,
+	 .offset = OFF(group_by),
+	 .def = "[]",
+	 .names = group_names,
+	 .help = "split series by receiving interface and/or by the reading task's cgroup "
+		 "(socket-read stages); empty: one series per stage"},
+	{0},
+};
+
 /* ---- the probe module ------------------------------------------------------------------ */
 
 static bool stack_enabled(const struct hl_config *cfg)
 {
-	return cfg->stack.enabled;
+	return stack_conf(cfg)->enabled;
 }
 
 static void stack_check(const struct hl_config *cfg, FILE *f)
@@ -683,6 +799,9 @@ static void stack_stop(void *state)
 
 const struct hl_probe_ops hl_stack_latency_probe = {
 	.name = "stack_latency",
+	.help = "time from packet receive to each network-stack stage",
+	.options = stack_options,
+	.config_size = sizeof(struct hl_stack_latency_conf),
 	.enabled = stack_enabled,
 	.check = stack_check,
 	.report = stack_report,

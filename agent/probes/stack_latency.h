@@ -4,6 +4,7 @@
 #define HOSTLAT_STACK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -12,6 +13,26 @@
 
 /* Its latency histogram metric; the XDP responder finds it in the batch by this name. */
 #define HL_METRIC_STACK_LATENCY "hostlat.stack.latency"
+
+/* probes.stack_latency */
+struct hl_stack_latency_filters {
+	struct hl_strlist interfaces; /* names; empty = all */
+	char *network_namespace;      /* "host" (default), "all", a path, or an inode number */
+	struct hl_strlist cgroups;    /* cgroup v2 paths; empty = all */
+	struct hl_uintlist pids;      /* empty = all */
+	uint32_t min_queue_length;
+};
+
+struct hl_stack_latency_conf {
+	bool enabled;
+	uint32_t stages; /* bit per enum hl_stage */
+	uint32_t histogram_scale;
+	uint32_t max_buckets;	     /* export max size per histogram */
+	uint32_t max_groups;	     /* `max_series`: kernel map bound for group-by keys */
+	uint32_t max_bucket_entries; /* kernel per-bucket counter map capacity */
+	struct hl_stack_latency_filters filters;
+	uint32_t group_by; /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
+};
 
 struct hl_stack_latency;
 

@@ -27,6 +27,7 @@
 #include "hist.h"
 #include "kernel.h"
 #include "log.h"
+#include "netaddr.h"
 #include "privs.h"
 #include "probeutil.h"
 #include "traffic.h"
@@ -220,19 +221,24 @@ static uint64_t mem_per_cpu(int n_ifaces, uint32_t samples)
 
 /* ---- resolving the config ------------------------------------------------------------ */
 
+static const struct hl_traffic_conf *traffic_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_traffic_probe);
+}
+
 /* Interfaces, speeds and granularities; 0 (maybe t->idle) or -errno. */
 static int resolve(struct hl_traffic *t, const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_strlist *l = &cfg->traffic.interfaces;
+	const struct hl_traffic_conf *tc = traffic_conf(cfg);
+	const struct hl_strlist *l = &tc->interfaces;
 	char def[IF_NAMESIZE + 48];
 
-	t->samples = cfg->traffic.samples;
-	t->every_ns = cfg->traffic.every_ns;
-	t->burst_pct = cfg->traffic.burst_threshold;
-	t->n_grans = (int)(cfg->traffic.granularities.n < MAX_GRANS ? cfg->traffic.granularities.n
-								    : MAX_GRANS);
+	t->samples = tc->samples;
+	t->every_ns = tc->every_ns;
+	t->burst_pct = tc->burst_threshold;
+	t->n_grans = (int)(tc->granularities.n < MAX_GRANS ? tc->granularities.n : MAX_GRANS);
 	for (int g = 0; g < t->n_grans; g++) {
-		t->grans[g] = cfg->traffic.granularities.v[g];
+		t->grans[g] = tc->granularities.v[g];
 		hl_format_duration(t->grans[g], t->gran_name[g], sizeof(t->gran_name[g]));
 	}
 	if (!l->n) {
@@ -257,8 +263,8 @@ static int resolve(struct hl_traffic *t, const struct hl_config *cfg, char *err,
 			return -ENODEV;
 		}
 		mbps = read_speed_mbps(name);
-		if (!mbps && cfg->traffic.link_speed) {
-			mbps = cfg->traffic.link_speed;
+		if (!mbps && tc->link_speed) {
+			mbps = tc->link_speed;
 			f->speed_from_config = true;
 		}
 		f->link_bps = mbps * 1000000ULL;
@@ -446,6 +452,7 @@ static int load(struct hl_traffic *t, char *err, size_t errlen)
 
 static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
+	const struct hl_traffic_conf *tc = traffic_conf(cfg);
 	struct hl_traffic *t = calloc(1, sizeof(*t));
 	pthread_condattr_t ca;
 	char desc[1024];
@@ -491,22 +498,22 @@ static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen
 				    bpf_program__fd(t->skel->progs.hl_traffic_egress)};
 		char why[512] = "";
 
-		e = hl_tc_attach(&t->ifaces[i].att, t->ifaces[i].ifindex, fds, cfg->traffic.attach,
-				 why, sizeof(why));
+		e = hl_tc_attach(&t->ifaces[i].att, t->ifaces[i].ifindex, fds, tc->attach, why,
+				 sizeof(why));
 		if (e) {
 			snprintf(err, errlen, "interface %s: %s", t->ifaces[i].name, why);
 			goto fail;
 		}
 	}
-	if (cfg->traffic.store.max_bytes) {
-		e = hl_mkdir_p(cfg->traffic.store.dir, 0755);
+	if (tc->store.max_bytes) {
+		e = hl_mkdir_p(tc->store.dir, 0755);
 		if (e)
 			hl_warn("traffic", "cannot create %s (%s): runs are not stored",
-				cfg->traffic.store.dir, strerror(-e));
+				tc->store.dir, strerror(-e));
 		else
-			t->store_dir = cfg->traffic.store.dir;
-		t->store_max_bytes = cfg->traffic.store.max_bytes;
-		t->store_max_age_ns = cfg->traffic.store.max_age_ns;
+			t->store_dir = tc->store.dir;
+		t->store_max_bytes = tc->store.max_bytes;
+		t->store_max_age_ns = tc->store.max_age_ns;
 	}
 	describe_ifaces(t, desc, sizeof(desc));
 	{
@@ -913,15 +920,117 @@ static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 	return N_METRICS;
 }
 
+/* ---- config (probes.traffic) ------------------------------------------------------------ */
+
+#define OFF(field) offsetof(struct hl_traffic_conf, field)
+
+static const char *const attach_names[] = {
+	[HL_TRAFFIC_ATTACH_AUTO] = "auto",
+	[HL_TRAFFIC_ATTACH_TCX] = "tcx",
+	[HL_TRAFFIC_ATTACH_TC] = "tc",
+	NULL,
+};
+
+static const struct hl_option store_options[] = {
+	{.name = "dir",
+	 .type = HL_OPT_STRING,
+	 .offset = OFF(store.dir),
+	 .def = "/var/lib/hostlat/traffic",
+	 .help = "directory of the stored runs (created if missing); one gzip-compressed CSV "
+		 "file per run and interface"},
+	{.name = "max_bytes",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(store.max_bytes),
+	 .def = "104857600",
+	 .min = 0,
+	 .max = UINT32_MAX,
+	 .help = "most bytes of stored runs; the oldest files are deleted beyond it; 0: store "
+		 "nothing"},
+	{.name = "max_age",
+	 .type = HL_OPT_DURATION,
+	 .offset = OFF(store.max_age_ns),
+	 .def = "24h",
+	 .min = HL_SEC(60),
+	 .max = HL_SEC(366 * 86400),
+	 .help = "stored runs older than this are deleted"},
+	{0},
+};
+
+static const struct hl_option traffic_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "true",
+	 .help = "sample traffic in fine time slots (microbursts)"},
+	{.name = "interfaces",
+	 .type = HL_OPT_STRLIST,
+	 .offset = OFF(interfaces),
+	 .def = "[]",
+	 .max = HL_TRAFFIC_MAX_IFACES,
+	 .help = "interfaces to sample (names in the agent's network namespace); empty: the "
+		 "interface of the default route (none: the probe is off)",
+	 .check = hl_check_ifname},
+	{.name = "granularities",
+	 .type = HL_OPT_DURLIST,
+	 .offset = OFF(granularities),
+	 .def = "[100us, 1ms]",
+	 .min = HL_SEC(1) / 100000, /* 10us */
+	 .max = HL_SEC(10),
+	 .help = "sample lengths: each round runs one run per granularity, one after the other"},
+	{.name = "samples",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(samples),
+	 .def = "2000",
+	 .min = 10,
+	 .max = 100000,
+	 .help = "samples per run; kernel memory per CPU is 128 bytes x samples x interfaces"},
+	{.name = "every",
+	 .type = HL_OPT_DURATION,
+	 .offset = OFF(every_ns),
+	 .def = "10s",
+	 .min = HL_SEC(1),
+	 .max = HL_SEC(86400),
+	 .help = "a round of runs starts this often (right after the previous one when its "
+		 "runs take longer)"},
+	{.name = "burst_threshold",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(burst_threshold),
+	 .def = "50",
+	 .min = 1,
+	 .max = 100,
+	 .help = "a sample whose rate exceeds this percentage of the link speed is a burst"},
+	{.name = "link_speed",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(link_speed),
+	 .def = "0",
+	 .min = 0,
+	 .max = 10000000,
+	 .help = "link speed in Mbit/s for interfaces that report none in "
+		 "/sys/class/net/IF/speed; 0: no bursts are counted there"},
+	{.name = "attach",
+	 .type = HL_OPT_ENUM,
+	 .offset = OFF(attach),
+	 .def = "auto",
+	 .names = attach_names,
+	 .help = "tcx: tcx links (Linux 6.6+); tc: a clsact qdisc filter, removed on exit; "
+		 "auto: tcx where the kernel has it, else tc"},
+	{.name = "store",
+	 .type = HL_OPT_SECTION,
+	 .sub = store_options,
+	 .help = "raw runs kept on local disk"},
+	{0},
+};
+
 /* ---- the probe module -------------------------------------------------------------------- */
 
 static bool traffic_enabled(const struct hl_config *cfg)
 {
-	return cfg->traffic.enabled;
+	return traffic_conf(cfg)->enabled;
 }
 
 static void traffic_check(const struct hl_config *cfg, FILE *f)
 {
+	const struct hl_traffic_conf *tc = traffic_conf(cfg);
 	struct hl_traffic *t = calloc(1, sizeof(*t));
 	char err[512] = "", desc[1024];
 
@@ -941,9 +1050,9 @@ static void traffic_check(const struct hl_config *cfg, FILE *f)
 		describe_ifaces(t, desc, sizeof(desc));
 		fprintf(f, "  interfaces: %s\n", desc);
 		fprintf(f, "  attach: %s\n",
-			cfg->traffic.attach == HL_TRAFFIC_ATTACH_TC ? "tc clsact filter"
-			: tcx					    ? "tcx links"
-			: cfg->traffic.attach == HL_TRAFFIC_ATTACH_TCX
+			tc->attach == HL_TRAFFIC_ATTACH_TC ? "tc clsact filter"
+			: tcx				   ? "tcx links"
+			: tc->attach == HL_TRAFFIC_ATTACH_TCX
 				? "tcx links (unavailable: the kernel has no tcx)"
 				: "tc clsact filter (the kernel has no tcx)");
 		fprintf(f, "  retransmits: %s\n",
@@ -951,7 +1060,7 @@ static void traffic_check(const struct hl_config *cfg, FILE *f)
 				? "tp_btf/tcp_retransmit_skb"
 				: "unavailable (no tcp_retransmit_skb tracepoint)");
 		fprintf(f, "  kernel memory per CPU: %" PRIu64 " bytes\n",
-			mem_per_cpu(t->n_ifaces, cfg->traffic.samples));
+			mem_per_cpu(t->n_ifaces, tc->samples));
 	}
 	free(t);
 }
@@ -989,6 +1098,9 @@ static uint64_t traffic_privileges(void *state, char *why, size_t len)
 
 const struct hl_probe_ops hl_traffic_probe = {
 	.name = "traffic",
+	.help = "fine-grained traffic sampling (microbursts)",
+	.options = traffic_options,
+	.config_size = sizeof(struct hl_traffic_conf),
 	.enabled = traffic_enabled,
 	.check = traffic_check,
 	.start = traffic_start,

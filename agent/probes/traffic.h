@@ -19,6 +19,25 @@
 #include "config.h"
 #include "probe.h"
 
+/* probes.traffic */
+enum hl_traffic_attach { HL_TRAFFIC_ATTACH_AUTO, HL_TRAFFIC_ATTACH_TCX, HL_TRAFFIC_ATTACH_TC };
+
+struct hl_traffic_conf {
+	bool enabled;
+	struct hl_strlist interfaces; /* empty: the default route's interface */
+	struct hl_durlist granularities;
+	uint32_t samples;
+	uint64_t every_ns;
+	uint32_t burst_threshold; /* percent of the link speed */
+	uint32_t link_speed;	  /* Mbit/s when the interface reports none; 0: none */
+	int attach;		  /* enum hl_traffic_attach */
+	struct {
+		char *dir;
+		uint32_t max_bytes; /* 0: do not store runs */
+		uint64_t max_age_ns;
+	} store;
+};
+
 /* One sample of one direction, summed over CPUs. */
 struct hl_traffic_sample {
 	uint64_t bytes;

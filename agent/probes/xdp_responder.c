@@ -27,8 +27,12 @@
 #include "hist.h"
 #include "hostlat.h"
 #include "log.h"
+#include "netaddr.h"
 #include "probeutil.h"
+#include "softirq.h"
 #include "stack_latency.h"
+#include "stages.h"
+#include "responder_proto.h"
 #include "xdp_responder.h"
 #include "stall.h"
 #include "xdp_responder.skel.h"
@@ -92,22 +96,28 @@ static int helpers_ok(char *why, size_t len)
 	return 0;
 }
 
+static const struct hl_xdp_responder_conf *xdp_responder_conf(const struct hl_config *cfg)
+{
+	return hl_probe_config(cfg, &hl_xdp_responder_probe);
+}
+
 static bool xdp_responder_enabled(const struct hl_config *cfg)
 {
-	return cfg->xdp_responder.enabled;
+	return xdp_responder_conf(cfg)->enabled;
 }
 
 /* --check verifies native XDP by loading only: attaching resets some NICs. */
 static bool xdp_responder_trial_attaches(const struct hl_config *cfg)
 {
-	return cfg->xdp_responder.mode != HL_XDP_NATIVE;
+	return xdp_responder_conf(cfg)->mode != HL_XDP_NATIVE;
 }
 
 static void xdp_responder_check(const struct hl_config *cfg, FILE *f)
 {
-	const struct hl_xdp_responder_conf *c = &cfg->xdp_responder;
-	bool stack = cfg->stack.enabled, drops = cfg->drops.enabled,
-	     softirq = cfg->softirq.enabled && (cfg->softirq.vectors & (1U << HL_SOFTIRQ_NET_RX));
+	const struct hl_xdp_responder_conf *c = xdp_responder_conf(cfg);
+	const struct hl_softirq_conf *si = hl_probe_config(cfg, &hl_softirq_probe);
+	bool stack = hl_stack_latency_probe.enabled(cfg), drops = hl_drops_probe.enabled(cfg),
+	     softirq = si->enabled && (si->vectors & (1U << HL_SOFTIRQ_NET_RX));
 	char why[160];
 
 	fprintf(f, "probe xdp_responder: interface %s, UDP port %u, %s XDP, ", c->interface,
@@ -189,7 +199,7 @@ static int attach(struct xdp_responder *x, const struct hl_xdp_responder_conf *c
 
 static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_xdp_responder_conf *c = &cfg->xdp_responder;
+	const struct hl_xdp_responder_conf *c = xdp_responder_conf(cfg);
 	struct xdp_responder *x = calloc(1, sizeof(*x));
 	struct hl_xr_user u = {0};
 	bool have[3] = {false};
@@ -413,8 +423,92 @@ static void xdp_responder_observe(void *state, const struct hl_batch *b)
 	publish(x, &u);
 }
 
+/* ---- config (probes.xdp_responder) ---- */
+
+#define OFF(field) offsetof(struct hl_xdp_responder_conf, field)
+
+static const char *const mode_names[] = {
+	[HL_XDP_NATIVE] = "native",
+	[HL_XDP_GENERIC] = "generic",
+	NULL,
+};
+
+static const struct hl_option xdp_responder_options[] = {
+	{.name = "enabled",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(enabled),
+	 .def = "false",
+	 .help = "answer monitoring requests (hostlat ping) from XDP on the interface, in the "
+		 "kernel, with no user space on the path"},
+	{.name = "interface",
+	 .type = HL_OPT_STRING,
+	 .offset = OFF(interface),
+	 .help = "required when enabled: the interface (in the agent's network namespace) whose "
+		 "requests are answered",
+	 .check = hl_check_ifname},
+	{.name = "port",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(port),
+	 .def = "6946",
+	 .min = 1,
+	 .max = 65535,
+	 .help = "UDP port of the requests"},
+	{.name = "allow",
+	 .type = HL_OPT_STRLIST,
+	 .offset = OFF(allow),
+	 .def = "[]",
+	 .max = 1024,
+	 .help = "required when enabled: the sources answered, as CIDRs (IPv4 and IPv6; an "
+		 "address alone is one host; 0.0.0.0/0 and ::/0 allow everyone); requests from "
+		 "others are dropped and counted",
+	 .check = hl_check_cidr},
+	{.name = "rate_limit",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(rate_limit),
+	 .def = "1000",
+	 .min = 0,
+	 .max = 10000000,
+	 .help = "most responses per second, all sources and CPUs together (a token bucket in "
+		 "the kernel that holds one second's worth); requests beyond are dropped and "
+		 "counted; 0: no limit"},
+	{.name = "mode",
+	 .type = HL_OPT_ENUM,
+	 .offset = OFF(mode),
+	 .def = "native",
+	 .names = mode_names,
+	 .help = "native: in the driver (it must support XDP); generic: on the kernel's "
+		 "generic XDP hook, any driver, slower"},
+	{0},
+};
+
+/* Enabled, it needs an interface and an allow list. */
+static int xdp_responder_check_config(const void *conf, struct hl_config_problem *pb)
+{
+	const struct hl_xdp_responder_conf *c = conf;
+
+	if (!c->enabled || (c->interface && c->allow.n))
+		return 0;
+	/* enabled is false by default: the file sets it, the message points there */
+	pb->near = "enabled";
+	if (!c->interface) {
+		pb->key = "interface";
+		snprintf(pb->msg, sizeof(pb->msg),
+			 "the XDP responder is enabled but names no interface");
+	} else {
+		pb->key = "allow";
+		snprintf(pb->msg, sizeof(pb->msg),
+			 "the XDP responder is enabled but allows no source: list the monitors' "
+			 "networks (0.0.0.0/0 and ::/0 allow everyone)");
+	}
+	return -EINVAL;
+}
+
 const struct hl_probe_ops hl_xdp_responder_probe = {
 	.name = "xdp_responder",
+	.help = "in-kernel responder to monitoring requests (hostlat ping)",
+	.options = xdp_responder_options,
+	.config_size = sizeof(struct hl_xdp_responder_conf),
+	.check_config = xdp_responder_check_config,
 	.enabled = xdp_responder_enabled,
 	.check = xdp_responder_check,
 	.start = xdp_responder_start,

@@ -1,5 +1,5 @@
 """Packets for the XDP responder tests (tests/cases/90-xdp-*.sh), written
-independently of hostlat's C code from the protocol in bpf/xdp_responder.h.
+independently of hostlat's C code from the protocol in bpf/responder_proto.h.
 
 bad KIND HOST PORT COUNT: send COUNT datagrams of a kind the responder must
     never answer, wait 0.5 s, print "replies N" (anything that came back):

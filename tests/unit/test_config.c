@@ -12,11 +12,55 @@
 #include <linux/types.h>
 
 #include "config.h"
+#include "drops.h"
 #include "exporters.h"
+#include "function_latency.h"
 #include "hostlat.h"
+#include "napi.h"
+#include "probes.h"
+#include "runqueue.h"
+#include "softirq.h"
+#include "stack_latency.h"
+#include "traffic.h"
 #include "unit.h"
 
 #define ALL_STAGES ((1U << HL_STAGE_COUNT) - 1)
+
+/* Each probe's section of a loaded config. */
+static const struct hl_stack_latency_conf *stack_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_stack_latency_probe);
+}
+
+static const struct hl_traffic_conf *traffic_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_traffic_probe);
+}
+
+static const struct hl_softirq_conf *softirq_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_softirq_probe);
+}
+
+static const struct hl_napi_conf *napi_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_napi_probe);
+}
+
+static const struct hl_function_latency_conf *funclat_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_function_latency_probe);
+}
+
+static const struct hl_drops_conf *drops_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_drops_probe);
+}
+
+static const struct hl_runqueue_conf *runq_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_runqueue_probe);
+}
 
 static int load(struct hl_config *cfg, const char *text, char *err, size_t errlen)
 {
@@ -54,21 +98,23 @@ static void check_defaults(const struct hl_config *c, const char *what)
 	      (unsigned long long)c->agent.interval_ns);
 	CHECK(c->agent.log_level == HL_LOG_INFO, "%s: log_level %d", what, c->agent.log_level);
 	CHECK(c->resource.attributes.n == 0, "%s: attributes %zu", what, c->resource.attributes.n);
-	CHECK(c->stack.enabled, "%s: enabled", what);
-	CHECK(c->stack.stages == ALL_STAGES, "%s: stages %#x", what, c->stack.stages);
-	CHECK(c->stack.histogram_scale == 3, "%s: scale %u", what, c->stack.histogram_scale);
-	CHECK(c->stack.max_buckets == 160, "%s: max_buckets %u", what, c->stack.max_buckets);
-	CHECK(c->stack.max_groups == 1024, "%s: max_groups %u", what, c->stack.max_groups);
-	CHECK(c->stack.max_bucket_entries == 32768, "%s: max_bucket_entries %u", what,
-	      c->stack.max_bucket_entries);
-	CHECK(c->stack.filters.interfaces.n == 0, "%s: interfaces", what);
-	CHECK(c->stack.filters.network_namespace &&
-		      !strcmp(c->stack.filters.network_namespace, "host"),
-	      "%s: netns %s", what, c->stack.filters.network_namespace);
-	CHECK(c->stack.filters.cgroups.n == 0, "%s: cgroups", what);
-	CHECK(c->stack.filters.pids.n == 0, "%s: pids", what);
-	CHECK(c->stack.filters.min_queue_length == 0, "%s: min_queue_length", what);
-	CHECK(c->stack.group_by == 0, "%s: group_by %#x", what, c->stack.group_by);
+	CHECK(stack_of(c)->enabled, "%s: enabled", what);
+	CHECK(stack_of(c)->stages == ALL_STAGES, "%s: stages %#x", what, stack_of(c)->stages);
+	CHECK(stack_of(c)->histogram_scale == 3, "%s: scale %u", what,
+	      stack_of(c)->histogram_scale);
+	CHECK(stack_of(c)->max_buckets == 160, "%s: max_buckets %u", what,
+	      stack_of(c)->max_buckets);
+	CHECK(stack_of(c)->max_groups == 1024, "%s: max_groups %u", what, stack_of(c)->max_groups);
+	CHECK(stack_of(c)->max_bucket_entries == 32768, "%s: max_bucket_entries %u", what,
+	      stack_of(c)->max_bucket_entries);
+	CHECK(stack_of(c)->filters.interfaces.n == 0, "%s: interfaces", what);
+	CHECK(stack_of(c)->filters.network_namespace &&
+		      !strcmp(stack_of(c)->filters.network_namespace, "host"),
+	      "%s: netns %s", what, stack_of(c)->filters.network_namespace);
+	CHECK(stack_of(c)->filters.cgroups.n == 0, "%s: cgroups", what);
+	CHECK(stack_of(c)->filters.pids.n == 0, "%s: pids", what);
+	CHECK(stack_of(c)->filters.min_queue_length == 0, "%s: min_queue_length", what);
+	CHECK(stack_of(c)->group_by == 0, "%s: group_by %#x", what, stack_of(c)->group_by);
 	CHECK(c->exporters.n == 1, "%s: %zu exporters", what, c->exporters.n);
 	if (c->exporters.n != 1)
 		return;
@@ -196,28 +242,29 @@ static void test_full(void)
 		CHECK(!strcmp(kv->v[2].key, "port") && !strcmp(kv->v[2].value, "8080"), "attr 2");
 		CHECK(!strcmp(kv->v[3].key, "empty") && !strcmp(kv->v[3].value, ""), "attr 3");
 	}
-	CHECK(!c.stack.enabled, "enabled");
-	CHECK(c.stack.stages == (1U << HL_STAGE_UDP_SOCK_READ | 1U << HL_STAGE_IP_START),
-	      "stages %#x", c.stack.stages);
-	CHECK(c.stack.histogram_scale == 5, "scale");
-	CHECK(c.stack.max_buckets == 2, "max_buckets");
-	CHECK(c.stack.max_groups == 1048576, "max_series");
-	CHECK(c.stack.max_bucket_entries == 64, "max_bucket_entries");
-	CHECK(c.stack.filters.interfaces.n == 2 &&
-		      !strcmp(c.stack.filters.interfaces.v[0], "eth0") &&
-		      !strcmp(c.stack.filters.interfaces.v[1], "veth-0123456789"),
+	CHECK(!stack_of(&c)->enabled, "enabled");
+	CHECK(stack_of(&c)->stages == (1U << HL_STAGE_UDP_SOCK_READ | 1U << HL_STAGE_IP_START),
+	      "stages %#x", stack_of(&c)->stages);
+	CHECK(stack_of(&c)->histogram_scale == 5, "scale");
+	CHECK(stack_of(&c)->max_buckets == 2, "max_buckets");
+	CHECK(stack_of(&c)->max_groups == 1048576, "max_series");
+	CHECK(stack_of(&c)->max_bucket_entries == 64, "max_bucket_entries");
+	CHECK(stack_of(&c)->filters.interfaces.n == 2 &&
+		      !strcmp(stack_of(&c)->filters.interfaces.v[0], "eth0") &&
+		      !strcmp(stack_of(&c)->filters.interfaces.v[1], "veth-0123456789"),
 	      "interfaces");
-	CHECK(!strcmp(c.stack.filters.network_namespace, "/var/run/netns/blue"), "netns");
-	CHECK(c.stack.filters.cgroups.n == 2 &&
-		      !strcmp(c.stack.filters.cgroups.v[0], "/sys/fs/cgroup/system.slice") &&
-		      !strcmp(c.stack.filters.cgroups.v[1], "user.slice"),
+	CHECK(!strcmp(stack_of(&c)->filters.network_namespace, "/var/run/netns/blue"), "netns");
+	CHECK(stack_of(&c)->filters.cgroups.n == 2 &&
+		      !strcmp(stack_of(&c)->filters.cgroups.v[0], "/sys/fs/cgroup/system.slice") &&
+		      !strcmp(stack_of(&c)->filters.cgroups.v[1], "user.slice"),
 	      "cgroups");
-	CHECK(c.stack.filters.pids.n == 3 && c.stack.filters.pids.v[0] == 1 &&
-		      c.stack.filters.pids.v[1] == 4194304 && c.stack.filters.pids.v[2] == 77,
+	CHECK(stack_of(&c)->filters.pids.n == 3 && stack_of(&c)->filters.pids.v[0] == 1 &&
+		      stack_of(&c)->filters.pids.v[1] == 4194304 &&
+		      stack_of(&c)->filters.pids.v[2] == 77,
 	      "pids");
-	CHECK(c.stack.filters.min_queue_length == 4294967295U, "min_queue_length");
-	CHECK(c.stack.group_by == (HL_GROUP_IFACE | HL_GROUP_CGROUP), "group_by %#x",
-	      c.stack.group_by);
+	CHECK(stack_of(&c)->filters.min_queue_length == 4294967295U, "min_queue_length");
+	CHECK(stack_of(&c)->group_by == (HL_GROUP_IFACE | HL_GROUP_CGROUP), "group_by %#x",
+	      stack_of(&c)->group_by);
 	CHECK(c.exporters.n == 4, "exporters %zu", c.exporters.n);
 	if (c.exporters.n == 4) {
 		const struct hl_exporter_conf *ec = c.exporters.v;
@@ -345,56 +392,64 @@ static void test_stall_config(void)
 	/* defaults */
 	e = load(&c, "", err, sizeof(err));
 	CHECK(e == 0, "empty: %s", err);
-	CHECK(c.softirq.enabled && c.napi.enabled && c.function_latency.enabled &&
-		      c.drops.enabled && c.runqueue.enabled,
+	CHECK(softirq_of(&c)->enabled && napi_of(&c)->enabled && funclat_of(&c)->enabled &&
+		      drops_of(&c)->enabled && runq_of(&c)->enabled,
 	      "stall probes are on by default");
-	CHECK(c.softirq.vectors == (1U << 2 | 1U << 3), "vectors %#x", c.softirq.vectors);
-	CHECK(c.softirq.histogram_scale == 3 && c.softirq.max_buckets == 160, "softirq hist");
-	CHECK(!strcmp(c.napi.network_namespace, "host") && c.napi.max_series == 256, "napi");
-	CHECK(c.function_latency.functions.n == 3 &&
-		      !strcmp(c.function_latency.functions.v[0], "net_rx_action") &&
-		      !strcmp(c.function_latency.functions.v[1], "tcp_collapse") &&
-		      !strcmp(c.function_latency.functions.v[2], "tcp_prune_queue?") &&
-		      !c.function_latency.functions.pos,
+	CHECK(softirq_of(&c)->vectors == (1U << 2 | 1U << 3), "vectors %#x",
+	      softirq_of(&c)->vectors);
+	CHECK(softirq_of(&c)->histogram_scale == 3 && softirq_of(&c)->max_buckets == 160,
+	      "softirq hist");
+	CHECK(!strcmp(napi_of(&c)->network_namespace, "host") && napi_of(&c)->max_series == 256,
+	      "napi");
+	CHECK(funclat_of(&c)->functions.n == 3 &&
+		      !strcmp(funclat_of(&c)->functions.v[0], "net_rx_action") &&
+		      !strcmp(funclat_of(&c)->functions.v[1], "tcp_collapse") &&
+		      !strcmp(funclat_of(&c)->functions.v[2], "tcp_prune_queue?") &&
+		      !funclat_of(&c)->functions.pos,
 	      "functions (defaults carry no positions)");
-	CHECK(!strcmp(c.drops.network_namespace, "host") && !c.drops.group_by &&
-		      c.drops.max_series == 1024,
+	CHECK(!strcmp(drops_of(&c)->network_namespace, "host") && !drops_of(&c)->group_by &&
+		      drops_of(&c)->max_series == 1024,
 	      "drops");
-	CHECK(c.runqueue.tasks == HL_RUNQ_SOCKET_READERS && !c.runqueue.cgroups.n &&
-		      !c.runqueue.pids.n && !c.runqueue.group_by && c.runqueue.max_series == 256 &&
-		      c.runqueue.histogram_scale == 3 && c.runqueue.max_buckets == 160,
+	CHECK(runq_of(&c)->tasks == HL_RUNQ_SOCKET_READERS && !runq_of(&c)->cgroups.n &&
+		      !runq_of(&c)->pids.n && !runq_of(&c)->group_by &&
+		      runq_of(&c)->max_series == 256 && runq_of(&c)->histogram_scale == 3 &&
+		      runq_of(&c)->max_buckets == 160,
 	      "runqueue");
 	hl_config_free(&c);
 
 	e = load(&c, text, err, sizeof(err));
 	CHECK(e == 0, "every stall key: %s", err);
 	if (!e) {
-		CHECK(!c.softirq.enabled && c.softirq.vectors == (1U << 9 | 1U << 3 | 1U << 0) &&
-			      c.softirq.histogram_scale == 5 && c.softirq.max_buckets == 2,
-		      "softirq %#x", c.softirq.vectors);
-		CHECK(!c.napi.enabled && !strcmp(c.napi.network_namespace, "all") &&
-			      c.napi.max_series == 65536,
+		CHECK(!softirq_of(&c)->enabled &&
+			      softirq_of(&c)->vectors == (1U << 9 | 1U << 3 | 1U << 0) &&
+			      softirq_of(&c)->histogram_scale == 5 &&
+			      softirq_of(&c)->max_buckets == 2,
+		      "softirq %#x", softirq_of(&c)->vectors);
+		CHECK(!napi_of(&c)->enabled && !strcmp(napi_of(&c)->network_namespace, "all") &&
+			      napi_of(&c)->max_series == 65536,
 		      "napi");
-		CHECK(!c.function_latency.enabled && c.function_latency.functions.n == 2 &&
-			      !strcmp(c.function_latency.functions.v[1],
+		CHECK(!funclat_of(&c)->enabled && funclat_of(&c)->functions.n == 2 &&
+			      !strcmp(funclat_of(&c)->functions.v[1],
 				      "__netif_receive_skb_core?") &&
-			      c.function_latency.histogram_scale == 0 &&
-			      c.function_latency.max_buckets == 16384,
+			      funclat_of(&c)->histogram_scale == 0 &&
+			      funclat_of(&c)->max_buckets == 16384,
 		      "function_latency");
 		/* list items keep their position for the start-time BTF check */
-		CHECK(c.function_latency.functions.pos &&
-			      c.function_latency.functions.pos[0].line == 11 &&
-			      c.function_latency.functions.pos[0].column == 9 &&
-			      c.function_latency.functions.pos[1].line == 12,
+		CHECK(funclat_of(&c)->functions.pos &&
+			      funclat_of(&c)->functions.pos[0].line == 11 &&
+			      funclat_of(&c)->functions.pos[0].column == 9 &&
+			      funclat_of(&c)->functions.pos[1].line == 12,
 		      "function positions");
-		CHECK(!c.drops.enabled && !strcmp(c.drops.network_namespace, "/proc/1/ns/net") &&
-			      c.drops.group_by == HL_CONF_GROUP_CGROUP && c.drops.max_series == 16,
+		CHECK(!drops_of(&c)->enabled &&
+			      !strcmp(drops_of(&c)->network_namespace, "/proc/1/ns/net") &&
+			      drops_of(&c)->group_by == HL_DROPS_GROUP_CGROUP &&
+			      drops_of(&c)->max_series == 16,
 		      "drops");
-		CHECK(!c.runqueue.enabled && c.runqueue.tasks == HL_RUNQ_ALL &&
-			      c.runqueue.cgroups.n == 1 && c.runqueue.pids.n == 2 &&
-			      c.runqueue.group_by == HL_CONF_GROUP_CGROUP &&
-			      c.runqueue.histogram_scale == 1 && c.runqueue.max_buckets == 20 &&
-			      c.runqueue.max_series == 1,
+		CHECK(!runq_of(&c)->enabled && runq_of(&c)->tasks == HL_RUNQ_ALL &&
+			      runq_of(&c)->cgroups.n == 1 && runq_of(&c)->pids.n == 2 &&
+			      runq_of(&c)->group_by == HL_RUNQ_GROUP_CGROUP &&
+			      runq_of(&c)->histogram_scale == 1 && runq_of(&c)->max_buckets == 20 &&
+			      runq_of(&c)->max_series == 1,
 		      "runqueue");
 		hl_config_free(&c);
 	}
@@ -442,18 +497,23 @@ static void test_traffic(void)
 	CHECK(e == 0, "traffic config: %d %s", e, err);
 	if (e)
 		return;
-	CHECK(!c.traffic.enabled, "enabled");
-	CHECK(c.traffic.interfaces.n == 2 && !strcmp(c.traffic.interfaces.v[1], "bond0.12"),
+	CHECK(!traffic_of(&c)->enabled, "enabled");
+	CHECK(traffic_of(&c)->interfaces.n == 2 &&
+		      !strcmp(traffic_of(&c)->interfaces.v[1], "bond0.12"),
 	      "interfaces");
-	CHECK(c.traffic.granularities.n == 3 && c.traffic.granularities.v[0] == 10000000ULL &&
-		      c.traffic.granularities.v[1] == 100000ULL &&
-		      c.traffic.granularities.v[2] == 1500000ULL,
+	CHECK(traffic_of(&c)->granularities.n == 3 &&
+		      traffic_of(&c)->granularities.v[0] == 10000000ULL &&
+		      traffic_of(&c)->granularities.v[1] == 100000ULL &&
+		      traffic_of(&c)->granularities.v[2] == 1500000ULL,
 	      "granularities");
-	CHECK(c.traffic.samples == 100000 && c.traffic.every_ns == 60 * SEC_NS, "samples/every");
-	CHECK(c.traffic.burst_threshold == 80 && c.traffic.link_speed == 25000, "burst/speed");
-	CHECK(c.traffic.attach == HL_TRAFFIC_ATTACH_TC, "attach");
-	CHECK(!strcmp(c.traffic.store.dir, "/tmp/runs") && c.traffic.store.max_bytes == 0 &&
-		      c.traffic.store.max_age_ns == 7200 * SEC_NS,
+	CHECK(traffic_of(&c)->samples == 100000 && traffic_of(&c)->every_ns == 60 * SEC_NS,
+	      "samples/every");
+	CHECK(traffic_of(&c)->burst_threshold == 80 && traffic_of(&c)->link_speed == 25000,
+	      "burst/speed");
+	CHECK(traffic_of(&c)->attach == HL_TRAFFIC_ATTACH_TC, "attach");
+	CHECK(!strcmp(traffic_of(&c)->store.dir, "/tmp/runs") &&
+		      traffic_of(&c)->store.max_bytes == 0 &&
+		      traffic_of(&c)->store.max_age_ns == 7200 * SEC_NS,
 	      "store");
 	hl_config_free(&c);
 	CHECK(is_empty(&c), "free");
@@ -461,16 +521,18 @@ static void test_traffic(void)
 	/* defaults */
 	e = load(&c, "", err, sizeof(err));
 	CHECK(e == 0, "empty: %s", err);
-	CHECK(c.traffic.enabled && c.traffic.interfaces.n == 0 && c.traffic.samples == 2000 &&
-		      c.traffic.every_ns == 10 * SEC_NS && c.traffic.burst_threshold == 50 &&
-		      c.traffic.link_speed == 0 && c.traffic.attach == HL_TRAFFIC_ATTACH_AUTO,
+	CHECK(traffic_of(&c)->enabled && traffic_of(&c)->interfaces.n == 0 &&
+		      traffic_of(&c)->samples == 2000 && traffic_of(&c)->every_ns == 10 * SEC_NS &&
+		      traffic_of(&c)->burst_threshold == 50 && traffic_of(&c)->link_speed == 0 &&
+		      traffic_of(&c)->attach == HL_TRAFFIC_ATTACH_AUTO,
 	      "traffic defaults");
-	CHECK(c.traffic.granularities.n == 2 && c.traffic.granularities.v[0] == 100000ULL &&
-		      c.traffic.granularities.v[1] == 1000000ULL,
+	CHECK(traffic_of(&c)->granularities.n == 2 &&
+		      traffic_of(&c)->granularities.v[0] == 100000ULL &&
+		      traffic_of(&c)->granularities.v[1] == 1000000ULL,
 	      "default granularities");
-	CHECK(!strcmp(c.traffic.store.dir, "/var/lib/hostlat/traffic") &&
-		      c.traffic.store.max_bytes == 104857600 &&
-		      c.traffic.store.max_age_ns == 86400 * SEC_NS,
+	CHECK(!strcmp(traffic_of(&c)->store.dir, "/var/lib/hostlat/traffic") &&
+		      traffic_of(&c)->store.max_bytes == 104857600 &&
+		      traffic_of(&c)->store.max_age_ns == 86400 * SEC_NS,
 	      "store defaults");
 	hl_config_free(&c);
 }
@@ -512,9 +574,9 @@ static void test_variants(void)
 		CHECK(e == 0, "variant %zu: %s", i, err);
 		if (e)
 			continue;
-		CHECK(c.stack.enabled == rows[i].enabled, "variant %zu: enabled", i);
-		CHECK(!strcmp(c.stack.filters.network_namespace, rows[i].netns), "variant %zu: %s",
-		      i, c.stack.filters.network_namespace);
+		CHECK(stack_of(&c)->enabled == rows[i].enabled, "variant %zu: enabled", i);
+		CHECK(!strcmp(stack_of(&c)->filters.network_namespace, rows[i].netns),
+		      "variant %zu: %s", i, stack_of(&c)->filters.network_namespace);
 		hl_config_free(&c);
 	}
 }
@@ -633,8 +695,9 @@ static const struct {
 	{"probes:\n  stack_latency:\n    filters:\n      pid: [1]\n", "bad.yaml:4:7:",
 	 "valid keys: interfaces, network_namespace, cgroups, pids, min_queue_length (key "
 	 "'probes.stack_latency.filters.pid')"},
-	{"probes:\n  tcp_latency: {}\n",
-	 "bad.yaml:2:3:", "unknown key 'tcp_latency'; valid keys: stack_latency"},
+	{"probes:\n  tcp_latency: {}\n", "bad.yaml:2:3:",
+	 "unknown key 'tcp_latency'; valid keys: stack_latency, traffic, softirq, napi, "
+	 "function_latency, drops, runqueue, xdp_responder (key 'probes.tcp_latency')"},
 	/* wrong node kinds */
 	{"agent:\n  interval: {a: 1}\n",
 	 "bad.yaml:2:13:", "expected a duration, got a mapping (key 'agent.interval')"},
@@ -1040,6 +1103,36 @@ static void test_files(void)
 	rmdir(dir);
 }
 
+/* ---- probes' sections ------------------------------------------------------------ */
+
+/* Every probe has one section, its struct allocated at load and freed after. */
+static void test_probe_sections(void)
+{
+	size_t n = 0, m = 0;
+	struct hl_config c;
+	char err[512];
+
+	while (hl_probes[n])
+		n++;
+	CHECK(n <= HL_PROBES_MAX, "%zu probes, room for %d", n, HL_PROBES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++)
+			m += !strcmp(hl_probes[j]->name, hl_probes[i]->name);
+		CHECK(hl_probes[i]->options && hl_probes[i]->config_size && hl_probes[i]->help,
+		      "%s: no options", hl_probes[i]->name);
+	}
+	CHECK(m == 0, "two probes with one name");
+	if (load(&c, "", err, sizeof(err)))
+		return;
+	for (size_t i = 0; i < n; i++)
+		CHECK(hl_probe_config(&c, hl_probes[i]) == c.probe_conf[i], "%s: its conf",
+		      hl_probes[i]->name);
+	CHECK(!hl_probe_config(&c, NULL), "an unknown probe has a conf");
+	hl_config_free(&c);
+	for (size_t i = 0; i < HL_PROBES_MAX; i++)
+		CHECK(!c.probe_conf[i], "conf %zu kept after free", i);
+}
+
 /* ---- reference ------------------------------------------------------------------ */
 
 static const char *const all_keys[] = {
@@ -1130,7 +1223,9 @@ static size_t count_leaves(const struct hl_option *opts)
 	size_t n = 0;
 
 	for (size_t i = 0; opts && opts[i].name; i++)
-		n += opts[i].type == HL_OPT_SECTION ? count_leaves(opts[i].sub) : 1;
+		n += opts[i].type == HL_OPT_SECTION || opts[i].type == HL_OPT_STRUCT
+			     ? count_leaves(opts[i].sub)
+			     : 1;
 	return n;
 }
 
@@ -1142,7 +1237,7 @@ static size_t check_rows(const char *ref, const struct hl_option *opts, const ch
 
 	for (size_t i = 0; opts && opts[i].name; i++) {
 		snprintf(path, sizeof(path), "%s.%s", prefix, opts[i].name);
-		if (opts[i].type == HL_OPT_SECTION) {
+		if (opts[i].type == HL_OPT_SECTION || opts[i].type == HL_OPT_STRUCT) {
 			n += check_rows(ref, opts[i].sub, path);
 			continue;
 		}
@@ -1299,6 +1394,7 @@ int main(void)
 	test_known_types();
 	test_small_buffers();
 	test_files();
+	test_probe_sections();
 	test_reference();
 	return UNIT_DONE();
 }

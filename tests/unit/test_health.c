@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "netaddr.h"
 #include "probeset.h"
 #include "unit.h"
 
@@ -158,15 +159,14 @@ static void test_parse(void)
 	char why[200];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		CHECK(hl_health_parse_listen(good[i], &ss, &sl, why, sizeof(why)) == 0, "%s: %s",
-		      good[i], why);
+		CHECK(hl_parse_listen(good[i], &ss, &sl, why, sizeof(why)) == 0, "%s: %s", good[i],
+		      why);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = 0;
-		CHECK(hl_health_parse_listen(bad[i], &ss, &sl, why, sizeof(why)) == -EINVAL &&
-			      why[0],
+		CHECK(hl_parse_listen(bad[i], &ss, &sl, why, sizeof(why)) == -EINVAL && why[0],
 		      "'%s' accepted", bad[i]);
 	}
-	CHECK(hl_health_parse_listen("[::1]:9", &ss, &sl, why, sizeof(why)) == 0 &&
+	CHECK(hl_parse_listen("[::1]:9", &ss, &sl, why, sizeof(why)) == 0 &&
 		      ss.ss_family == AF_INET6 && sl == sizeof(struct sockaddr_in6),
 	      "IPv6 address");
 }

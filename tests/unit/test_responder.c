@@ -9,8 +9,16 @@
 #include <string.h>
 
 #include "config.h"
+#include "netaddr.h"
 #include "pingwire.h"
+#include "probes.h"
 #include "unit.h"
+#include "xdp_responder.h"
+
+static const struct hl_xdp_responder_conf *xdp_of(const struct hl_config *c)
+{
+	return hl_probe_config(c, &hl_xdp_responder_probe);
+}
 
 static void test_cidr(void)
 {
@@ -70,6 +78,26 @@ static void test_config(void)
 				   "    allow: [10.0.0.0/8, \"2001:db8::/32\"]\n"
 				   "    rate_limit: 0\n"
 				   "    mode: generic\n";
+#define NO_SOURCE                                                                                  \
+	"the XDP responder is enabled but allows no source: list the monitors' networks "          \
+	"(0.0.0.0/0 and ::/0 allow everyone) (key 'probes.xdp_responder.allow')"
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{"probes:\n  xdp_responder:\n    enabled: true\n    allow: [10.0.0.0/8]\n",
+		 "t.yaml:3:14: the XDP responder is enabled but names no interface (key "
+		 "'probes.xdp_responder.interface')"},
+		{"probes: {xdp_responder: {enabled: on, allow: [10.0.0.0/8]}}",
+		 "t.yaml:1:35: the XDP responder is enabled but names no interface (key "
+		 "'probes.xdp_responder.interface')"},
+		{"probes:\n  xdp_responder:\n    enabled: true\n    interface: eth0\n",
+		 "t.yaml:3:14: " NO_SOURCE},
+		{"probes: {xdp_responder: {interface: eth0, enabled: yes}}",
+		 "t.yaml:1:52: " NO_SOURCE},
+		{"probes:\n  xdp_responder:\n    interface: eth0\n    allow: []\n    enabled: "
+		 "true\n",
+		 "t.yaml:4:12: " NO_SOURCE},
+	};
 	struct hl_config cfg;
 	char err[512];
 	int e;
@@ -77,7 +105,7 @@ static void test_config(void)
 	e = hl_config_load_string(&cfg, text, strlen(text), "t.yaml", err, sizeof(err));
 	CHECK(e == 0, "%s", err);
 	if (!e) {
-		const struct hl_xdp_responder_conf *x = &cfg.xdp_responder;
+		const struct hl_xdp_responder_conf *x = xdp_of(&cfg);
 
 		CHECK(x->enabled && x->interface && !strcmp(x->interface, "eth0"), "interface");
 		CHECK(x->port == 7000 && x->rate_limit == 0 && x->mode == HL_XDP_GENERIC, "keys");
@@ -88,11 +116,21 @@ static void test_config(void)
 	/* Defaults: off, port 6946, 1000/s, native, nobody allowed. */
 	e = hl_config_load_string(&cfg, "", 0, "empty.yaml", err, sizeof(err));
 	CHECK(e == 0, "%s", err);
-	CHECK(!cfg.xdp_responder.enabled && !cfg.xdp_responder.interface &&
-		      cfg.xdp_responder.port == 6946 && cfg.xdp_responder.rate_limit == 1000 &&
-		      cfg.xdp_responder.mode == HL_XDP_NATIVE && !cfg.xdp_responder.allow.n,
-	      "defaults");
+	if (!e) {
+		const struct hl_xdp_responder_conf *x = xdp_of(&cfg);
+
+		CHECK(!x->enabled && !x->interface && x->port == 6946 && x->rate_limit == 1000 &&
+			      x->mode == HL_XDP_NATIVE && !x->allow.n,
+		      "defaults");
+	}
 	hl_config_free(&cfg);
+
+	/* Enabled without an interface or sources: at the key, else at enabled. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		e = hl_config_load_string(&cfg, bad[i].text, strlen(bad[i].text), "t.yaml", err,
+					  sizeof(err));
+		CHECK(e == -EINVAL && !strcmp(err, bad[i].err), "bad %zu: %s", i, err);
+	}
 }
 
 /* A reply as the XDP responder writes it, answering request id. */

@@ -21,6 +21,7 @@
 #include "hist.h"
 #include "series.h"
 #include "function_latency.h"
+#include "probes.h"
 #include "unit.h"
 
 /* ---- fake kernels -------------------------------------------------------------- */
@@ -220,6 +221,7 @@ static void test_plan_kprobe(void)
 
 static void test_validate(void)
 {
+	struct hl_function_latency_conf *fl;
 	struct hl_config c;
 	char err[512];
 	int e;
@@ -249,8 +251,9 @@ static void test_validate(void)
 		return;
 	CHECK(hl_function_latency_validate(&c, &k_ok, err, sizeof(err)) == 0, "defaults: %s", err);
 	/* ...and a default missing from BTF is named as a default. */
-	free(c.function_latency.functions.v[1]);
-	c.function_latency.functions.v[1] = strdup("tcp_collapse_x");
+	fl = (struct hl_function_latency_conf *)hl_probe_config(&c, &hl_function_latency_probe);
+	free(fl->functions.v[1]);
+	fl->functions.v[1] = strdup("tcp_collapse_x");
 	e = hl_function_latency_validate(&c, &k_ok, err, sizeof(err));
 	CHECK(e == -EINVAL && strstr(err, "'tcp_collapse_x' (a default)"), "default: %s", err);
 	hl_config_free(&c);

@@ -12,8 +12,8 @@
  *
  * Fixed-width types only; no kernel or libc headers.
  */
-#ifndef HOSTLAT_XDPRESP_H
-#define HOSTLAT_XDPRESP_H
+#ifndef HOSTLAT_RESPONDER_PROTO_H
+#define HOSTLAT_RESPONDER_PROTO_H
 
 #define HL_XR_MAGIC 0x484c5852U /* "HLXR" */
 #define HL_XR_VERSION 1
@@ -99,4 +99,4 @@ struct hl_xr_lpm_key {
 	__u8 addr[16];
 };
 
-#endif /* HOSTLAT_XDPRESP_H */
+#endif /* HOSTLAT_RESPONDER_PROTO_H */
