@@ -29,6 +29,41 @@ void hl_bpf_load_error(int e, const char *what, char *err, size_t errlen)
 			 what, strerror(-e));
 }
 
+int hl_skel_opened(const void *skel, char *err, size_t errlen)
+{
+	int e = errno ? -errno : -ENOMEM;
+
+	if (skel)
+		return 0;
+	snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-e));
+	return e;
+}
+
+int hl_skel_load(struct bpf_object_skeleton *s, const char *what, char *err, size_t errlen)
+{
+	int e;
+
+	hl_bpf_failure_reset();
+	e = bpf_object__load_skeleton(s);
+	if (e)
+		hl_bpf_load_error(e, what, err, errlen);
+	return e;
+}
+
+int hl_skel_load_attach(struct bpf_object_skeleton *s, const char *what, const char *comp,
+			struct hl_links *l, char *err, size_t errlen)
+{
+	int e = hl_skel_load(s, what, err, errlen);
+
+	if (e)
+		return e;
+	e = hl_bpf_attach_loaded(*s->obj, comp, l);
+	if (e > 0)
+		return 0;
+	snprintf(err, errlen, "%s could not be attached", what);
+	return e < 0 ? e : -ENOENT;
+}
+
 void hl_point_attr(struct hl_point *p, const char *key, const char *value)
 {
 	if (p->n_attrs >= HL_MAX_ATTRS)

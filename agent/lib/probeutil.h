@@ -25,6 +25,21 @@ struct bpf_link;
  */
 void hl_bpf_load_error(int e, const char *what, char *err, size_t errlen);
 
+/*
+ * A probe's start, in three steps around its own set-up (autoload, rodata,
+ * map sizes): hl_skel_opened(X_bpf__open()) checks the open (0, or -errno
+ * with "cannot open the BPF object: ..." in err); hl_skel_load loads
+ * skel->skeleton with the message above on failure; hl_skel_load_attach
+ * also attaches every program with autoload on into l ("WHAT could not be
+ * attached" when none did). Each returns 0 or -errno.
+ */
+struct bpf_object_skeleton;
+struct hl_links;
+int hl_skel_opened(const void *skel, char *err, size_t errlen);
+int hl_skel_load(struct bpf_object_skeleton *s, const char *what, char *err, size_t errlen);
+int hl_skel_load_attach(struct bpf_object_skeleton *s, const char *what, const char *comp,
+			struct hl_links *l, char *err, size_t errlen);
+
 /* Append an attribute to p (ignored beyond HL_MAX_ATTRS). */
 void hl_point_attr(struct hl_point *p, const char *key, const char *value);
 /* A counter point with value and delta. */

@@ -234,10 +234,8 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 	d->group_cgroup = c->group_by & HL_DROPS_GROUP_CGROUP;
 	hl_counter_set_init(&d->cs, sizeof(struct hl_drop_key), 1, c->max_series, d->ncpus);
 	d->skel = drops_bpf__open();
-	if (!d->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	if (hl_skel_opened(d->skel, err, errlen))
 		goto fail;
-	}
 	hl_bpf_autoload_none(d->skel->obj);
 	if (d->plan.kfree)
 		hl_bpf_autoload(d->skel->obj, kfree_progs[d->plan.kfree]);
@@ -248,16 +246,9 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 	d->skel->rodata->netns_ino = netns;
 	d->skel->rodata->group_cgroup = d->group_cgroup;
 	bpf_map__set_max_entries(d->skel->maps.drops, c->max_series);
-	hl_bpf_failure_reset();
-	e = drops_bpf__load(d->skel);
-	if (e) {
-		hl_bpf_load_error(e, "the drop programs", err, errlen);
+	if (hl_skel_load_attach(d->skel->skeleton, "the drop programs", COMP, &d->links, err,
+				errlen))
 		goto fail;
-	}
-	if (hl_bpf_attach_loaded(d->skel->obj, COMP, &d->links) <= 0) {
-		snprintf(err, errlen, "no drop program could be attached");
-		goto fail;
-	}
 	hl_info(COMP, "counting%s%s%s in namespace %s%s", d->plan.kfree ? " skb drops" : "",
 		d->plan.rcvq ? " rcvqueue_full" : "", d->plan.exceed ? " exceed_buf_limit" : "",
 		c->network_namespace, d->group_cgroup ? ", by cgroup" : "");

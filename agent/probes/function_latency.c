@@ -26,7 +26,7 @@
 #define COMP "function_latency"
 #define KEY "probes.function_latency.functions"
 
-static const struct hl_function_latency_conf *funclat_conf(const struct hl_config *cfg)
+static const struct hl_function_latency_conf *function_latency_conf(const struct hl_config *cfg)
 {
 	return hl_probe_config(cfg, &hl_function_latency_probe);
 }
@@ -48,7 +48,7 @@ int hl_function_latency_validate(const struct hl_config *cfg,
 				 const struct hl_function_latency_kernel *k, char *err,
 				 size_t errlen)
 {
-	const struct hl_strlist *fl = &funclat_conf(cfg)->functions;
+	const struct hl_strlist *fl = &function_latency_conf(cfg)->functions;
 	char func[HL_FUNC_NAME_MAX + 1];
 	bool optional;
 
@@ -121,7 +121,7 @@ int hl_function_latency_plan(const struct hl_config *cfg,
 			     const struct hl_function_latency_kernel *k,
 			     struct hl_function_latency_plan *plan)
 {
-	const struct hl_strlist *fl = &funclat_conf(cfg)->functions;
+	const struct hl_strlist *fl = &function_latency_conf(cfg)->functions;
 	int available = 0;
 
 	for (size_t i = 0; i < fl->n && i < HL_FUNC_SLOTS; i++) {
@@ -175,7 +175,7 @@ static struct hl_function_latency_kernel running_kernel(void)
 
 /* ---- the probe module -------------------------------------------------------------- */
 
-struct funclat {
+struct function_latency {
 	struct function_latency_bpf *skel;
 	struct hl_latprobe lp;
 	struct hl_function_latency_plan plan[HL_FUNC_SLOTS];
@@ -185,12 +185,12 @@ struct funclat {
 	struct hl_point hook_points[HL_FUNC_SLOTS];
 };
 
-static bool funclat_enabled(const struct hl_config *cfg)
+static bool function_latency_enabled(const struct hl_config *cfg)
 {
-	return funclat_conf(cfg)->enabled;
+	return function_latency_conf(cfg)->enabled;
 }
 
-static int funclat_validate(const struct hl_config *cfg, char *err, size_t errlen)
+static int function_latency_validate(const struct hl_config *cfg, char *err, size_t errlen)
 {
 	struct hl_function_latency_kernel k = running_kernel();
 
@@ -232,26 +232,26 @@ static void print_plan(const struct hl_function_latency_plan *plan, size_t n, FI
 	}
 }
 
-static void funclat_check(const struct hl_config *cfg, FILE *f)
+static void function_latency_check(const struct hl_config *cfg, FILE *f)
 {
 	struct hl_function_latency_plan plan[HL_FUNC_SLOTS];
 	struct hl_function_latency_kernel k = running_kernel();
-	size_t n = funclat_conf(cfg)->functions.n;
+	size_t n = function_latency_conf(cfg)->functions.n;
 
 	hl_function_latency_plan(cfg, &k, plan);
 	print_plan(plan, n < HL_FUNC_SLOTS ? n : HL_FUNC_SLOTS, f);
 }
 
-static void funclat_report(void *state, FILE *f)
+static void function_latency_report(void *state, FILE *f)
 {
-	struct funclat *fl = state;
+	struct function_latency *fl = state;
 
 	print_plan(fl->plan, fl->n_funcs, f);
 }
 
-static void funclat_stop(void *state)
+static void function_latency_stop(void *state)
 {
-	struct funclat *fl = state;
+	struct function_latency *fl = state;
 
 	if (!fl)
 		return;
@@ -261,7 +261,7 @@ static void funclat_stop(void *state)
 }
 
 /* Slot's entry or exit program for its hook. */
-static struct bpf_program *slot_prog(struct funclat *fl, size_t slot, bool exit)
+static struct bpf_program *slot_prog(struct function_latency *fl, size_t slot, bool exit)
 {
 	bool kp = fl->plan[slot].hook == HL_FUNCLAT_KPROBE;
 	char name[48];
@@ -272,7 +272,7 @@ static struct bpf_program *slot_prog(struct funclat *fl, size_t slot, bool exit)
 }
 
 /* Let slot's programs for its hook load (fentry/fexit: pointed at the function). */
-static int enable_slot(struct funclat *fl, size_t slot)
+static int enable_slot(struct function_latency *fl, size_t slot)
 {
 	int e;
 
@@ -299,7 +299,7 @@ static int enable_slot(struct funclat *fl, size_t slot)
  * cannot set a kretprobe's maxactive, so the kernel's default applies
  * (max(10, 2 x CPUs) calls in flight; more are not timed). 0 or -errno.
  */
-static int attach_slot(struct funclat *fl, size_t slot)
+static int attach_slot(struct function_latency *fl, size_t slot)
 {
 	const struct hl_function_latency_plan *p = &fl->plan[slot];
 	struct bpf_link *link[2] = {NULL, NULL};
@@ -331,7 +331,7 @@ static int attach_slot(struct funclat *fl, size_t slot)
  * ...): that function is reported with the verifier's verdict and the
  * others load without it. False when the failure is not one program's.
  */
-static bool refuse_slot(struct funclat *fl)
+static bool refuse_slot(struct function_latency *fl)
 {
 	const struct hl_bpf_failure *f = hl_bpf_failure();
 	const char *u = f ? strrchr(f->prog, '_') : NULL;
@@ -353,15 +353,14 @@ static bool refuse_slot(struct funclat *fl)
 }
 
 /* Open the object with the available slots' programs and load it. */
-static int open_and_load(struct funclat *fl, char *err, size_t errlen)
+static int open_and_load(struct function_latency *fl, char *err, size_t errlen)
 {
 	int e;
 
 	fl->skel = function_latency_bpf__open();
-	if (!fl->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		return -ENOMEM;
-	}
+	e = hl_skel_opened(fl->skel, err, errlen);
+	if (e)
+		return e;
 	hl_bpf_autoload_none(fl->skel->obj);
 	for (size_t i = 0; i < fl->n_funcs; i++) {
 		if (!fl->plan[i].available)
@@ -374,18 +373,14 @@ static int open_and_load(struct funclat *fl, char *err, size_t errlen)
 		}
 	}
 	HL_LATHIST_PREPARE(fl->skel, &fl->lp.ss);
-	hl_bpf_failure_reset();
-	e = function_latency_bpf__load(fl->skel);
-	if (e)
-		hl_bpf_load_error(e, "the function-latency programs", err, errlen);
-	return e;
+	return hl_skel_load(fl->skel->skeleton, "the function-latency programs", err, errlen);
 }
 
-static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen)
+static void *function_latency_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_function_latency_conf *c = funclat_conf(cfg);
+	const struct hl_function_latency_conf *c = function_latency_conf(cfg);
 	struct hl_function_latency_kernel k = running_kernel();
-	struct funclat *fl = calloc(1, sizeof(*fl));
+	struct function_latency *fl = calloc(1, sizeof(*fl));
 	size_t off = 0;
 	int n_avail, e;
 
@@ -449,13 +444,13 @@ static void *funclat_start(const struct hl_config *cfg, char *err, size_t errlen
 	}
 	return fl;
 fail:
-	funclat_stop(fl);
+	function_latency_stop(fl);
 	return NULL;
 }
 
-static int funclat_collect(void *state, struct hl_metric *out, size_t max)
+static int function_latency_collect(void *state, struct hl_metric *out, size_t max)
 {
-	struct funclat *fl = state;
+	struct function_latency *fl = state;
 	struct hl_point *pts;
 	size_t np = 0;
 	int e;
@@ -533,7 +528,7 @@ static int check_function(const char *s, char *why, size_t whylen)
 	return -EINVAL;
 }
 
-static const struct hl_option funclat_options[] = {
+static const struct hl_option function_latency_options[] = {
 	{.name = "enabled",
 	 .type = HL_OPT_BOOL,
 	 .offset = OFF(enabled),
@@ -558,13 +553,13 @@ static const struct hl_option funclat_options[] = {
 const struct hl_probe_ops hl_function_latency_probe = {
 	.name = "function_latency",
 	.help = "duration of kernel functions",
-	.options = funclat_options,
+	.options = function_latency_options,
 	.config_size = sizeof(struct hl_function_latency_conf),
-	.enabled = funclat_enabled,
-	.check = funclat_check,
-	.start = funclat_start,
-	.report = funclat_report,
-	.collect = funclat_collect,
-	.stop = funclat_stop,
-	.validate = funclat_validate,
+	.enabled = function_latency_enabled,
+	.check = function_latency_check,
+	.start = function_latency_start,
+	.report = function_latency_report,
+	.collect = function_latency_collect,
+	.stop = function_latency_stop,
+	.validate = function_latency_validate,
 };

@@ -111,22 +111,13 @@ static void *napi_start(const struct hl_config *cfg, char *err, size_t errlen)
 	hl_counter_set_init(&n->cs, sizeof(struct hl_napi_key), M_COUNT, c->max_series + 1,
 			    n->ncpus);
 	n->skel = napi_bpf__open();
-	if (!n->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	if (hl_skel_opened(n->skel, err, errlen))
 		goto fail;
-	}
 	n->skel->rodata->netns_ino = netns;
 	bpf_map__set_max_entries(n->skel->maps.napi_stats, c->max_series + 1);
-	hl_bpf_failure_reset();
-	e = napi_bpf__load(n->skel);
-	if (e) {
-		hl_bpf_load_error(e, "the NAPI program", err, errlen);
+	if (hl_skel_load_attach(n->skel->skeleton, "the NAPI program", COMP, &n->links, err,
+				errlen))
 		goto fail;
-	}
-	if (hl_bpf_attach_loaded(n->skel->obj, COMP, &n->links) <= 0) {
-		snprintf(err, errlen, "the NAPI program could not be attached");
-		goto fail;
-	}
 	hl_info(COMP, "counting polls via tp_btf/napi_poll in namespace %s", c->network_namespace);
 	return n;
 fail:

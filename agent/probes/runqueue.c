@@ -24,26 +24,26 @@
 #define RUNQ_OCTAVES 36
 #define RUNQ_MAX_ENTRIES 65536
 
-struct runq_plan {
+struct runqueue_plan {
 	const char *mark_prog, *mark_hook; /* socket readers: how reads are seen */
 	bool wakeup_new;
 	char why[200];
 };
 
-struct runq {
+struct runqueue {
 	struct runqueue_bpf *skel;
 	struct hl_latprobe lp;
-	struct runq_plan plan;
+	struct runqueue_plan plan;
 	bool group_cgroup;
 };
 
-static const struct hl_runqueue_conf *runq_conf(const struct hl_config *cfg)
+static const struct hl_runqueue_conf *runqueue_conf(const struct hl_config *cfg)
 {
 	return hl_probe_config(cfg, &hl_runqueue_probe);
 }
 
 /* 0 when it can run; readers need a socket-read tracepoint. */
-static int runq_plan(const struct hl_config *cfg, struct runq_plan *p)
+static int runqueue_plan(const struct hl_config *cfg, struct runqueue_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!hl_kernel_btf()) {
@@ -56,7 +56,7 @@ static int runq_plan(const struct hl_config *cfg, struct runq_plan *p)
 		return -ENOENT;
 	}
 	p->wakeup_new = hl_kernel_has_tp_btf("sched_wakeup_new");
-	if (runq_conf(cfg)->tasks == HL_RUNQ_ALL)
+	if (runqueue_conf(cfg)->tasks == HL_RUNQ_ALL)
 		return 0;
 	if (hl_kernel_has_tp_btf("sock_recv_length")) {
 		p->mark_prog = "hl_rq_sock_recv";
@@ -75,16 +75,16 @@ static int runq_plan(const struct hl_config *cfg, struct runq_plan *p)
 	return 0;
 }
 
-static bool runq_enabled(const struct hl_config *cfg)
+static bool runqueue_enabled(const struct hl_config *cfg)
 {
-	return runq_conf(cfg)->enabled;
+	return runqueue_conf(cfg)->enabled;
 }
 
-static void runq_check(const struct hl_config *cfg, FILE *f)
+static void runqueue_check(const struct hl_config *cfg, FILE *f)
 {
-	const struct hl_runqueue_conf *c = runq_conf(cfg);
-	struct runq_plan p;
-	int e = runq_plan(cfg, &p);
+	const struct hl_runqueue_conf *c = runqueue_conf(cfg);
+	struct runqueue_plan p;
+	int e = runqueue_plan(cfg, &p);
 
 	fprintf(f, "probe runqueue: %s%s%s%s\n",
 		c->tasks == HL_RUNQ_ALL ? "every task" : "socket readers",
@@ -102,9 +102,9 @@ static void runq_check(const struct hl_config *cfg, FILE *f)
 		fprintf(f, "  %s\n", p.why);
 }
 
-static void runq_stop(void *state)
+static void runqueue_stop(void *state)
 {
-	struct runq *r = state;
+	struct runqueue *r = state;
 
 	if (!r)
 		return;
@@ -113,10 +113,10 @@ static void runq_stop(void *state)
 	free(r);
 }
 
-static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
+static void *runqueue_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
-	const struct hl_runqueue_conf *c = runq_conf(cfg);
-	struct runq *r = calloc(1, sizeof(*r));
+	const struct hl_runqueue_conf *c = runqueue_conf(cfg);
+	struct runqueue *r = calloc(1, sizeof(*r));
 	uint32_t n_series, entries;
 	struct bpf_object *obj;
 	int e;
@@ -125,7 +125,7 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (runq_plan(cfg, &r->plan)) {
+	if (runqueue_plan(cfg, &r->plan)) {
 		snprintf(err, errlen, "%s", r->plan.why);
 		goto fail;
 	}
@@ -142,10 +142,8 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 	if (e)
 		goto fail;
 	r->skel = runqueue_bpf__open();
-	if (!r->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	if (hl_skel_opened(r->skel, err, errlen))
 		goto fail;
-	}
 	obj = r->skel->obj;
 	hl_bpf_autoload_none(obj);
 	hl_bpf_autoload(obj, "hl_rq_wakeup");
@@ -163,12 +161,8 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 		bpf_map__set_max_entries(r->skel->maps.pid_filter, c->pids.n);
 	if (c->cgroups.n > bpf_map__max_entries(r->skel->maps.cgroup_filter))
 		bpf_map__set_max_entries(r->skel->maps.cgroup_filter, c->cgroups.n);
-	hl_bpf_failure_reset();
-	e = runqueue_bpf__load(r->skel);
-	if (e) {
-		hl_bpf_load_error(e, "the run-queue programs", err, errlen);
+	if (hl_skel_load(r->skel->skeleton, "the run-queue programs", err, errlen))
 		goto fail;
-	}
 	e = hl_fill_cgroup_filter(r->skel->maps.cgroup_filter, &c->cgroups,
 				  "probes.runqueue.filters.cgroups", err, errlen);
 	if (!e)
@@ -188,13 +182,13 @@ static void *runq_start(const struct hl_config *cfg, char *err, size_t errlen)
 		r->plan.mark_hook ? r->plan.mark_hook : "");
 	return r;
 fail:
-	runq_stop(r);
+	runqueue_stop(r);
 	return NULL;
 }
 
-static int runq_collect(void *state, struct hl_metric *out, size_t max)
+static int runqueue_collect(void *state, struct hl_metric *out, size_t max)
 {
-	struct runq *r = state;
+	struct runqueue *r = state;
 	struct hl_point *pts;
 	size_t n;
 	int e;
@@ -263,7 +257,7 @@ static const struct hl_option filter_options[] = {
 	{0},
 };
 
-static const struct hl_option runq_options[] = {
+static const struct hl_option runqueue_options[] = {
 	{.name = "enabled",
 	 .type = HL_OPT_BOOL,
 	 .offset = OFF(enabled),
@@ -303,11 +297,11 @@ static const struct hl_option runq_options[] = {
 const struct hl_probe_ops hl_runqueue_probe = {
 	.name = "runqueue",
 	.help = "run-queue latency of socket readers or chosen tasks",
-	.options = runq_options,
+	.options = runqueue_options,
 	.config_size = sizeof(struct hl_runqueue_conf),
-	.enabled = runq_enabled,
-	.check = runq_check,
-	.start = runq_start,
-	.collect = runq_collect,
-	.stop = runq_stop,
+	.enabled = runqueue_enabled,
+	.check = runqueue_check,
+	.start = runqueue_start,
+	.collect = runqueue_collect,
+	.stop = runqueue_stop,
 };

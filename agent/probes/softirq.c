@@ -130,10 +130,8 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 	if (e)
 		goto fail;
 	s->skel = softirq_bpf__open();
-	if (!s->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	if (hl_skel_opened(s->skel, err, errlen))
 		goto fail;
-	}
 	hl_bpf_autoload_none(s->skel->obj);
 	hl_bpf_autoload(s->skel->obj, "hl_softirq_entry");
 	hl_bpf_autoload(s->skel->obj, "hl_softirq_exit");
@@ -141,16 +139,9 @@ static void *softirq_start(const struct hl_config *cfg, char *err, size_t errlen
 		hl_bpf_autoload(s->skel->obj, "hl_softirq_raise");
 	HL_LATHIST_PREPARE(s->skel, &s->lp.ss);
 	s->skel->rodata->vec_mask = c->vectors;
-	hl_bpf_failure_reset();
-	e = softirq_bpf__load(s->skel);
-	if (e) {
-		hl_bpf_load_error(e, "the softirq programs", err, errlen);
+	if (hl_skel_load_attach(s->skel->skeleton, "the softirq programs", COMP, &s->lp.links, err,
+				errlen))
 		goto fail;
-	}
-	if (hl_bpf_attach_loaded(s->skel->obj, COMP, &s->lp.links) <= 0) {
-		snprintf(err, errlen, "no softirq program could be attached");
-		goto fail;
-	}
 	vector_list(c->vectors, why, sizeof(why));
 	hl_info(COMP, "vectors %s via tp_btf/softirq_%s", why,
 		s->have_wait ? "raise, softirq_entry, softirq_exit" : "entry, softirq_exit");

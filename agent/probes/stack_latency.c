@@ -115,14 +115,14 @@ struct hl_stack_latency {
 	struct hl_point drop_points[HL_STAGE_COUNT * HL_DROP_REASON_COUNT];
 };
 
-static const struct hl_stack_latency_conf *stack_conf(const struct hl_config *cfg)
+static const struct hl_stack_latency_conf *stack_latency_conf(const struct hl_config *cfg)
 {
 	return hl_probe_config(cfg, &hl_stack_latency_probe);
 }
 
 static bool stage_wanted(const struct hl_config *cfg, int st)
 {
-	const struct hl_stack_latency_conf *sc = stack_conf(cfg);
+	const struct hl_stack_latency_conf *sc = stack_latency_conf(cfg);
 
 	return sc->enabled && (sc->stages & (1U << st));
 }
@@ -236,7 +236,7 @@ void hl_stack_latency_print_plan(FILE *f, const struct hl_stage_plan plan[])
 static int fill_filters(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
 			size_t errlen)
 {
-	const struct hl_stack_latency_filters *f = &stack_conf(cfg)->filters;
+	const struct hl_stack_latency_filters *f = &stack_latency_conf(cfg)->filters;
 	__u8 one = 1;
 	int e;
 
@@ -309,7 +309,7 @@ static int refuse_stages(struct hl_stack_latency *s)
 static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
 		     size_t errlen)
 {
-	const struct hl_stack_latency_conf *sc = stack_conf(cfg);
+	const struct hl_stack_latency_conf *sc = stack_latency_conf(cfg);
 	struct stack_latency_bpf__rodata *ro = s->skel->rodata;
 	uint64_t netns;
 	uint32_t mask = 0;
@@ -371,10 +371,9 @@ static int open_and_load(struct hl_stack_latency *s, const struct hl_config *cfg
 	int e;
 
 	s->skel = stack_latency_bpf__open();
-	if (!s->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		return -ENOMEM;
-	}
+	e = hl_skel_opened(s->skel, err, errlen);
+	if (e)
+		return e;
 	hl_bpf_autoload_none(s->skel->obj); /* nothing loads unless a stage chose it */
 	e = configure(s, cfg, err, errlen);
 	if (e) {
@@ -383,11 +382,7 @@ static int open_and_load(struct hl_stack_latency *s, const struct hl_config *cfg
 		return e;
 	}
 	s->skel->bss->clock_offset_ns = hl_kernel_clock_offset(s->use_tai);
-	hl_bpf_failure_reset();
-	e = stack_latency_bpf__load(s->skel);
-	if (e)
-		hl_bpf_load_error(e, "the stack-latency programs", err, errlen);
-	return e;
+	return hl_skel_load(s->skel->skeleton, "the stack-latency programs", err, errlen);
 }
 
 struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, char *err,
@@ -401,7 +396,7 @@ struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, cha
 		return NULL;
 	}
 	s->rx_ts_fd = -1;
-	s->max_buckets = stack_conf(cfg)->max_buckets;
+	s->max_buckets = stack_latency_conf(cfg)->max_buckets;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-s->ncpus));
@@ -692,7 +687,7 @@ static const struct hl_option filter_options[] = {
 	{0},
 };
 
-static const struct hl_option stack_options[] = {
+static const struct hl_option stack_latency_options[] = {
 	{.name = "enabled",
 	 .type = HL_OPT_BOOL,
 	 .offset = OFF(enabled),
@@ -753,12 +748,12 @@ static const struct hl_option stack_options[] = {
 
 /* ---- the probe module ------------------------------------------------------------------ */
 
-static bool stack_enabled(const struct hl_config *cfg)
+static bool stack_latency_enabled(const struct hl_config *cfg)
 {
-	return stack_conf(cfg)->enabled;
+	return stack_latency_conf(cfg)->enabled;
 }
 
-static void stack_check(const struct hl_config *cfg, FILE *f)
+static void stack_latency_check(const struct hl_config *cfg, FILE *f)
 {
 	struct hl_stage_plan plan[HL_STAGE_COUNT];
 
@@ -767,7 +762,7 @@ static void stack_check(const struct hl_config *cfg, FILE *f)
 	hl_stack_latency_print_plan(f, plan);
 }
 
-static void stack_report(void *state, FILE *f)
+static void stack_latency_report(void *state, FILE *f)
 {
 	struct hl_stack_latency *s = state;
 
@@ -775,7 +770,7 @@ static void stack_report(void *state, FILE *f)
 	hl_stack_latency_print_plan(f, s->plan);
 }
 
-static void *stack_start(const struct hl_config *cfg, char *err, size_t errlen)
+static void *stack_latency_start(const struct hl_config *cfg, char *err, size_t errlen)
 {
 	struct hl_stack_latency *s = hl_stack_latency_start(cfg, err, errlen);
 
@@ -784,13 +779,13 @@ static void *stack_start(const struct hl_config *cfg, char *err, size_t errlen)
 	return s;
 }
 
-static int stack_collect(void *state, struct hl_metric *out, size_t max)
+static int stack_latency_collect(void *state, struct hl_metric *out, size_t max)
 {
 	hl_stack_latency_refresh_clock(state);
 	return hl_stack_latency_collect(state, out, max);
 }
 
-static void stack_stop(void *state)
+static void stack_latency_stop(void *state)
 {
 	if (state)
 		hl_probe_share_map(HL_SHARED_STACK_COUNTERS, -1);
@@ -800,12 +795,12 @@ static void stack_stop(void *state)
 const struct hl_probe_ops hl_stack_latency_probe = {
 	.name = "stack_latency",
 	.help = "time from packet receive to each network-stack stage",
-	.options = stack_options,
+	.options = stack_latency_options,
 	.config_size = sizeof(struct hl_stack_latency_conf),
-	.enabled = stack_enabled,
-	.check = stack_check,
-	.report = stack_report,
-	.start = stack_start,
-	.collect = stack_collect,
-	.stop = stack_stop,
+	.enabled = stack_latency_enabled,
+	.check = stack_latency_check,
+	.report = stack_latency_report,
+	.start = stack_latency_start,
+	.collect = stack_latency_collect,
+	.stop = stack_latency_stop,
 };

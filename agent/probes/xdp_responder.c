@@ -233,10 +233,8 @@ static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t 
 		goto fail;
 	}
 	x->skel = xdp_responder_bpf__open();
-	if (!x->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	if (hl_skel_opened(x->skel, err, errlen))
 		goto fail;
-	}
 	x->skel->rodata->port_be = htons((uint16_t)c->port);
 	x->skel->rodata->nr_cpus = (__u32)x->ncpus;
 	if (c->rate_limit) {
@@ -263,12 +261,8 @@ static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t 
 	x->skel->rodata->have_stack = have[0];
 	x->skel->rodata->have_softirq = have[1];
 	x->skel->rodata->have_drops = have[2];
-	hl_bpf_failure_reset();
-	e = xdp_responder_bpf__load(x->skel);
-	if (e) {
-		hl_bpf_load_error(e, "the XDP program", err, errlen);
+	if (hl_skel_load(x->skel->skeleton, "the XDP program", err, errlen))
 		goto fail;
-	}
 	if (fill_allow(x, &c->allow, err, errlen))
 		goto fail;
 	if (hl_xr_read_host(&u) == 0) {
