@@ -39,7 +39,7 @@ ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS)) $(BUILD)/asan/default
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-kernels test-deps unit clean format format-check help readme
+.PHONY: all deps run test test-under-load test-kernels test-deps unit clean format format-check help readme
 all: $(BUILD)/hostlat $(BUILD)/exphist
 
 help:
@@ -47,6 +47,7 @@ help:
 	@echo "make deps       install missing Debian build dependencies (root)"
 	@echo "make run        build and run the agent on $(CONFIG) (root)"
 	@echo "make test       install test dependencies, build, run every test (root)"
+	@echo "make test-under-load  the whole suite RUNS=3 times with every CPU kept busy (root)"
 	@echo "make test-kernels  only the kernel matrix: host, Debian 6.1 and 6.12 under QEMU (root)"
 	@echo "make bench      run the benchmarks in bench/ (root; see bench/README.md); BENCH=NAME: one"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_TIME seconds (tests/fuzz/README.md)"
@@ -70,6 +71,13 @@ run: deps
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all asan unit fuzzers
 	$(Q)tests/run.sh
+
+# The suite RUNS times (default 3) with a busy loop pinned on every CPU
+# (tests/under-load.sh): proof that no test depends on an idle machine.
+RUNS ?= 3
+test-under-load: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all asan unit fuzzers
+	$(Q)tests/under-load.sh $(RUNS)
 
 # The kernel matrix alone (tests/kernels/): the host's kernel and Debian's
 # 6.1 and 6.12, fetched from Debian's archive and booted under QEMU.
