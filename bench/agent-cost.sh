@@ -17,10 +17,7 @@ N10=$(bench_secs 4 1)
 netns_pair cli srv
 bench_servers
 
-ip netns exec "$NS_B" "$PY" bench/sink.py "$TMP/sink.jsonl" 4318 8125 >"$TMP/sink.out" 2>&1 &
-pid=$!
-on_exit "kill $pid"
-wait_for 10 grep -q listening "$TMP/sink.out" || fail "sink did not start"
+start_listener sink ip netns exec "$NS_B" "$PY" bench/sink.py "$TMP/sink.jsonl" 4318 8125
 
 # Background traffic for the whole bench.
 total=$((N1 + 3 + (N10 + 3) * 10 + 10))

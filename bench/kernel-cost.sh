@@ -39,33 +39,6 @@ workload() {
 
 bench_agent_config "$TMP/hostlat.yaml"
 
-# start_setup NAME: start it, wait until its programs are attached; sets SETUP_PID.
-start_setup() {
-	case $1 in
-	hostlat)
-		AGENT_NETNS=$NS_B start_agent "$TMP/hostlat.yaml"
-		SETUP_PID=$AGENT_PID
-		;;
-	floor)
-		rm -f "$TMP/floor.out" # the wait below must not see the previous round's "running"
-		ip netns exec "$NS_B" "$BUILD/bench/floor" "$BUILD/bench/floor.bpf.o" "$VETH_B" >"$TMP/floor.out" 2>&1 &
-		SETUP_PID=$!
-		wait_for 30 grep -q "running" "$TMP/floor.out" || { cat "$TMP/floor.out" >&2; fail "floor did not start"; }
-		;;
-	bpftrace)
-		start_bpftrace
-		SETUP_PID=$BT_PID
-		;;
-	esac
-	on_exit "kill -9 $SETUP_PID"
-	sleep 1
-}
-
-stop_setup() {
-	kill -INT "$SETUP_PID" 2>/dev/null || true
-	wait "$SETUP_PID" 2>/dev/null || true
-}
-
 # Programs bpftrace loaded: their names are the tracepoints' (first 15 bytes).
 sed -n 's/^tracepoint:[a-z_]*:\([a-z_]*\).*/\1/p' bench/bpftrace/hostlat.bt | sort -u >"$TMP/bt-hooks"
 

@@ -13,6 +13,8 @@
 #                              then `import benchlib` (bench/benchlib.py)
 #   start_bpftrace             bench/bpftrace/hostlat.bt in the background until it
 #                              has attached; sets BT_PID
+#   start_setup NAME           one monitoring set-up of an alternated bench, until
+#                              its programs are attached (sets SETUP_PID); stop_setup
 #
 # The agent benchmarked is the optimised build ($BUILD/hostlat), never the
 # sanitizer one the tests use.
@@ -102,6 +104,41 @@ start_bpftrace() {
 	bpftrace bench/bpftrace/hostlat.bt "$off" >"$TMP/bpftrace.out" 2>&1 &
 	BT_PID=$!
 	wait_for 60 grep -q "^Attaching" "$TMP/bpftrace.out" || { cat "$TMP/bpftrace.out" >&2; fail "bpftrace did not start"; }
+}
+
+# start_setup NAME: start the set-up NAME of an alternated bench and wait
+# until its programs are attached, plus a second; sets SETUP_PID (empty for
+# none). NAME: none (nothing); bpftrace (start_bpftrace); floor (the empty
+# programs of $BUILD/bench/floor on VETH_B); anything else: the agent in
+# NS_B on $TMP/NAME.yaml.
+start_setup() {
+	SETUP_PID=""
+	case $1 in
+	none) ;;
+	bpftrace)
+		start_bpftrace
+		SETUP_PID=$BT_PID
+		;;
+	floor)
+		rm -f "$TMP/floor.out" # the wait below must not see the previous round's "running"
+		ip netns exec "$NS_B" "$BUILD/bench/floor" "$BUILD/bench/floor.bpf.o" "$VETH_B" >"$TMP/floor.out" 2>&1 &
+		SETUP_PID=$!
+		wait_for 30 grep -q "running" "$TMP/floor.out" || { cat "$TMP/floor.out" >&2; fail "floor did not start"; }
+		;;
+	*)
+		AGENT_NETNS=$NS_B start_agent "$TMP/$1.yaml"
+		SETUP_PID=$AGENT_PID
+		;;
+	esac
+	[ -z "$SETUP_PID" ] || on_exit "kill -9 $SETUP_PID"
+	sleep 1
+}
+
+# stop_setup: SIGINT to the set-up start_setup started, and wait for it.
+stop_setup() {
+	[ -n "$SETUP_PID" ] || return 0
+	kill -INT "$SETUP_PID" 2>/dev/null || true
+	wait "$SETUP_PID" 2>/dev/null || true
 }
 
 # bench_agent_config FILE: every probe on (traffic on $VETH_B, sampling

@@ -58,27 +58,6 @@ printf 'agent: { interval: 1s, log_level: info }\nprobes:\n  stack_latency: { fi
 	"$TMP/metrics-stack.jsonl" >"$TMP/stack.yaml"
 only_probes "$TMP/stack.yaml" stack_latency
 
-start_setup() {
-	SETUP_PID=""
-	case $1 in
-	hostlat | stack)
-		AGENT_NETNS=$NS_B start_agent "$TMP/$1.yaml"
-		SETUP_PID=$AGENT_PID
-		;;
-	bpftrace)
-		start_bpftrace
-		SETUP_PID=$BT_PID
-		;;
-	esac
-	[ -n "$SETUP_PID" ] && on_exit "kill -9 $SETUP_PID"
-	sleep 1
-}
-stop_setup() {
-	[ -n "$SETUP_PID" ] || return 0
-	kill -INT "$SETUP_PID" 2>/dev/null || true
-	wait "$SETUP_PID" 2>/dev/null || true
-}
-
 : >"$TMP/runs.jsonl"
 for r in $(seq 1 "$ROUNDS"); do
 	for s in none hostlat stack bpftrace; do

@@ -32,6 +32,33 @@ ok() { echo "ok: $*"; }
 
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
 
+# need_npm PATH WHAT: node and tests/node_modules/PATH (npm WHAT, from
+# `make test-deps`) are there, or the test is skipped.
+need_npm() {
+	command -v node >/dev/null || skip "node not installed"
+	[ -e "tests/node_modules/$1" ] || skip "npm $2 not installed (make test-deps)"
+}
+
+# isolate_env: nothing of the caller's environment reaches the agent or the
+# test's receivers: no proxy (they are on loopback), no OTEL_* variable.
+isolate_env() {
+	local v
+	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+	export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+	for v in $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+}
+
+# expect STATUS PATTERN CMD...: run CMD, its output in $TMP/out; it must exit
+# with STATUS and print a line matching the extended regex PATTERN.
+expect() {
+	local want=$1 pat=$2 rc=0
+	shift 2
+	"$@" >"$TMP/out" 2>&1 || rc=$?
+	[ "$rc" -eq "$want" ] || { cat "$TMP/out"; fail "'$*' exited $rc, want $want"; }
+	grep -qE -- "$pat" "$TMP/out" || { cat "$TMP/out"; fail "'$*' output lacks /$pat/"; }
+	ok "$* -> $rc"
+}
+
 # netns_pair A B: namespaces hl-A-ID / hl-B-ID joined by a veth pair,
 # 198.18.0.1 (A) and 198.18.0.2 (B) (RFC 2544 benchmarking range), plus
 # 2001:db8::1/2 (documentation range). Sets NS_A, NS_B, VETH_A, VETH_B.
@@ -106,6 +133,49 @@ wait_for() {
 	done
 }
 
+# count_lines FILE...: the lines of the FILEs together (0 for a missing one).
+count_lines() { { cat "$@" 2>/dev/null || true; } | wc -l; }
+# lines_at_least N FILE...: the FILEs have N lines or more together.
+lines_at_least() { [ "$(count_lines "${@:2}")" -ge "$1" ]; }
+
+# start_listener NAME CMD...: CMD, a server that prints "listening" once it
+# is ready, in the background with its output in $TMP/NAME.out (standard
+# error stays the test's), killed on exit; returns once it listens (10 s at
+# most). Sets LISTENER_PID.
+start_listener() {
+	local name=$1
+	shift
+	# Removed, not truncated by the redirection: the wait must not see an
+	# earlier server's "listening".
+	rm -f "$TMP/$name.out"
+	"$@" >"$TMP/$name.out" &
+	LISTENER_PID=$!
+	on_exit "kill $LISTENER_PID"
+	wait_for 10 grep -q listening "$TMP/$name.out" || fail "$name did not start: $*"
+}
+
+# tcp_reads N DELAY_MS: N TCP messages from NS_A to a server in NS_B
+# (198.18.0.2, a port of its own each time: the server takes one
+# connection) that reads each one DELAY_MS after it arrived; returns when
+# the server has read them all.
+TCP_READS_PORT=5000
+tcp_reads() {
+	TCP_READS_PORT=$((TCP_READS_PORT + 1))
+	start_listener "tcp-server-$TCP_READS_PORT" ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py \
+		server "$TCP_READS_PORT" "$2"
+	ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 "$TCP_READS_PORT" "$1" ||
+		fail "TCP client failed"
+	wait "$LISTENER_PID" || true
+}
+
+# udp_reads N PORT: N datagrams from NS_A to a receiver on 198.18.0.2:PORT in
+# NS_B, which must get every one.
+udp_reads() {
+	start_listener "udp-receiver-$2" ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py udprecv "$2" "$1"
+	ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py udp 198.18.0.2 "$2" "$1" || fail "UDP sender failed"
+	wait "$LISTENER_PID" || fail "UDP receiver did not get every datagram"
+}
+
 # start_agent CONFIG [ARGS...]: run the agent in the background; sets AGENT_PID.
 # AGENT_NETNS=NAME runs it inside that network namespace.
 start_agent() {
@@ -133,19 +203,110 @@ stop_agent() {
 	[ $rc -eq 0 ] || { cat "$TMP/agent.err" >&2; fail "agent exited with $rc after SIGTERM"; }
 }
 
+# kill_agent [PID]: SIGKILL the agent (AGENT_PID by default) and reap it.
+kill_agent() {
+	local pid=${1:-$AGENT_PID}
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
 # Programs of ours still loaded (name prefix hl_).
 hl_progs_loaded() { bpftool prog show 2>/dev/null | grep -c ' name hl_' || true; }
-# IDs of the BPF programs a process holds through its file descriptors
-# (program and link fds show prog_id in fdinfo); other agents may run too.
-agent_prog_ids() {
-	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un | tr '\n' ' '
+# fd_bpf_ids prog|link|map PID: IDs of the BPF programs (links, maps) a
+# process holds through its file descriptors, from their fdinfo (link fds
+# show their program's prog_id too); other agents may run too.
+fd_bpf_ids() {
+	grep -h "^$1_id:" /proc/"$2"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un | tr '\n' ' '
 }
-# True when none of the given program IDs is loaded any more.
-progs_gone() {
-	local loaded
-	loaded=$(bpftool -j prog show 2>/dev/null | "$PY" -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))')
+agent_prog_ids() { fd_bpf_ids prog "$1"; }
+# bpf_gone prog|link ID...: none of the given program (link) IDs exists any more.
+bpf_gone() {
+	local kind=$1 loaded id
+	shift
+	loaded=$(bpftool -j "$kind" show 2>/dev/null | "$PY" -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))')
 	for id in "$@"; do
 		[[ " $loaded " == *" $id "* ]] && return 1
 	done
 	return 0
 }
+progs_gone() { bpf_gone prog "$@"; }
+links_gone() { bpf_gone link "$@"; }
+
+# tc_state NS DEV: DEV's qdiscs and tc filters (both hooks) in namespace NS,
+# without the counters and ids that change by themselves.
+tc_state() {
+	ip netns exec "$1" tc qdisc show dev "$2" | sed 's/refcnt [0-9]*//; s/direct_packets_stat [0-9]*//'
+	ip netns exec "$1" tc filter show dev "$2" ingress | sed 's/ id [0-9]*//; s/ tag [0-9a-f]*//'
+	ip netns exec "$1" tc filter show dev "$2" egress | sed 's/ id [0-9]*//; s/ tag [0-9a-f]*//'
+}
+
+# threads_with_caps HEX PROC_DIR: every thread of the process at PROC_DIR
+# (/proc/PID) has effective and permitted capability sets HEX (16 hex
+# digits, as /proc prints them) and no_new_privs; prints how many threads
+# it checked.
+threads_with_caps() {
+	local want=$1 st eff prm nnp n=0
+	for st in "$2"/task/*/status; do
+		read -r eff prm nnp < <(awk '/^CapEff/ {e = $2} /^CapPrm/ {p = $2}
+			/^NoNewPrivs/ {n = $2} END {print e, p, n}' "$st")
+		[ "$eff" = "$want" ] && [ "$prm" = "$want" ] ||
+			fail "thread $(basename "$(dirname "$st")"): CapEff $eff CapPrm $prm, expected $want"
+		[ "$nnp" = 1 ] || fail "thread $(basename "$(dirname "$st")"): no_new_privs is not set"
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# http_code ARGS...: the HTTP status curl gets for ARGS (a URL and options;
+# 3 s at most), the body in $TMP/http.body. http_is CODE ARGS...: it is CODE.
+http_code() { curl -s -o "$TMP/http.body" -w '%{http_code}' --max-time 3 "$@"; }
+http_is() { [ "$(http_code "${@:2}")" = "$1" ]; }
+
+# ---- the OTLP receiver (tests/tools/otlp_receiver.js) -------------------------------
+# need_otlp_receiver: node and the npm packages the receiver needs, or skip.
+need_otlp_receiver() {
+	need_npm @opentelemetry/otlp-proto-exporter-base/build/src/generated/root.js \
+		@opentelemetry/otlp-proto-exporter-base
+}
+
+# start_otlp_receiver OUT ARGS...: a receiver with ARGS (--log FILE, --mode
+# ...) on 127.0.0.1, its output in OUT, killed on exit; sets RCV_PID,
+# RCV_PORT (OTLP) and RCV_CTL (its control port).
+start_otlp_receiver() {
+	local out=$1
+	shift
+	rm -f "$out"
+	node tests/tools/otlp_receiver.js "$@" >"$out" 2>&1 &
+	RCV_PID=$!
+	on_exit "kill $RCV_PID"
+	wait_for 10 grep -q '^listening' "$out" || {
+		cat "$out" >&2
+		fail "the OTLP receiver did not start"
+	}
+	RCV_PORT=$(sed -n 's/^listening port=\([0-9]*\) control=.*/\1/p' "$out")
+	RCV_CTL=$(sed -n 's/^listening port=[0-9]* control=\([0-9]*\)$/\1/p' "$out")
+}
+
+# receiver_mode JSON: replace the settings of the receiver at RCV_CTL, e.g.
+# '{"mode":"status","code":503}'.
+receiver_mode() {
+	curl -sS --fail -X POST --data "$1" "http://127.0.0.1:$RCV_CTL/control" >/dev/null ||
+		fail "receiver control $1 failed"
+	echo "receiver: $1"
+}
+
+# ---- the XDP responder's replies --------------------------------------------------
+# xdp_ping OUT ARGS...: `hostlat ping --json ARGS` from NS_A into OUT, which
+# must get a reply; the last reply decoded (tests/tools/xdp_peer.py) into
+# OUT.env, whose values env_val reads.
+xdp_ping() {
+	local out=$1
+	shift
+	ip netns exec "$NS_A" "$HOSTLAT" ping --json "$@" >"$out" || {
+		cat "$out"
+		fail "hostlat ping $* got no reply"
+	}
+	"$PY" tests/tools/xdp_peer.py decode <(grep '"seq"' "$out") >"$out.env"
+}
+# env_val OUT KEY: KEY's value in OUT.env (xdp_ping); empty when absent.
+env_val() { sed -n "s/^$2=//p" "$1.env"; }

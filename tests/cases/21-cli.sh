@@ -3,15 +3,6 @@
 # message and the documented exit status, and the agent never crashes.
 source "$(dirname "$0")/../lib.sh"
 
-expect() { # expect STATUS PATTERN CMD...: run CMD, check exit status and output
-	local want=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$TMP/out" 2>&1 || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$TMP/out"; fail "'$*' exited $rc, want $want"; }
-	grep -qE -- "$pat" "$TMP/out" || { cat "$TMP/out"; fail "'$*' output lacks /$pat/"; }
-	ok "$* -> $rc"
-}
-
 expect 0 "Usage: hostlat" "$HOSTLAT" --help
 expect 0 "^hostlat [0-9]+\.[0-9]+\.[0-9]+" "$HOSTLAT" --version
 expect 2 "unrecognized option|Usage" "$HOSTLAT" --bogus

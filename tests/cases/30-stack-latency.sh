@@ -33,17 +33,8 @@ grep -q "tcp-socket-read" "$TMP/check.txt" || fail "--check does not list the st
 
 start_agent "$TMP/hostlat.yaml"
 
-ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py server 5001 "$D_MS" >"$TMP/server.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q listening "$TMP/server.out" || fail "TCP server did not start"
-ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py udprecv 5002 200 >"$TMP/udprecv.out" 2>&1 &
-UDPRECV=$!
-on_exit "kill $UDPRECV"
-wait_for 10 grep -q listening "$TMP/udprecv.out" || fail "UDP receiver did not start"
-
-ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 5001 31 || fail "TCP client failed"
-ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py udp 198.18.0.2 5002 200 || fail "UDP sender failed"
-wait "$UDPRECV" || fail "UDP receiver did not get every datagram"
+tcp_reads 31 "$D_MS"
+udp_reads 200 5002
 sleep 1.5
 stop_agent
 cat "$TMP/pretty.txt" | tail -n 60
@@ -100,8 +91,7 @@ start_agent "$TMP/hostlat.yaml"
 ids=$(agent_prog_ids "$AGENT_PID")
 [ -n "$ids" ] || fail "no hl_ programs held by the running agent"
 echo "agent $AGENT_PID holds programs: $ids"
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null || true
+kill_agent
 # shellcheck disable=SC2086
 wait_for 10 progs_gone $ids || fail "programs still loaded after SIGKILL: $ids"
 ok "SIGKILL left no program behind"

@@ -18,14 +18,11 @@ on_exit "for i in \$(seq 20); do rmdir $CG_MNT/$CG_REL && break; sleep 0.1; done
 
 # server NAME PORT [CGROUP]: a delayed-read TCP server in the receiver's namespace.
 server() {
-	local name=$1 port=$2 cg=${3:-} pid
-	ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py servemany "$port" 2 >"$TMP/$name.out" 2>&1 &
-	pid=$!
-	eval "${name}_PID=$pid"
-	on_exit "kill $pid"
-	wait_for 10 grep -q listening "$TMP/$name.out" || fail "server $name did not start"
+	local name=$1 port=$2 cg=${3:-}
+	start_listener "$name" ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py servemany "$port" 2
+	eval "${name}_PID=$LISTENER_PID"
 	# From here: inside 'ip netns exec' /sys is remounted without the cgroup mounts.
-	[ -z "$cg" ] || echo "$pid" >"$CG_MNT/$cg/cgroup.procs"
+	[ -z "$cg" ] || echo "$LISTENER_PID" >"$CG_MNT/$cg/cgroup.procs"
 }
 
 lat_points() { # lat_points FILE: "stage|iface|cgroup|count" per latency point of the last request

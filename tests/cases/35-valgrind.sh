@@ -24,10 +24,7 @@ AGENT_PID=$!
 on_exit "kill -9 $AGENT_PID"
 wait_for 120 grep -q "running" "$TMP/agent.err" || { cat "$TMP/agent.err"; fail "agent did not start under valgrind"; }
 
-ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py server 5001 1 >"$TMP/server.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q listening "$TMP/server.out" || fail "TCP server did not start"
-ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 5001 50 || fail "TCP client failed"
+tcp_reads 50 1
 sleep 3
 rc=0
 kill -TERM "$AGENT_PID"

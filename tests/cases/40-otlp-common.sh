@@ -6,68 +6,30 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need_root
 [ -r /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-command -v node >/dev/null || skip "node not installed"
-[ -f tests/node_modules/@opentelemetry/otlp-proto-exporter-base/build/src/generated/root.js ] ||
-	skip "npm @opentelemetry/otlp-proto-exporter-base not installed (make test-deps)"
-
-# The receiver is on loopback: never through a proxy.
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-# The agent must not pick up OTLP settings from the caller's environment.
-for v in $(env | sed -n 's/^\(OTEL_EXPORTER_OTLP_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+need_otlp_receiver
+isolate_env
 
 VERSION=$("$HOSTLAT" --version | awk '{print $2}')
 RCV_LOG=$TMP/receiver.jsonl
 
-# start_receiver [ARGS...]: sets RCV_PORT (OTLP) and RCV_CTL (control).
+# start_receiver [ARGS...]: the receiver, logging to RCV_LOG; sets RCV_PORT
+# (OTLP) and RCV_CTL (control: receiver_mode).
 start_receiver() {
-	node tests/tools/otlp_receiver.js --log "$RCV_LOG" "$@" >"$TMP/receiver.out" 2>&1 &
-	RCV_PID=$!
-	on_exit "kill $RCV_PID"
-	wait_for 10 grep -q '^listening' "$TMP/receiver.out" || {
-		cat "$TMP/receiver.out" >&2
-		fail "the OTLP receiver did not start"
-	}
-	RCV_PORT=$(sed -n 's/^listening port=\([0-9]*\) control=.*/\1/p' "$TMP/receiver.out")
-	RCV_CTL=$(sed -n 's/^listening port=[0-9]* control=\([0-9]*\)$/\1/p' "$TMP/receiver.out")
+	start_otlp_receiver "$TMP/receiver.out" --log "$RCV_LOG" "$@"
 	echo "receiver: OTLP on 127.0.0.1:$RCV_PORT, control on $RCV_CTL"
 }
 
-# receiver_mode JSON: replace the receiver's settings, e.g. '{"mode":"status","code":503}'.
-receiver_mode() {
-	curl -sS --fail -X POST --data "$1" "http://127.0.0.1:$RCV_CTL/control" >/dev/null ||
-		fail "receiver control $1 failed"
-	echo "receiver: $1"
-}
-
 # n_requests: requests the receiver has logged so far.
-n_requests() { if [ -f "$RCV_LOG" ]; then wc -l <"$RCV_LOG"; else echo 0; fi; }
-requests_at_least() { [ "$(n_requests)" -ge "$1" ]; }
+n_requests() { count_lines "$RCV_LOG"; }
+requests_at_least() { lines_at_least "$1" "$RCV_LOG"; }
 
-# Network namespaces for traffic; `traffic N` runs a TCP server in NS_B that
-# reads each message DELAY ms after it arrives (its own port each time: the
-# server takes one connection) and sends it N messages from NS_A.
-TRAFFIC_PORT=5000
+# Network namespaces for traffic; `traffic N`: N messages from NS_A to a TCP
+# server in NS_B that reads each DELAY ms after it arrives (tcp_reads).
 start_traffic_server() {
 	netns_pair snd rcv
 	TRAFFIC_DELAY=${1:-2}
 }
-traffic() {
-	local pid out
-	TRAFFIC_PORT=$((TRAFFIC_PORT + 1))
-	# One output file per server: with a shared one, the wait below could
-	# see the previous server's "listening" before this one's redirection
-	# truncated the file, and the client would connect too early.
-	out=$TMP/server-$TRAFFIC_PORT.out
-	ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py server "$TRAFFIC_PORT" \
-		"$TRAFFIC_DELAY" >"$out" 2>&1 &
-	pid=$!
-	on_exit "kill $pid"
-	wait_for 10 grep -q listening "$out" || fail "TCP server did not start"
-	ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 "$TRAFFIC_PORT" \
-		"$1" || fail "TCP client failed"
-	wait "$pid" || true
-}
+traffic() { tcp_reads "$1" "$TRAFFIC_DELAY"; }
 
 # Python helpers over the receiver log (imported by the checks).
 cat >"$TMP/rcv.py" <<'PY'
@@ -77,6 +39,15 @@ import json
 def requests(path):
     with open(path) as f:
         return [json.loads(l) for l in f if l.strip()]
+
+
+def valid_requests(path):
+    """requests(path); exits naming them when any is not valid OTLP."""
+    reqs = requests(path)
+    bad = [r["seq"] for r in reqs if not r["valid"]]
+    if bad:
+        raise SystemExit("invalid requests: %s" % bad)
+    return reqs
 
 
 def batch_time(req):

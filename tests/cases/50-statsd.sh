@@ -11,8 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 need_root
 [ -r /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-command -v node >/dev/null || skip "node not installed"
-[ -f tests/node_modules/statsd/stats.js ] || skip "npm statsd not installed (make test-deps)"
+need_npm statsd/stats.js statsd
 
 MAX=200
 # Two free UDP ports (daemon, dead end) and a free TCP port (management).
@@ -77,17 +76,9 @@ only_probes "$TMP/hostlat.yaml" stack_latency
 "$HOSTLAT" --config "$TMP/hostlat.yaml" --check >/dev/null || fail "--check failed"
 start_agent "$TMP/hostlat.yaml"
 
-ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py server 5001 2 >"$TMP/server.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q listening "$TMP/server.out" || fail "TCP server did not start"
-ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py udprecv 5002 300 >"$TMP/udprecv.out" 2>&1 &
-UDPRECV=$!
-on_exit "kill $UDPRECV"
-wait_for 10 grep -q listening "$TMP/udprecv.out" || fail "UDP receiver did not start"
 # About three agent intervals of traffic.
-ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 5001 400 || fail "TCP client failed"
-ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py udp 198.18.0.2 5002 300 || fail "UDP sender failed"
-wait "$UDPRECV" || fail "UDP receiver did not get every datagram"
+tcp_reads 400 2
+udp_reads 300 5002
 sleep 1.2
 stop_agent
 STOPPED=$(date +%s)

@@ -70,10 +70,7 @@ YAML
 only_probes "$TMP/hostlat.yaml" stack_latency
 
 start_agent "$TMP/hostlat.yaml"
-ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py server 5001 "$D_MS" >"$TMP/server.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q listening "$TMP/server.out" || fail "TCP server did not start"
-ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 5001 20 || fail "TCP client failed"
+tcp_reads 20 "$D_MS"
 sleep 2
 stop_agent
 ! grep -q "Sanitizer" "$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "sanitizer report"; }

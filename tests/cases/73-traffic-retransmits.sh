@@ -28,9 +28,7 @@ exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
 only_traffic "$TMP/hostlat.yaml"
-ip netns exec "$NS_B" "$PY" tests/tools/traffic_gen.py tcpsink 5001 >"$TMP/tcpsink.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q listening "$TMP/tcpsink.out" || fail "TCP sink did not start"
+start_listener tcpsink ip netns exec "$NS_B" "$PY" tests/tools/traffic_gen.py tcpsink 5001
 start_agent_in "$NS_A" "$TMP/hostlat.yaml"
 
 ip netns exec "$NS_A" nstat -n # reset nstat's history: the next call prints deltas

@@ -21,11 +21,6 @@ clang -O2 -DPASS -target bpf -c tests/tools/tc_drop.bpf.c -o "$TMP/pass.o" || fa
 ip netns exec "$NS_B" tc qdisc add dev "$VETH_B" root handle 1: htb default 0
 ip netns exec "$NS_B" tc qdisc add dev "$VETH_B" clsact
 ip netns exec "$NS_B" tc filter add dev "$VETH_B" ingress prio 7 handle 7 bpf da obj "$TMP/pass.o" sec tc
-tc_state() { # NS DEV: qdiscs and filters, without volatile counters and ids
-	ip netns exec "$1" tc qdisc show dev "$2" | sed 's/refcnt [0-9]*//; s/direct_packets_stat [0-9]*//'
-	ip netns exec "$1" tc filter show dev "$2" ingress | sed 's/ id [0-9]*//; s/ tag [0-9a-f]*//'
-	ip netns exec "$1" tc filter show dev "$2" egress | sed 's/ id [0-9]*//; s/ tag [0-9a-f]*//'
-}
 user_state=$(tc_state "$NS_B" "$VETH_B")
 echo "$user_state"
 
@@ -61,8 +56,7 @@ cat /proc/"$AGENT_PID"/fdinfo/* 2>/dev/null | grep -A5 "^link_type:.tcx" | tee "
 grep -q "attach_type:.46 (ingress)" "$TMP/links.txt" && grep -q "attach_type:.47 (egress)" "$TMP/links.txt" ||
 	fail "the agent holds no tcx links"
 ids=$(agent_prog_ids "$AGENT_PID")
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null || true
+kill_agent
 # shellcheck disable=SC2086
 wait_for 10 progs_gone $ids || fail "programs still loaded after SIGKILL: $ids"
 # A link holds its program: the programs being gone, so are the links.
@@ -107,8 +101,7 @@ ok "tc: the user's clsact and filter survive"
 
 # --- classic tc, SIGKILL: the next start replaces the stale filter ---
 start_agent_in "$NS_B" "$TMP/hostlat.yaml"
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null || true
+kill_agent
 [ "$(ours "$NS_B" "$VETH_B")" = 2 ] || fail "expected the killed agent's filters to stay in tc mode"
 start_agent_in "$NS_B" "$TMP/hostlat.yaml"
 grep -q "replacing a stale hostlat filter" "$TMP/agent.err" || fail "stale filter not replaced"

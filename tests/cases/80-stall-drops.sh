@@ -33,10 +33,8 @@ RAW_N=100
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py send 198.18.0.2 7001 $NO_SOCKET_N
 
 # 2. a full UDP receive buffer
-ip netns exec "$NS_B" "$PY" tests/tools/stall.py sink 7002 2048 "$TMP/go-sink" >"$TMP/sink.out" &
-on_exit "kill $!"
-SINK=$!
-wait_for 10 grep -q listening "$TMP/sink.out" || fail "UDP sink did not start"
+start_listener sink ip netns exec "$NS_B" "$PY" tests/tools/stall.py sink 7002 2048 "$TMP/go-sink"
+SINK=$LISTENER_PID
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py send 198.18.0.2 7002 $FILL_N 1000
 touch "$TMP/go-sink"
 wait "$SINK"

@@ -48,10 +48,8 @@ grep -q "no_such_function_hl (optional) *unavailable: not in the kernel's BTF" "
 	fail "--check does not report the optional function"
 
 start_agent "$TMP/hostlat.yaml"
-ip netns exec "$NS_B" "$PY" tests/tools/stall.py reader 7400 2 >"$TMP/reader.out" &
-READER=$!
-on_exit "kill $READER"
-wait_for 10 grep -q listening "$TMP/reader.out" || fail "reader did not start"
+start_listener reader ip netns exec "$NS_B" "$PY" tests/tools/stall.py reader 7400 2
+READER=$LISTENER_PID
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py send 198.18.0.2 7400 300 100 1
 wait "$READER"
 sleep 1.5

@@ -33,10 +33,8 @@ grep -A1 "probe napi" "$TMP/check.txt"
 grep -q "polls *tp_btf/napi_poll" "$TMP/check.txt" || fail "--check does not show the napi hook"
 start_agent "$TMP/hostlat.yaml"
 
-ip netns exec "$NS_B" "$PY" tests/tools/stall.py reader 7300 4 >"$TMP/reader.out" &
-READER=$!
-on_exit "kill $READER"
-wait_for 10 grep -q listening "$TMP/reader.out" || fail "reader did not start"
+start_listener reader ip netns exec "$NS_B" "$PY" tests/tools/stall.py reader 7300 4
+READER=$LISTENER_PID
 ip netns exec "$NS_A" taskset -c 0 "$PY" tests/tools/stall.py flood 198.18.0.2 7300 2 256 >"$TMP/flood.out"
 wait "$READER"
 cat "$TMP/flood.out" "$TMP/reader.out"

@@ -37,10 +37,8 @@ start_agent "$TMP/hostlat.yaml"
 # reader NAME PORT SECONDS: a UDP reader on CPU 1 in cgroup NAME (joined
 # before entering the namespace: ip netns exec remounts /sys).
 reader() {
-	sh -c "echo \$\$ >$CG2/$CGNAME/$1/cgroup.procs && exec ip netns exec $NS_B taskset -c 1 $PY tests/tools/stall.py reader $2 $3" >"$TMP/$1.out" 2>&1 &
-	READER=$!
-	on_exit "kill $READER"
-	wait_for 10 grep -q listening "$TMP/$1.out" || fail "reader $1 did not start"
+	start_listener "$1" sh -c "echo \$\$ >$CG2/$CGNAME/$1/cgroup.procs && exec ip netns exec $NS_B taskset -c 1 $PY tests/tools/stall.py reader $2 $3"
+	READER=$LISTENER_PID
 }
 
 reader calm 7200 3

@@ -24,10 +24,8 @@ grep -q "probe softirq: vectors timer, net_tx, net_rx" "$TMP/check.txt" &&
 	grep -q "wait *tp_btf/softirq_raise" "$TMP/check.txt" || fail "--check does not show the softirq hooks"
 start_agent "$TMP/hostlat.yaml"
 
-ip netns exec "$NS_B" "$PY" tests/tools/stall.py reader 7100 4 >"$TMP/reader.out" &
-READER=$!
-on_exit "kill $READER"
-wait_for 10 grep -q listening "$TMP/reader.out" || fail "reader did not start"
+start_listener reader ip netns exec "$NS_B" "$PY" tests/tools/stall.py reader 7100 4
+READER=$LISTENER_PID
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py flood 198.18.0.2 7100 3 256 || fail "flood failed"
 wait "$READER"
 cat "$TMP/reader.out"

@@ -26,10 +26,8 @@ exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
 # A socket that never reads: its queue fills, the rest is dropped.
-ip netns exec "$NS_B" "$PY" -c 'import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("198.18.0.2", 7000)); print("bound", flush=True); time.sleep(3600)' >"$TMP/sink.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q bound "$TMP/sink.out" || fail "sink did not start"
+start_listener sink ip netns exec "$NS_B" "$PY" -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("198.18.0.2", 7000)); print("listening", flush=True); time.sleep(3600)'
 
 AGENT_NETNS=$NS_B start_agent "$TMP/hostlat.yaml"
 sleep 2

@@ -26,19 +26,8 @@ exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
 
-tc_state() {
-	ip netns exec "$NS_B" tc qdisc show dev "$VETH_B" | sed 's/refcnt [0-9]*//'
-	ip netns exec "$NS_B" tc filter show dev "$VETH_B" ingress
-	ip netns exec "$NS_B" tc filter show dev "$VETH_B" egress
-}
 pinned() { if mountpoint -q /sys/fs/bpf; then find /sys/fs/bpf | sort; fi; }
-links_gone() {
-	local loaded id
-	loaded=$(bpftool -j link show 2>/dev/null | "$PY" -c 'import json,sys; print(" ".join(str(l["id"]) for l in json.load(sys.stdin)))')
-	for id in "$@"; do [[ " $loaded " == *" $id "* ]] && return 1; done
-	return 0
-}
-tc0=$(tc_state)
+tc0=$(tc_state "$NS_B" "$VETH_B")
 pin0=$(pinned)
 
 # Traffic through the sampled interface all along.
@@ -56,17 +45,17 @@ for base in 0 0.2 0.5 0.9 1.4 2.5 4; do
 	sleep "$delay"
 	kill -STOP "$AGENT_PID"
 	progs=$(agent_prog_ids "$AGENT_PID")
-	links=$(grep -h '^link_id:' /proc/"$AGENT_PID"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un | tr '\n' ' ')
+	links=$(fd_bpf_ids link "$AGENT_PID")
 	state=$(grep -q running "$TMP/agent.err" && echo running || echo starting)
-	kill -KILL "$AGENT_PID"
-	wait "$AGENT_PID" 2>/dev/null || true
+	kill_agent
 	echo "killed after ${delay}s ($state): $(echo $progs | wc -w) programs, $(echo $links | wc -w) links"
 	# Programs and links go when the last reference does (RCU: allow a moment).
 	# shellcheck disable=SC2086
 	wait_for 5 progs_gone $progs || fail "programs left after SIGKILL at ${delay}s: $progs"
 	# shellcheck disable=SC2086
 	wait_for 5 links_gone $links || fail "links left after SIGKILL at ${delay}s: $links"
-	[ "$(tc_state)" = "$tc0" ] || { tc_state >&2; fail "qdisc or filter left on $VETH_B after SIGKILL at ${delay}s"; }
+	[ "$(tc_state "$NS_B" "$VETH_B")" = "$tc0" ] ||
+		{ tc_state "$NS_B" "$VETH_B" >&2; fail "qdisc or filter left on $VETH_B after SIGKILL at ${delay}s"; }
 	[ "$(pinned)" = "$pin0" ] || fail "bpffs changed after SIGKILL at ${delay}s"
 	[ "$state" = running ] && running_kills=$((${running_kills:-0} + 1))
 done
@@ -77,5 +66,5 @@ rm -f "$TMP/metrics.jsonl"
 AGENT_NETNS=$NS_B start_agent "$TMP/hostlat.yaml"
 wait_for 15 grep -q hostlat.traffic.sample.bytes "$TMP/metrics.jsonl" || fail "the restarted agent exports no traffic data"
 stop_agent
-[ "$(tc_state)" = "$tc0" ] || fail "qdisc or filter left after a clean stop"
+[ "$(tc_state "$NS_B" "$VETH_B")" = "$tc0" ] || fail "qdisc or filter left after a clean stop"
 ok "SIGKILL at 7 moments leaves no program, link, qdisc, filter or pin; restart works"

@@ -23,22 +23,20 @@ exporters:
 YAML
 	only_probes "$cfg" softirq
 }
-lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
-at_least() { [ "$(lines "$1")" -ge "$2" ]; }
 errs() { grep -c "$1" "$TMP/agent.err" || true; }
 
 write_cfg 1s "$TMP/a.jsonl"
 start_agent "$cfg"
-wait_for 10 at_least "$TMP/a.jsonl" 2 || fail "no batches before the reload"
+wait_for 10 lines_at_least 2 "$TMP/a.jsonl" || fail "no batches before the reload"
 
 # 1. A valid change.
 write_cfg 2s "$TMP/b.jsonl" "resource: { attributes: { test.reload: two } }"
 kill -HUP "$AGENT_PID"
 wait_for 10 grep -q "SIGHUP: config .* reloaded: exporting every 2s to 1 exporter(s) (restarted); new resource attributes" \
 	"$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "the valid config was not reloaded"; }
-a_after=$(lines "$TMP/a.jsonl")
-wait_for 10 at_least "$TMP/b.jsonl" 3 || fail "the new exporter got no batches"
-[ "$(lines "$TMP/a.jsonl")" -eq "$a_after" ] || fail "the old exporter still gets batches"
+a_after=$(count_lines "$TMP/a.jsonl")
+wait_for 10 lines_at_least 3 "$TMP/b.jsonl" || fail "the new exporter got no batches"
+[ "$(count_lines "$TMP/a.jsonl")" -eq "$a_after" ] || fail "the old exporter still gets batches"
 
 # 2. Rejected configs; each leaves the running one in place.
 printf 'agent: { interval: 1s }\nexporters:\n  - { type: stdout, output: %s\n' "$TMP/c.jsonl" >"$cfg"
@@ -58,9 +56,9 @@ kill -HUP "$AGENT_PID"
 wait_for 10 grep -q "SIGHUP: config $cfg rejected, the running one is kept: an exporter cannot start" \
 	"$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "an exporter that cannot start was not rejected"; }
 
-b_before=$(lines "$TMP/b.jsonl")
+b_before=$(count_lines "$TMP/b.jsonl")
 sleep 4.5
-[ "$(lines "$TMP/b.jsonl")" -ge $((b_before + 2)) ] || fail "batches stopped after the rejected reloads"
+[ "$(count_lines "$TMP/b.jsonl")" -ge $((b_before + 2)) ] || fail "batches stopped after the rejected reloads"
 [ ! -e "$TMP/c.jsonl" ] || fail "a rejected config's exporter was started"
 stop_agent
 grep "SIGHUP" "$TMP/agent.err"

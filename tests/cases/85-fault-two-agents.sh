@@ -65,8 +65,7 @@ for i in 1 2; do
 done
 
 # Agent 1 killed: its links go with its file descriptors; agent 2 counts on.
-kill -KILL "$PID1"
-wait "$PID1" 2>/dev/null || true
+kill_agent "$PID1"
 # shellcheck disable=SC2086
 wait_for 10 progs_gone $IDS1 || fail "programs of the killed agent 1 are still loaded: $IDS1"
 traffic 10

@@ -5,14 +5,6 @@
 # already has a program), and `hostlat ping` / `hostlat respond` usage.
 source "$(dirname "$0")/../lib.sh"
 
-expect() { # expect STATUS PATTERN CMD...: run CMD, check exit status and output
-	local want=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$TMP/out" 2>&1 || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$TMP/out"; fail "'$*' exited $rc, want $want"; }
-	grep -qE -- "$pat" "$TMP/out" || { cat "$TMP/out"; fail "'$*' output lacks /$pat/"; }
-	ok "$* -> $rc"
-}
 n=0
 bad() { # bad YAML EXPECTED: --check exits 2 with "FILE:EXPECTED" on one line
 	local f=$TMP/bad$n.yaml
@@ -60,15 +52,13 @@ netns_pair ccli csrv
 expect 1 "3 requests sent, 0 replies, 100.0% lost" \
 	ip netns exec "$NS_A" "$HOSTLAT" ping -c 3 -i 10ms -W 200ms 198.18.0.2
 # A port that echoes datagrams back: the requests are not replies; said once, counted.
-ip netns exec "$NS_B" "$PY" -u -c 'import socket
+start_listener udp-echo ip netns exec "$NS_B" "$PY" -u -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("198.18.0.2", 6946))
 print("listening")
 while True:
     d, a = s.recvfrom(2048)
-    s.sendto(d, a)' >"$TMP/echo.out" &
-on_exit "kill $!"
-wait_for 10 grep -q listening "$TMP/echo.out" || fail "the UDP echo server did not start"
+    s.sendto(d, a)'
 expect 1 "3 requests sent, 0 replies, 100.0% lost, 3 invalid datagrams ignored" \
 	ip netns exec "$NS_A" "$HOSTLAT" ping -c 3 -i 10ms -W 200ms 198.18.0.2
 [ "$(grep -c "^hostlat ping: ignoring a datagram from 198.18.0.2:6946: a request, not a reply" "$TMP/out")" = 1 ] ||

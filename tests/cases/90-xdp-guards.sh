@@ -50,10 +50,8 @@ ok "sources outside the allow list get no answer"
 
 # Malformed requests, while a socket listens on the port: none reaches it,
 # none is answered; then datagrams without the magic reach it intact.
-ip netns exec "$NS_B" "$PY" tests/tools/xdp_peer.py listen $PORT 10 10 >"$TMP/listen.out" &
-on_exit "kill $!"
-LISTENER=$!
-wait_for 10 grep -q listening "$TMP/listen.out" || fail "listener did not start"
+start_listener listen ip netns exec "$NS_B" "$PY" tests/tools/xdp_peer.py listen $PORT 10 10
+LISTENER=$LISTENER_PID
 for kind in truncated short oversized version response; do
 	out=$(ip netns exec "$NS_A" "$PY" tests/tools/xdp_peer.py bad $kind 198.18.0.2 $PORT 5)
 	[ "$out" = "replies 0" ] || fail "$kind datagrams were answered: $out"
@@ -68,17 +66,13 @@ grep -q "got 10 intact 10" "$TMP/listen.out" ||
 ok "malformed requests dropped unanswered; other datagrams to the port passed intact"
 
 # Untouched: UDP to another port, in both families, and a TCP stream.
-ip netns exec "$NS_B" "$PY" tests/tools/xdp_peer.py listen 7202 20 10 >"$TMP/other.out" &
-on_exit "kill $!"
-OTHER=$!
-wait_for 10 grep -q listening "$TMP/other.out" || fail "listener did not start"
+start_listener other ip netns exec "$NS_B" "$PY" tests/tools/xdp_peer.py listen 7202 20 10
+OTHER=$LISTENER_PID
 ip netns exec "$NS_A" "$PY" tests/tools/xdp_peer.py pattern 198.18.0.2 7202 10
 ip netns exec "$NS_A" "$PY" tests/tools/xdp_peer.py pattern 2001:db8::2 7202 10
 wait $OTHER || true
 grep -q "got 20 intact 20" "$TMP/other.out" || fail "other traffic was changed: $(cat "$TMP/other.out")"
-ip netns exec "$NS_B" "$PY" tests/tools/xdp_peer.py tcp_echo 7203 >"$TMP/tcp.out" &
-on_exit "kill $!"
-wait_for 10 grep -q listening "$TMP/tcp.out" || fail "TCP echo server did not start"
+start_listener tcp-echo ip netns exec "$NS_B" "$PY" tests/tools/xdp_peer.py tcp_echo 7203
 ip netns exec "$NS_A" "$PY" tests/tools/xdp_peer.py tcp_check 198.18.0.2 7203 || fail "TCP through the interface broke"
 ok "other traffic passes untouched"
 
@@ -104,8 +98,7 @@ ok "a burst of $BURST got $got answers at rate_limit $RATE"
 
 # One more answer (after a refill) carries the responder's counters.
 sleep 0.1
-hping -c 1 --json -I 198.18.0.1 "198.18.0.2:$PORT" >"$TMP/last.json" || fail "no answer after the burst"
-"$PY" tests/tools/xdp_peer.py decode <(grep '"seq"' "$TMP/last.json") >"$TMP/last.env"
+xdp_ping "$TMP/last" -c 1 -I 198.18.0.1 "198.18.0.2:$PORT"
 cat "$TMP/last.env" | grep -E "^(answered|refused|rate_limited|malformed)="
 want="answered=$((2 + got + 1)) refused=10 rate_limited=$((BURST - got)) malformed=40"
 have=$(grep -E "^(answered|refused|rate_limited|malformed)=" "$TMP/last.env" | tr '\n' ' ' | sed 's/ $//')

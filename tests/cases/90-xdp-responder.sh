@@ -36,34 +36,23 @@ grep -q "counters from stack_latency softirq drops" "$TMP/agent.err" ||
 	fail "the responder does not read the other probes' maps"
 ip -n "$NS_B" link show "$VETH_B" | grep -q "prog/xdp" || fail "no XDP program on $VETH_B"
 
-ping_json() { # OUT ARGS...: hostlat ping --json into OUT, decoded into $OUT.env
-	local out=$1
-	shift
-	ip netns exec "$NS_A" "$HOSTLAT" ping --json "$@" >"$out" || {
-		cat "$out"
-		fail "hostlat ping $* got no reply"
-	}
-	"$PY" tests/tools/xdp_peer.py decode <(grep '"seq"' "$out") >"$out.env"
-}
-val() { sed -n "s/^$2=//p" "$1.env"; }
-
 sleep 1.2 # an interval has been exported: percentiles and the user part are in place
-ping_json "$TMP/p1" -c 20 -i 5ms "198.18.0.2:$PORT"
+xdp_ping "$TMP/p1" -c 20 -i 5ms "198.18.0.2:$PORT"
 tail -n 1 "$TMP/p1"
 grep -q '"sent":20,"received":20' "$TMP/p1" || fail "not every IPv4 request was answered"
-[ "$(val "$TMP/p1" answered)" = 20 ] || fail "answered=$(val "$TMP/p1" answered), want 20"
+[ "$(env_val "$TMP/p1" answered)" = 20 ] || fail "answered=$(env_val "$TMP/p1" answered), want 20"
 for k in refused rate_limited malformed; do
-	[ "$(val "$TMP/p1" $k)" = 0 ] || fail "$k=$(val "$TMP/p1" $k), want 0"
+	[ "$(env_val "$TMP/p1" $k)" = 0 ] || fail "$k=$(env_val "$TMP/p1" $k), want 0"
 done
-[ "$(val "$TMP/p1" ncpus)" = "$(nproc --all)" ] || fail "ncpus=$(val "$TMP/p1" ncpus)"
+[ "$(env_val "$TMP/p1" ncpus)" = "$(nproc --all)" ] || fail "ncpus=$(env_val "$TMP/p1" ncpus)"
 
 # What the test generates between two replies: 40 datagrams to a closed port,
 # 25 ms apart: the last interval exported (500 ms) before the second reply
 # lies within them, so its percentiles have samples.
 N=40
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py send 198.18.0.2 7102 $N 100 25
-ping_json "$TMP/p2" -c 1 "198.18.0.2:$PORT"
-d() { echo $(($(val "$TMP/p2" "$1") - $(val "$TMP/p1" "$1"))); }
+xdp_ping "$TMP/p2" -c 1 "198.18.0.2:$PORT"
+d() { echo $(($(env_val "$TMP/p2" "$1") - $(env_val "$TMP/p1" "$1"))); }
 echo "deltas: answered $(d answered) packets $(d packets) drops $(d drops)" \
 	"ip-start $(d stack_events_ip_start) net_rx runs $(d net_rx_runs)"
 [ "$(d answered)" = 1 ] || fail "answered moved by $(d answered), want 1"
@@ -78,10 +67,10 @@ echo "deltas: answered $(d answered) packets $(d packets) drops $(d drops)" \
 
 # The user part: host figures, fresh (the interval is 500 ms), percentiles.
 mem=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-[ "$(val "$TMP/p2" mem_total_kb)" = "$mem" ] || fail "mem_total_kb=$(val "$TMP/p2" mem_total_kb), want $mem"
-[ "$(val "$TMP/p2" mem_available_kb)" -gt 0 ] || fail "no MemAvailable"
-[ "$(val "$TMP/p2" interval_ns)" = 500000000 ] || fail "interval_ns=$(val "$TMP/p2" interval_ns)"
-age=$(val "$TMP/p2" user_age_ns)
+[ "$(env_val "$TMP/p2" mem_total_kb)" = "$mem" ] || fail "mem_total_kb=$(env_val "$TMP/p2" mem_total_kb), want $mem"
+[ "$(env_val "$TMP/p2" mem_available_kb)" -gt 0 ] || fail "no MemAvailable"
+[ "$(env_val "$TMP/p2" interval_ns)" = 500000000 ] || fail "interval_ns=$(env_val "$TMP/p2" interval_ns)"
+age=$(env_val "$TMP/p2" user_age_ns)
 [ "$age" -gt 0 ] && [ "$age" -lt 1500000000 ] || fail "user part $age ns old, interval 500 ms"
 "$PY" - "$TMP/p2" <<'PY'
 import json, sys
@@ -96,7 +85,7 @@ if not 0 < p["p50"] <= p["p90"] <= p["p99"] < 10**9:
 PY
 
 # IPv6, with a ping interval shorter than a millisecond.
-ping_json "$TMP/p6" -c 50 -i 200us "[2001:db8::2]:$PORT"
+xdp_ping "$TMP/p6" -c 50 -i 200us "[2001:db8::2]:$PORT"
 tail -n 1 "$TMP/p6"
 grep -q '"sent":50,"received":50' "$TMP/p6" || fail "not every IPv6 request was answered"
 
@@ -127,8 +116,8 @@ ok "self-metrics count them; the program is detached at exit"
 ip netns exec "$NS_B" "$HOSTLAT" respond --port 7103 2>"$TMP/respond.err" &
 on_exit "kill $!"
 wait_for 10 grep -q answering "$TMP/respond.err" || fail "hostlat respond did not start"
-ping_json "$TMP/pu" -c 5 -i 10ms "198.18.0.2:7103"
+xdp_ping "$TMP/pu" -c 5 -i 10ms "198.18.0.2:7103"
 grep -q '"sent":5,"received":5' "$TMP/pu" || fail "hostlat respond did not answer every request"
-[ "$(val "$TMP/pu" answered)" = 5 ] && [ "$(val "$TMP/pu" mem_total_kb)" = "$mem" ] &&
-	[ -z "$(val "$TMP/pu" drops)" ] || fail "hostlat respond's reply: $(cat "$TMP/pu.env")"
+[ "$(env_val "$TMP/pu" answered)" = 5 ] && [ "$(env_val "$TMP/pu" mem_total_kb)" = "$mem" ] &&
+	[ -z "$(env_val "$TMP/pu" drops)" ] || fail "hostlat respond's reply: $(cat "$TMP/pu.env")"
 ok "hostlat respond answers the same requests from user space"

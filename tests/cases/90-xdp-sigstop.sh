@@ -22,32 +22,23 @@ YAML
 only_probes "$TMP/hostlat.yaml" xdp_responder stack_latency
 AGENT_NETNS=$NS_B start_agent "$TMP/hostlat.yaml"
 
-reply() { # OUT: one request, its reply decoded into OUT
-	ip netns exec "$NS_A" "$HOSTLAT" ping -c 1 --json "198.18.0.2:$PORT" >"$1.json" ||
-		fail "no reply ($(tail -n 1 "$1.json"))"
-	"$PY" tests/tools/xdp_peer.py decode <(grep '"seq"' "$1.json") >"$1"
-}
-val() { sed -n "s/^$2=//p" "$1"; }
-
 sleep 0.5
-reply "$TMP/before"
+xdp_ping "$TMP/before" -c 1 "198.18.0.2:$PORT"
 kill -STOP "$AGENT_PID"
 on_exit "kill -CONT $AGENT_PID"
 # SIGSTOP is delivered asynchronously: wait until the kernel shows it.
 wait_for 10 grep -q '^State:.*stopped' /proc/"$AGENT_PID"/status || fail "the agent is not stopped"
 sleep 2
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py send 198.18.0.2 7302 25 100 0
-ip netns exec "$NS_A" "$HOSTLAT" ping -c 20 -i 10ms --json "198.18.0.2:$PORT" >"$TMP/stopped.json" ||
-	fail "no reply while the agent is stopped"
-tail -n 1 "$TMP/stopped.json"
-grep -q '"sent":20,"received":20' "$TMP/stopped.json" || fail "requests lost while the agent is stopped"
-"$PY" tests/tools/xdp_peer.py decode <(grep '"seq"' "$TMP/stopped.json") >"$TMP/during"
+xdp_ping "$TMP/during" -c 20 -i 10ms "198.18.0.2:$PORT"
+tail -n 1 "$TMP/during"
+grep -q '"sent":20,"received":20' "$TMP/during" || fail "requests lost while the agent is stopped"
 grep -q '^State:.*stopped' /proc/"$AGENT_PID"/status || fail "the agent woke up"
 kill -CONT "$AGENT_PID"
 
-answered=$(($(val "$TMP/during" answered) - $(val "$TMP/before" answered)))
-samples=$(($(val "$TMP/during" stack_events_ip_start) - $(val "$TMP/before" stack_events_ip_start)))
-age=$(val "$TMP/during" user_age_ns)
+answered=$(($(env_val "$TMP/during" answered) - $(env_val "$TMP/before" answered)))
+samples=$(($(env_val "$TMP/during" stack_events_ip_start) - $(env_val "$TMP/before" stack_events_ip_start)))
+age=$(env_val "$TMP/during" user_age_ns)
 echo "while stopped: answered +$answered, ip-start samples +$samples, user part ${age} ns old"
 [ "$answered" = 20 ] || fail "answered moved by $answered, want 20"
 [ "$samples" -ge 25 ] || fail "the kernel's ip-start count moved by $samples, want >= 25"
@@ -56,11 +47,10 @@ ok "answered from the kernel while the agent was stopped; its own part aged ${ag
 
 # Back to work: the agent refreshes its part again.
 sleep 0.6
-reply "$TMP/after"
-[ "$(val "$TMP/after" user_age_ns)" -lt 1000000000 ] || fail "the agent did not refresh after SIGCONT"
+xdp_ping "$TMP/after" -c 1 "198.18.0.2:$PORT"
+[ "$(env_val "$TMP/after" user_age_ns)" -lt 1000000000 ] || fail "the agent did not refresh after SIGCONT"
 
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null || true
+kill_agent
 wait_for 5 sh -c "! ip -n $NS_B link show $VETH_B | grep -q prog/xdp" ||
 	fail "the XDP program outlived the killed agent"
 rc=0

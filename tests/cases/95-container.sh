@@ -42,10 +42,7 @@ ok "image: entrypoint, plugin and default config; no build tools"
 
 # ---- the receiver --------------------------------------------------------------------
 RCV_LOG=$TMP/receiver.jsonl
-node tests/tools/otlp_receiver.js --log "$RCV_LOG" >"$TMP/receiver.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q '^listening' "$TMP/receiver.out" || fail "the OTLP receiver did not start"
-RCV_PORT=$(sed -n 's/^listening port=\([0-9]*\) control=.*/\1/p' "$TMP/receiver.out")
+start_otlp_receiver "$TMP/receiver.out" --log "$RCV_LOG"
 
 # ---- the DaemonSet's container -------------------------------------------------------
 NODE=test-node-$HL_ID
@@ -64,11 +61,11 @@ port_free "$health_port" ||
 on_exit "podman rm -f -t 0 $NAME || { sleep 2; podman rm -f -t 0 $NAME; }"
 podman run -d --pull=never "${ARGS[@]}" >/dev/null || fail "podman run failed"
 url_of() { for p in "${PROBES[@]}"; do [ "${p%% *}" = "$1" ] && echo "${p#* }"; done; }
-wait_for 60 answers_200 "$(url_of startupProbe)" || {
+wait_for 60 http_is 200 "$(url_of startupProbe)" || {
 	podman logs "$NAME" >&2
 	fail "the startup probe $(url_of startupProbe) did not answer 200"
 }
-ok "startupProbe: $(cat "$TMP/probe.body")"
+ok "startupProbe: $(cat "$TMP/http.body")"
 PID=$(podman inspect -f '{{.State.Pid}}' "$NAME")
 [ "$PID" -gt 0 ] || fail "the container is not running"
 podman logs "$NAME" >"$TMP/agent.log" 2>&1
@@ -81,13 +78,13 @@ IDS=$(agent_prog_ids "$PID")
 [ -n "$IDS" ] || fail "the agent holds no BPF program"
 
 # Readiness only after the first export got through (interval from the ConfigMap).
-answers_200 "$(url_of livenessProbe)" || fail "the liveness probe answered $(cat "$TMP/probe.body")"
-wait_for 40 answers_200 "$(url_of readinessProbe)" || {
+http_is 200 "$(url_of livenessProbe)" || fail "the liveness probe answered $(cat "$TMP/http.body")"
+wait_for 40 http_is 200 "$(url_of readinessProbe)" || {
 	podman logs "$NAME" >&2
-	fail "the readiness probe never answered 200: $(cat "$TMP/probe.body")"
+	fail "the readiness probe never answered 200: $(cat "$TMP/http.body")"
 }
-[ "$(wc -l <"$RCV_LOG")" -ge 1 ] || fail "ready before any request reached the receiver"
-ok "readinessProbe: $(cat "$TMP/probe.body")"
+lines_at_least 1 "$RCV_LOG" || fail "ready before any request reached the receiver"
+ok "readinessProbe: $(cat "$TMP/http.body")"
 
 # What the agent costs (README, Deployment): resident memory, CPU, BPF maps.
 cg=$(awk -F: '$2 == "memory" || $2 == "" {print $3; exit}' /proc/"$PID"/cgroup)
@@ -98,7 +95,7 @@ cpu_s=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / 
 # The agent's maps (the IDs its file descriptors hold): their kernel memory
 # (memlock) and its per-CPU part, what the per-CPU maps (percpu_*) hold on
 # each possible CPU: max_entries values of round_up(value size, 8) bytes.
-map_ids=$(grep -h '^map_id:' /proc/"$PID"/fdinfo/* | awk '{print $2}' | tr '\n' ' ')
+map_ids=$(fd_bpf_ids map "$PID")
 [ -n "$map_ids" ] || fail "the agent holds no BPF map"
 maps=$(bpftool -j map show | "$PY" -c '
 import json, sys

@@ -13,24 +13,14 @@
 source "$(dirname "$0")/../lib.sh"
 need_root
 [ -r /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-command -v node >/dev/null || skip "node not installed"
-[ -f tests/node_modules/@opentelemetry/otlp-proto-exporter-base/build/src/generated/root.js ] ||
-	skip "npm packages not installed (make test-deps)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-for v in $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+need_otlp_receiver
+isolate_env
 
 PORT=$((21000 + HL_ID % 1000))
 URL=http://127.0.0.1:$PORT
-code() { curl -s -o "$TMP/body" -w '%{http_code}' --max-time 3 "$@"; }
-is() { [ "$(code "${@:2}")" = "$1" ]; }
-lines() { cat "$TMP/metrics.jsonl" 2>/dev/null | wc -l; }
+lines() { count_lines "$TMP/metrics.jsonl"; }
 
-node tests/tools/otlp_receiver.js --log "$TMP/rcv.jsonl" --mode status --code 503 \
-	>"$TMP/rcv.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q '^listening' "$TMP/rcv.out" || fail "the OTLP receiver did not start"
-RCV_PORT=$(sed -n 's/^listening port=\([0-9]*\) control=.*/\1/p' "$TMP/rcv.out")
-RCV_CTL=$(sed -n 's/^listening port=[0-9]* control=\([0-9]*\)$/\1/p' "$TMP/rcv.out")
+start_otlp_receiver "$TMP/rcv.out" --log "$TMP/rcv.jsonl" --mode status --code 503
 
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s, health: { listen: "127.0.0.1:$PORT" } }
@@ -42,21 +32,21 @@ exporters:
 YAML
 only_probes "$TMP/hostlat.yaml" softirq napi
 start_agent "$TMP/hostlat.yaml"
-is 200 "$URL/healthz" || fail "/healthz: $(cat "$TMP/body")"
-grep -q "^ok: 2 probes running" "$TMP/body" || fail "/healthz body: $(cat "$TMP/body")"
-ok "/healthz: $(cat "$TMP/body")"
+http_is 200 "$URL/healthz" || fail "/healthz: $(cat "$TMP/http.body")"
+grep -q "^ok: 2 probes running" "$TMP/http.body" || fail "/healthz body: $(cat "$TMP/http.body")"
+ok "/healthz: $(cat "$TMP/http.body")"
 
 # Not ready while the receiver refuses everything.
 wait_for 10 grep -qs '"status":503' "$TMP/rcv.jsonl" || fail "no refused request"
 sleep 2
-is 503 "$URL/readyz" || fail "/readyz while every export fails: $(cat "$TMP/body")"
-grep -q "not ready: exporter otlp_http has not delivered a batch yet" "$TMP/body" ||
-	fail "/readyz body: $(cat "$TMP/body")"
-ok "/readyz while the receiver refuses: $(cat "$TMP/body")"
-curl -sS --fail -X POST --data '{"mode":"ok"}' "http://127.0.0.1:$RCV_CTL/control" >/dev/null
-wait_for 10 is 200 "$URL/readyz" || fail "/readyz after a delivered batch: $(cat "$TMP/body")"
-ok "/readyz once a batch got through: $(cat "$TMP/body")"
-[ "$(code -I "$URL/readyz")" = 200 ] || fail "HEAD /readyz"
+http_is 503 "$URL/readyz" || fail "/readyz while every export fails: $(cat "$TMP/http.body")"
+grep -q "not ready: exporter otlp_http has not delivered a batch yet" "$TMP/http.body" ||
+	fail "/readyz body: $(cat "$TMP/http.body")"
+ok "/readyz while the receiver refuses: $(cat "$TMP/http.body")"
+receiver_mode '{"mode":"ok"}'
+wait_for 10 http_is 200 "$URL/readyz" || fail "/readyz after a delivered batch: $(cat "$TMP/http.body")"
+ok "/readyz once a batch got through: $(cat "$TMP/http.body")"
+[ "$(http_code -I "$URL/readyz")" = 200 ] || fail "HEAD /readyz"
 
 # Every slot held by an idle client: answers wait, collection does not.
 for i in 3 4 5 6 7 8 9 10; do
@@ -64,7 +54,7 @@ for i in 3 4 5 6 7 8 9 10; do
 done
 before=$(lines)
 start=$(date +%s%N)
-is 200 "$URL/healthz" || fail "/healthz behind idle clients: $(cat "$TMP/body")"
+http_is 200 "$URL/healthz" || fail "/healthz behind idle clients: $(cat "$TMP/http.body")"
 took=$((($(date +%s%N) - start) / 1000000))
 [ "$took" -lt 3000 ] || fail "/healthz took $took ms behind idle clients"
 sleep 2.5
@@ -75,9 +65,9 @@ done
 ok "8 idle clients: /healthz answered in $took ms, $(($(lines) - before)) batches meanwhile"
 
 head -c 3000 /dev/zero | tr '\0' a >"$TMP/big"
-[ "$(code -H "X-Big: $(cat "$TMP/big")" "$URL/healthz")" = 431 ] || fail "a 3 kB request was not refused"
-[ "$(code -X POST "$URL/healthz")" = 405 ] || fail "POST was not refused"
-[ "$(code "$URL/")" = 404 ] || fail "/ is not 404"
+[ "$(http_code -H "X-Big: $(cat "$TMP/big")" "$URL/healthz")" = 431 ] || fail "a 3 kB request was not refused"
+[ "$(http_code -X POST "$URL/healthz")" = 405 ] || fail "POST was not refused"
+[ "$(http_code "$URL/")" = 404 ] || fail "/ is not 404"
 kill -0 "$AGENT_PID" || fail "the agent died"
 ok "431, 405 and 404 for bad requests"
 
@@ -90,11 +80,11 @@ kill -HUP "$AGENT_PID"
 wait_for 10 grep -q "SIGHUP: config .* reloaded: exporting every 15s to 2 exporter(s)" \
 	"$TMP/agent.err" || { cat "$TMP/agent.err" >&2; fail "a longer interval was not reloaded"; }
 sleep 13
-is 200 "$URL/healthz" || fail "/healthz 13 s after a reload to 15 s: $(cat "$TMP/body")"
-ago=$(sed -n 's/^ok: 2 probes running, last collection \([0-9.]*\)s ago$/\1/p' "$TMP/body")
+http_is 200 "$URL/healthz" || fail "/healthz 13 s after a reload to 15 s: $(cat "$TMP/http.body")"
+ago=$(sed -n 's/^ok: 2 probes running, last collection \([0-9.]*\)s ago$/\1/p' "$TMP/http.body")
 [ -n "$ago" ] && "$PY" -c 'import sys; sys.exit(not 12 < float(sys.argv[1]) < 15)' "$ago" ||
-	fail "/healthz after the reload, want a last collection 12-15 s ago: $(cat "$TMP/body")"
-is 200 "$URL/readyz" || fail "/readyz 13 s after a reload to 15 s: $(cat "$TMP/body")"
+	fail "/healthz after the reload, want a last collection 12-15 s ago: $(cat "$TMP/http.body")"
+http_is 200 "$URL/readyz" || fail "/readyz 13 s after a reload to 15 s: $(cat "$TMP/http.body")"
 ok "reload to a 15 s interval: alive past the old 12 s limit ($ago s without a collection)"
 stop_agent
 ok "SIGTERM exits 0"
@@ -116,12 +106,10 @@ YAML
 bad localhost:9466
 bad 127.0.0.1:0
 bad "[::1]9466"
-"$PY" -c 'import socket, sys, time
+start_listener taken "$PY" -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("bound", flush=True); time.sleep(60)' \
-	"$PORT" >"$TMP/taken.out" 2>&1 &
-on_exit "kill $!"
-wait_for 10 grep -q bound "$TMP/taken.out" || fail "cannot take the port"
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("listening", flush=True); time.sleep(60)' \
+	"$PORT"
 rc=0
 timeout 30 "$HOSTLAT" --config "$TMP/hostlat.yaml" >/dev/null 2>"$TMP/taken.err" || rc=$?
 [ $rc = 1 ] || fail "a taken port: exit status $rc"

@@ -12,8 +12,7 @@
 # agree; the runtime stage is debian:bookworm-slim; the systemd unit grants
 # exactly the DaemonSet's capabilities.
 source "$(dirname "$0")/../lib.sh"
-command -v node >/dev/null || skip "node not installed"
-[ -d tests/node_modules/yaml ] || skip "npm yaml not installed (make test-deps)"
+need_npm yaml yaml
 M="node tests/tools/k8s_manifest.js"
 
 $M check docker >"$TMP/check.out" 2>&1 || { cat "$TMP/check.out" >&2; fail "the manifests do not pass"; }

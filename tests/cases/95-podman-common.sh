@@ -6,10 +6,8 @@ need_root
 command -v podman >/dev/null || skip "podman is not installed (tools/deps.sh test installs it)"
 podman info >/dev/null 2>"$TMP/podman-info.err" ||
 	skip "podman is not usable here: $(tail -n 1 "$TMP/podman-info.err")"
-command -v node >/dev/null || skip "node not installed"
-[ -d tests/node_modules/yaml ] || skip "npm yaml not installed (make test-deps)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-for v in $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+need_npm yaml yaml
+isolate_env
 
 M="node tests/tools/k8s_manifest.js"
 IMAGE=$($M image docker)
@@ -38,25 +36,10 @@ build_image() {
 	podman image prune -f --filter label=hostlat.test=95 >/dev/null 2>&1 || true
 }
 
-# probe URL: the HTTP status of GET URL (body in $TMP/probe.body).
-probe() { curl -s -o "$TMP/probe.body" -w '%{http_code}' --max-time 2 "$1"; }
-answers_200() { [ "$(probe "$1")" = 200 ]; }
-
 # port_free PORT: nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # threads_dropped PROC_DIR: every thread of the process at PROC_DIR
 # (/proc/PID) has empty effective and permitted sets and no_new_privs;
 # prints how many threads it checked.
-threads_dropped() {
-	local st eff prm nnp n=0
-	for st in "$1"/task/*/status; do
-		read -r eff prm nnp < <(awk '/^CapEff/ {e = $2} /^CapPrm/ {p = $2}
-			/^NoNewPrivs/ {n = $2} END {print e, p, n}' "$st")
-		[ "$eff" = 0000000000000000 ] && [ "$prm" = 0000000000000000 ] ||
-			fail "thread $(basename "$(dirname "$st")"): CapEff $eff CapPrm $prm"
-		[ "$nnp" = 1 ] || fail "thread $(basename "$(dirname "$st")"): no_new_privs is not set"
-		n=$((n + 1))
-	done
-	echo "$n"
-}
+threads_dropped() { threads_with_caps 0000000000000000 "$1"; }

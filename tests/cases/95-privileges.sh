@@ -20,7 +20,6 @@ AGENT_NETNS=$NS_A
 HEALTH=127.0.0.1:$((20000 + HL_ID % 1000))
 
 cap_hex() { printf '%016x' "$1"; }
-lines_at_least() { [ "$(cat "${@:2}" 2>/dev/null | wc -l)" -ge "$1" ]; }
 CAP_DAC_OVERRIDE=$((1 << 1))
 CAP_NET_ADMIN=$((1 << 12))
 CAP_BPF=$((1 << 39))
@@ -51,16 +50,8 @@ YAML
 	start_agent "$TMP/$name.yaml"
 	pid=$AGENT_PID
 	grep "capabilities kept\|keeping" "$TMP/agent.err" || true
-	n=0
-	for st in /proc/"$pid"/task/*/status; do
-		local eff prm nnp
-		read -r eff prm nnp < <(awk '/^CapEff/ {e = $2} /^CapPrm/ {p = $2}
-			/^NoNewPrivs/ {n = $2} END {print e, p, n}' "$st")
-		[ "$eff" = "$(cap_hex "$want")" ] && [ "$prm" = "$(cap_hex "$want")" ] ||
-			fail "$name: thread $(basename "$(dirname "$st")"): CapEff $eff CapPrm $prm, expected $(cap_hex "$want")"
-		[ "$nnp" = 1 ] || fail "$name: thread $(basename "$(dirname "$st")") has no no_new_privs"
-		n=$((n + 1))
-	done
+	n=$(threads_with_caps "$(cap_hex "$want")" /proc/"$pid") ||
+		fail "$name: a thread has other capabilities or no no_new_privs"
 	# main, two exporters, the traffic scheduler, the health server
 	[ "$n" -ge 5 ] || fail "$name: only $n threads"
 	# Packets into the agent's namespace: NET_RX softirqs for the softirq

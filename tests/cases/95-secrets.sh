@@ -13,11 +13,8 @@
 source "$(dirname "$0")/../lib.sh"
 need_root
 [ -r /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
-command -v node >/dev/null || skip "node not installed"
-[ -f tests/node_modules/@opentelemetry/otlp-proto-exporter-base/build/src/generated/root.js ] ||
-	skip "npm packages not installed (make test-deps)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-for v in $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+need_otlp_receiver
+isolate_env
 
 r() { echo "$1-$RANDOM$RANDOM-$HL_ID"; }
 S_LITERAL=$(r literal) S_FILE=$(r file) S_ENV=$(r env) S_OTEL=$(r otel) S_PASS=$(r pass)
@@ -43,11 +40,9 @@ leaks() {
 
 # One receiver per exporter, each quoting back what it got from that one.
 receiver() { # receiver NAME MESSAGE: sets PORT_NAME
-	node tests/tools/otlp_receiver.js --log "$TMP/rcv.jsonl" --mode status --code 400 \
-		--message "$2" >"$TMP/rcv-$1.out" 2>&1 &
-	on_exit "kill $!"
-	wait_for 10 grep -q '^listening' "$TMP/rcv-$1.out" || fail "the OTLP receiver did not start"
-	printf -v "PORT_$1" '%s' "$(sed -n 's/^listening port=\([0-9]*\) control=.*/\1/p' "$TMP/rcv-$1.out")"
+	start_otlp_receiver "$TMP/rcv-$1.out" --log "$TMP/rcv.jsonl" --mode status --code 400 \
+		--message "$2"
+	printf -v "PORT_$1" '%s' "$RCV_PORT"
 }
 receiver A "bad headers: x-literal=$S_LITERAL authorization='Bearer $S_FILE' token $S_FILE x-env=$S_ENV"
 receiver B "bad headers: x-otel-token=$S_OTEL authorization='Basic $S_BASIC' user:$S_PASS"

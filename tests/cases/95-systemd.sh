@@ -102,11 +102,11 @@ in_ct systemd-analyze verify /usr/lib/systemd/system/hostlat.service >"$TMP/veri
 ok "systemd-analyze verify hostlat.service"
 
 in_ct systemctl start hostlat || { in_ct journalctl -u hostlat --no-pager >&2; fail "systemctl start hostlat"; }
-wait_for 30 answers_200 "http://127.0.0.1:$HEALTH_PORT/readyz" || {
+wait_for 30 http_is 200 "http://127.0.0.1:$HEALTH_PORT/readyz" || {
 	in_ct journalctl -u hostlat --no-pager -o cat | grep -v '^{' >&2
 	fail "the agent under systemd never became ready"
 }
-ok "ready: $(cat "$TMP/probe.body")"
+ok "ready: $(cat "$TMP/http.body")"
 MAIN=$(in_ct systemctl show -p MainPID --value hostlat)
 [ "$MAIN" -gt 0 ] || fail "no main PID"
 # The agent seen from here: the child of the container's systemd whose PID
@@ -133,7 +133,7 @@ ok "traffic runs in /var/lib/hostlat, owned by the agent's user"
 in_ct systemctl reload hostlat || fail "systemctl reload"
 sleep 1.5
 in_ct systemctl is-active -q hostlat || fail "the agent did not survive a reload"
-answers_200 "http://127.0.0.1:$HEALTH_PORT/healthz" || fail "not healthy after a reload"
+http_is 200 "http://127.0.0.1:$HEALTH_PORT/healthz" || fail "not healthy after a reload"
 in_ct systemctl stop hostlat
 result=$(in_ct systemctl show -p Result --value hostlat)
 status=$(in_ct systemctl show -p ExecMainStatus --value hostlat)

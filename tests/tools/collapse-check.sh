@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # collapse-check.sh [COLLAPSE.PY RUN OPTIONS...]: as root, make two network
-# namespaces joined by a veth pair (198.18.0.1 sender, 198.18.0.2 receiver;
-# removed again on any exit), run tests/tools/collapse.py between them and
+# namespaces joined by a veth pair (tests/lib.sh's netns_pair: 198.18.0.1
+# sender, 198.18.0.2 receiver; removed again on any exit), run tests/tools/collapse.py between them and
 # report how often the kernel collapsed the receiver's queue, from the
 # receiver namespace's TcpExt counters (before, after, increment):
 # TCPRcvCollapsed (skbs collapsed by tcp_collapse), PruneCalled
@@ -9,28 +9,14 @@
 # Extra arguments go to "collapse.py run" (e.g. --rounds 5 --stall 2).
 # Exits 0 when TCPRcvCollapsed rose, 1 when it did not or the run failed.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-PY=${PY:-python3}
 [ "$(id -u)" = 0 ] || { echo "collapse-check: needs root" >&2; exit 1; }
-snd=hlcx-snd-$$
-rcv=hlcx-rcv-$$
-cleanup() {
-	ip netns del "$snd" 2>/dev/null || true
-	ip netns del "$rcv" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$(dirname "$0")/../lib.sh"
 
 # veth may be a module (guest kernels); ip link add would load it, but be explicit.
 [ -d /sys/module/veth ] || modprobe veth 2>/dev/null || true
-ip netns add "$snd"
-ip netns add "$rcv"
-ip link add cxs$$ netns "$snd" type veth peer name cxr$$ netns "$rcv"
-ip -n "$snd" addr add 198.18.0.1/24 dev cxs$$
-ip -n "$rcv" addr add 198.18.0.2/24 dev cxr$$
-for ns in "$snd" "$rcv"; do ip -n "$ns" link set lo up; done
-ip -n "$snd" link set cxs$$ up
-ip -n "$rcv" link set cxr$$ up
+netns_pair cxsnd cxrcv
+snd=$NS_A
+rcv=$NS_B
 
 # counters NS: "PruneCalled RcvPruned TCPRcvCollapsed" of NS's TcpExt line.
 counters() {
@@ -40,7 +26,7 @@ counters() {
 }
 read -r p0 r0 c0 <<<"$(counters "$rcv")"
 rc=0
-"$PY" "$here/collapse.py" run --server-netns "$rcv" --client-netns "$snd" \
+"$PY" tests/tools/collapse.py run --server-netns "$rcv" --client-netns "$snd" \
 	--addr 198.18.0.2 --port 7411 "$@" || rc=$?
 read -r p1 r1 c1 <<<"$(counters "$rcv")"
 printf 'collapse-check: %-16s %8s %8s %8s\n' counter before after increment

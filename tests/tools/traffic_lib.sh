@@ -29,12 +29,7 @@ quiet_link() {
 }
 
 # start_sink NS PORT: a UDP receiver that drains PORT (IPv4 and IPv6) in NS.
-start_sink() {
-	local out=$TMP/sink-$1-$2.out
-	ip netns exec "$1" "$PY" tests/tools/traffic_gen.py sink "$2" >"$out" 2>&1 &
-	on_exit "kill $!"
-	wait_for 10 grep -q listening "$out" || fail "UDP sink did not start"
-}
+start_sink() { start_listener "sink-$1-$2" ip netns exec "$1" "$PY" tests/tools/traffic_gen.py sink "$2"; }
 
 # wait_runs N: wait until the agent has stored N runs.
 wait_runs() {

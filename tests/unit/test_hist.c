@@ -2,7 +2,8 @@
 /*
  * agent/lib/hist.c: the kernel's bucketing table against the independent exact
  * reference (exhaustively near every boundary), hand-computed indexes and
- * bounds, and struct hl_hist against hand-worked examples.
+ * bounds, and struct hl_hist against hand-worked examples; exact indexes of
+ * plain integers and histograms of plain values (the traffic probe's bytes).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -683,6 +684,90 @@ static void test_record_property(const struct hl_exph_table *t5, const struct hl
 	hl_hist_free(&b);
 }
 
+/* ---- plain integers (the traffic probe's bytes) -------------------------------------- */
+
+static void test_index_int(void)
+{
+	/* v plain == v * 1e9 ns on the seconds grid: the reference decides. */
+	for (int s = 0; s <= HL_EXPH_MAX_SCALE; s++) {
+		int bad = 0;
+
+		for (uint64_t v = 1; v <= 20000 && bad < 5; v++) {
+			int32_t got = hl_exph_index_int(s, v),
+				want = hl_exph_index_ref(s, v * 1000000000ULL);
+
+			if (got != want) {
+				bad++;
+				CHECK(0, "scale %d v %llu: %d, want %d", s, (unsigned long long)v,
+				      got, want);
+			}
+		}
+		/* around powers of two and large values */
+		for (int k = 1; k < 34; k++) {
+			for (int d = -1; d <= 1; d++) {
+				uint64_t v = (1ULL << k) + (uint64_t)(int64_t)d;
+				int32_t got = hl_exph_index_int(s, v);
+				int32_t want = hl_exph_index_ref(s, v * 1000000000ULL);
+
+				CHECK(got == want, "scale %d v 2^%d%+d: %d, want %d", s, k, d, got,
+				      want);
+			}
+		}
+		CHECK(hl_exph_index_int(s, 1) == -1, "scale %d: 1 is in bucket -1", s);
+		CHECK(hl_exph_index_int(s, 2) == (1 << s) - 1, "scale %d: 2 -> 2^s - 1", s);
+		CHECK(hl_exph_index_int(s, 0) == INT32_MIN, "scale %d: 0", s);
+	}
+	/* Beyond what the ns reference can take: check the bucket's bounds. */
+	for (uint64_t v = 1ULL << 40; v; v = v < UINT64_MAX / 3 ? v * 3 + 7 : 0) {
+		for (int s = 0; s <= 3; s++) {
+			int32_t i = hl_exph_index_int(s, v);
+			double lo, hi;
+
+			hl_exph_bounds(s, i, &lo, &hi);
+			CHECK((double)v >= lo * (1 - 1e-12) && (double)v <= hi * (1 + 1e-12),
+			      "scale %d v %llu: bucket %d (%g, %g]", s, (unsigned long long)v, i,
+			      lo, hi);
+		}
+	}
+	CHECK(hl_exph_index_int(-1, 5) == INT32_MIN && hl_exph_index_int(6, 5) == INT32_MIN,
+	      "bad scales");
+}
+
+/* ---- histograms of plain values ------------------------------------------------------ */
+
+static void fill_raw(struct hl_hist *h)
+{
+	static const uint64_t vals[] = {0, 0, 1500, 1500, 3000, 64000};
+
+	/* what the probe records: exact bucket, count, sum, min and max */
+	hl_hist_init(h, 160, 3);
+	h->raw_values = true;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		hl_hist_record_int(h, 3, vals[i]);
+}
+
+/* Their OTLP/JSON form (plain numbers, not seconds) is tested in test_otlp.c. */
+static void test_raw_hist(void)
+{
+	struct hl_hist h;
+
+	fill_raw(&h);
+	CHECK(h.count == 6 && h.zero_count == 2 && h.sum_ns == 70000 && h.has_min &&
+		      h.min_ns == 0 && h.has_max && h.max_ns == 64000 && h.scale == 3,
+	      "recorded: count %llu zeros %llu sum %llu min %llu max %llu scale %d",
+	      (unsigned long long)h.count, (unsigned long long)h.zero_count,
+	      (unsigned long long)h.sum_ns, (unsigned long long)h.min_ns,
+	      (unsigned long long)h.max_ns, h.scale);
+	/* the median is the 3rd value: 1500's bucket (84), upper bound 2^(85/8) */
+	CHECK(fabs(hl_hist_quantile(&h, 0.5) - exp2(85.0 / 8)) < 1e-6, "p50 %g",
+	      hl_hist_quantile(&h, 0.5));
+	CHECK(hl_hist_quantile(&h, 1.0) == 64000, "max %g", hl_hist_quantile(&h, 1.0));
+	CHECK(hl_hist_value(&h, 5) == 5, "plain value");
+	hl_hist_reset(&h, 3);
+	CHECK(h.raw_values, "reset keeps raw_values");
+	hl_hist_free(&h);
+}
+
 int main(void)
 {
 	/* Random values per scale: the reference costs grow with 2^scale. */
@@ -712,6 +797,8 @@ int main(void)
 	test_min_max(&tables[3]);
 	test_quantile(&tables[0]);
 	test_record_property(&tables[5], &tables[2]);
+	test_index_int();
+	test_raw_hist();
 
 	for (s = 0; s <= HL_EXPH_MAX_SCALE; s++)
 		printf("scale %d: table == reference sweep in %.2f s\n", s,

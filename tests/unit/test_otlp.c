@@ -902,6 +902,28 @@ static void test_export_resume(void)
 	free_batch();
 }
 
+/* A histogram of plain values (bytes, flows) is encoded as numbers, not seconds. */
+static void test_raw_hist_json(void)
+{
+	static const uint64_t vals[] = {0, 0, 1500, 1500, 3000, 64000};
+	struct hl_hist h;
+	cJSON *j;
+	char *txt;
+
+	hl_hist_init(&h, 160, 3);
+	h.raw_values = true;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		hl_hist_record_int(&h, 3, vals[i]);
+	j = hl_otlp_hist_to_json(&h);
+	txt = j ? cJSON_PrintUnformatted(j) : NULL;
+	CHECK(txt && strstr(txt, "\"sum\":70000,") && strstr(txt, "\"max\":64000") &&
+		      strstr(txt, "\"min\":0") && strstr(txt, "\"zeroCount\":\"2\""),
+	      "raw JSON: %s", txt);
+	free(txt);
+	cJSON_Delete(j);
+	hl_hist_free(&h);
+}
+
 int main(void)
 {
 	test_hist_json();
@@ -914,5 +936,6 @@ int main(void)
 	test_init();
 	test_export_refused();
 	test_export_resume();
+	test_raw_hist_json();
 	return UNIT_DONE();
 }

@@ -16,6 +16,7 @@
 #include "unit.h"
 
 #include "exporters.h"
+#include "hist.h"
 
 #define MAX_DGRAMS 256
 
@@ -385,6 +386,54 @@ static void test_raw_values(void)
 		    "large raw values, buckets");
 }
 
+/* A histogram of plain values recorded as the traffic probe records them. */
+static void test_raw_recorded(void)
+{
+	static const uint64_t vals[] = {0, 0, 1500, 1500, 3000, 64000};
+	struct hl_hist h;
+	struct hl_point p = {.attrs = {{"network.io.direction", "receive"}}, .n_attrs = 1};
+	struct hl_metric m = {.name = "hostlat.traffic.sample.bytes",
+			      .kind = HL_METRIC_EXPHIST,
+			      .points = &p,
+			      .n_points = 1};
+	struct hl_batch b = one_metric(&m);
+	struct hl_statsd_conf c =
+		conf("hostlat.", HL_STATSD_TAGS_DOGSTATSD, HL_STATSD_HIST_PERCENTILES, 1432);
+	struct capture cap = {0};
+	long dropped;
+	char *buf;
+
+	/* exact bucket, count, sum, min and max */
+	hl_hist_init(&h, 160, 3);
+	h.raw_values = true;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		hl_hist_record_int(&h, 3, vals[i]);
+	p.delta = p.cumulative = &h;
+	dropped = hl_statsd_encode(&c, &b, capture_emit, &cap);
+	buf = capture_join(&cap);
+	capture_free(&cap);
+	CHECK(dropped == 0, "dropped %ld", dropped);
+	/* plain values, no milliseconds: p50 is 1500's bucket bound 2^(85/8) */
+	CHECK(buf &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.count:6|c|#network.io.direction:"
+				  "receive") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.sum:70000|c|") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.p50:1579.22388521773|g|") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes.max:64000|g|"),
+	      "statsd lines:\n%s", buf);
+	free(buf);
+	c.histogram_mode = HL_STATSD_HIST_BUCKETS;
+	hl_statsd_encode(&c, &b, capture_emit, &cap);
+	buf = capture_join(&cap);
+	capture_free(&cap);
+	/* bucket midpoints as timers, in bytes: 0 twice (rate 0.5), ..., 64000 in (2^(127/8), 2^16] */
+	CHECK(buf && strstr(buf, "hostlat.traffic.sample.bytes:0|ms|@0.5|") &&
+		      strstr(buf, "hostlat.traffic.sample.bytes:62757.4886038617|ms|#"),
+	      "statsd buckets:\n%s", buf);
+	free(buf);
+	hl_hist_free(&h);
+}
+
 static void test_packing(void)
 {
 	enum { N = 40 };
@@ -570,6 +619,7 @@ int main(void)
 	test_percentiles();
 	test_buckets();
 	test_raw_values();
+	test_raw_recorded();
 	test_packing();
 	test_init_errors();
 	test_exporter_udp();

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Traffic sampling in user space: exact exponential-histogram indexes of
- * plain integers, the flow estimate, the burst rule, histograms of plain
- * values through the JSON and StatsD encoders, stored runs (write, read,
- * retention, listing) and the chart and CSV of `hostlat traffic show`.
+ * The traffic probe in user space (agent/probes/traffic.c and
+ * traffic_store.c): the flow estimate, the burst rule, reading the slots
+ * map, stored runs (write, read, retention, listing); and the chart and CSV
+ * of `hostlat traffic show` (agent/cmd/traffic.c). Histograms of plain
+ * values: test_hist.c and test_statsd.c.
  */
-#include <cjson/cJSON.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,60 +21,8 @@
 
 #include "unit.h"
 
-#include "exporters.h"
-#include "hist.h"
-#include "otlp_json.h"
 #include "traffic.h"
 #include "traffic_types.h"
-
-/* ---- hl_exph_index_int ---------------------------------------------------------- */
-
-static void test_index_int(void)
-{
-	/* v plain == v * 1e9 ns on the seconds grid: the reference decides. */
-	for (int s = 0; s <= HL_EXPH_MAX_SCALE; s++) {
-		int bad = 0;
-
-		for (uint64_t v = 1; v <= 20000 && bad < 5; v++) {
-			int32_t got = hl_exph_index_int(s, v),
-				want = hl_exph_index_ref(s, v * 1000000000ULL);
-
-			if (got != want) {
-				bad++;
-				CHECK(0, "scale %d v %llu: %d, want %d", s, (unsigned long long)v,
-				      got, want);
-			}
-		}
-		/* around powers of two and large values */
-		for (int k = 1; k < 34; k++) {
-			for (int d = -1; d <= 1; d++) {
-				uint64_t v = (1ULL << k) + (uint64_t)(int64_t)d;
-				int32_t got = hl_exph_index_int(s, v);
-				int32_t want = hl_exph_index_ref(s, v * 1000000000ULL);
-
-				CHECK(got == want, "scale %d v 2^%d%+d: %d, want %d", s, k, d, got,
-				      want);
-			}
-		}
-		CHECK(hl_exph_index_int(s, 1) == -1, "scale %d: 1 is in bucket -1", s);
-		CHECK(hl_exph_index_int(s, 2) == (1 << s) - 1, "scale %d: 2 -> 2^s - 1", s);
-		CHECK(hl_exph_index_int(s, 0) == INT32_MIN, "scale %d: 0", s);
-	}
-	/* Beyond what the ns reference can take: check the bucket's bounds. */
-	for (uint64_t v = 1ULL << 40; v; v = v < UINT64_MAX / 3 ? v * 3 + 7 : 0) {
-		for (int s = 0; s <= 3; s++) {
-			int32_t i = hl_exph_index_int(s, v);
-			double lo, hi;
-
-			hl_exph_bounds(s, i, &lo, &hi);
-			CHECK((double)v >= lo * (1 - 1e-12) && (double)v <= hi * (1 + 1e-12),
-			      "scale %d v %llu: bucket %d (%g, %g]", s, (unsigned long long)v, i,
-			      lo, hi);
-		}
-	}
-	CHECK(hl_exph_index_int(-1, 5) == INT32_MIN && hl_exph_index_int(6, 5) == INT32_MIN,
-	      "bad scales");
-}
 
 /* ---- flows and bursts --------------------------------------------------------------- */
 
@@ -113,103 +60,6 @@ static void test_bursts(void)
 	CHECK(!hl_traffic_is_burst(UINT64_MAX, 1000000, 0, 50), "speed unknown");
 	CHECK(hl_traffic_is_burst(UINT64_MAX, 10000000000ULL, 4000000000000ULL, 100),
 	      "no overflow");
-}
-
-/* ---- histograms of plain values ------------------------------------------------------- */
-
-static void fill_raw(struct hl_hist *h)
-{
-	static const uint64_t vals[] = {0, 0, 1500, 1500, 3000, 64000};
-
-	/* what the probe records: exact bucket, count, sum, min and max */
-	hl_hist_init(h, 160, 3);
-	h->raw_values = true;
-	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-		hl_hist_record_int(h, 3, vals[i]);
-}
-
-static void test_raw_hist(void)
-{
-	struct hl_hist h;
-	cJSON *j;
-	char *txt;
-
-	fill_raw(&h);
-	j = hl_otlp_hist_to_json(&h);
-	txt = j ? cJSON_PrintUnformatted(j) : NULL;
-	CHECK(txt && strstr(txt, "\"sum\":70000,") && strstr(txt, "\"max\":64000") &&
-		      strstr(txt, "\"min\":0") && strstr(txt, "\"zeroCount\":\"2\""),
-	      "raw JSON: %s", txt);
-	free(txt);
-	cJSON_Delete(j);
-	CHECK(h.count == 6 && h.zero_count == 2 && h.sum_ns == 70000 && h.has_min &&
-		      h.min_ns == 0 && h.has_max && h.max_ns == 64000 && h.scale == 3,
-	      "recorded: count %llu zeros %llu sum %llu min %llu max %llu scale %d",
-	      (unsigned long long)h.count, (unsigned long long)h.zero_count,
-	      (unsigned long long)h.sum_ns, (unsigned long long)h.min_ns,
-	      (unsigned long long)h.max_ns, h.scale);
-	/* the median is the 3rd value: 1500's bucket (84), upper bound 2^(85/8) */
-	CHECK(fabs(hl_hist_quantile(&h, 0.5) - exp2(85.0 / 8)) < 1e-6, "p50 %g",
-	      hl_hist_quantile(&h, 0.5));
-	CHECK(hl_hist_quantile(&h, 1.0) == 64000, "max %g", hl_hist_quantile(&h, 1.0));
-	CHECK(hl_hist_value(&h, 5) == 5, "plain value");
-	hl_hist_reset(&h, 3);
-	CHECK(h.raw_values, "reset keeps raw_values");
-	hl_hist_free(&h);
-}
-
-static void emit_append(void *arg, const char *dgram, size_t len)
-{
-	FILE *f = arg;
-
-	fwrite(dgram, 1, len, f);
-	fputc('\n', f);
-}
-
-static void test_raw_statsd(void)
-{
-	struct hl_hist h;
-	struct hl_point p = {.attrs = {{"network.io.direction", "receive"}}, .n_attrs = 1};
-	struct hl_metric m = {.name = "hostlat.traffic.sample.bytes",
-			      .kind = HL_METRIC_EXPHIST,
-			      .points = &p,
-			      .n_points = 1};
-	struct hl_batch b = {.metrics = &m, .n_metrics = 1};
-	struct hl_statsd_conf c = {.address = "127.0.0.1:8125",
-				   .prefix = "hostlat.",
-				   .max_packet_bytes = 1432,
-				   .tags = HL_STATSD_TAGS_DOGSTATSD,
-				   .histogram_mode = HL_STATSD_HIST_PERCENTILES};
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	long dropped;
-
-	fill_raw(&h);
-	p.delta = p.cumulative = &h;
-	dropped = hl_statsd_encode(&c, &b, emit_append, f);
-	fclose(f);
-	CHECK(dropped == 0, "dropped %ld", dropped);
-	/* plain values, no milliseconds: p50 is 1500's bucket bound 2^(85/8) */
-	CHECK(buf &&
-		      strstr(buf, "hostlat.traffic.sample.bytes.count:6|c|#network.io.direction:"
-				  "receive") &&
-		      strstr(buf, "hostlat.traffic.sample.bytes.sum:70000|c|") &&
-		      strstr(buf, "hostlat.traffic.sample.bytes.p50:1579.22388521773|g|") &&
-		      strstr(buf, "hostlat.traffic.sample.bytes.max:64000|g|"),
-	      "statsd lines:\n%s", buf);
-	free(buf);
-	buf = NULL;
-	c.histogram_mode = HL_STATSD_HIST_BUCKETS;
-	f = open_memstream(&buf, &len);
-	hl_statsd_encode(&c, &b, emit_append, f);
-	fclose(f);
-	/* bucket midpoints as timers, in bytes: 0 twice (rate 0.5), ..., 64000 in (2^(127/8), 2^16] */
-	CHECK(buf && strstr(buf, "hostlat.traffic.sample.bytes:0|ms|@0.5|") &&
-		      strstr(buf, "hostlat.traffic.sample.bytes:62757.4886038617|ms|#"),
-	      "statsd buckets:\n%s", buf);
-	free(buf);
-	hl_hist_free(&h);
 }
 
 /* ---- reading the slots map ----------------------------------------------------------- */
@@ -575,11 +425,8 @@ static void test_show(void)
 
 int main(void)
 {
-	test_index_int();
 	test_flow_estimate();
 	test_bursts();
-	test_raw_hist();
-	test_raw_statsd();
 	test_read_slots();
 	test_store();
 	test_show();

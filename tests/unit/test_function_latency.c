@@ -1,25 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kernel stall probes without a kernel: function_latency's selection and
- * validation against fake kernels (BTF contents, trampolines allowed,
- * refused, or refused for fexit only; kprobes as the fallback, working or
- * not), the per-series cumulative and
- * delta histograms built from the kernel's monotonic counters, and the two
- * map layouts of bpf/lathist.h read back (real BPF maps, filled here the
- * way the programs fill them; needs CAP_BPF).
+ * agent/probes/function_latency.c without a kernel: the selection and
+ * validation of the functions to time against fake kernels (BTF contents,
+ * trampolines allowed, refused, or refused for fexit only; kprobes as the
+ * fallback, working or not).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <linux/types.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <unistd.h>
-
 #include "config.h"
-#include "hist.h"
-#include "series.h"
 #include "function_latency.h"
 #include "probes.h"
 #include "unit.h"
@@ -259,189 +249,10 @@ static void test_validate(void)
 	hl_config_free(&c);
 }
 
-/* ---- series: cumulative and delta from monotonic counters ------------------------ */
-
-static void test_series(void)
-{
-	struct hl_exph_table t;
-	struct hl_series sr = {0};
-	struct hl_raw_bucket a[2], b[3];
-
-	CHECK(hl_exph_table_init(&t, 3) == 0, "table");
-	sr.cum_scale = 3;
-	CHECK(hl_hist_init(&sr.cum, 160, 3) == 0 && hl_hist_init(&sr.delta, 160, 3) == 0,
-	      "hist init");
-	/* first read: 2 samples of 1000 ns, 1 of 5000 ns, 1 zero */
-	a[0] = (struct hl_raw_bucket){hl_exph_index(&t, 1000) - t.idx_min, 2};
-	a[1] = (struct hl_raw_bucket){hl_exph_index(&t, 5000) - t.idx_min, 1};
-	hl_series_update(&sr, &t, a, 2, 1, 7000, 0, 5000);
-	CHECK(sr.cum.count == 4 && sr.delta.count == 4 && sr.cum.zero_count == 1,
-	      "first: cum %llu delta %llu", (unsigned long long)sr.cum.count,
-	      (unsigned long long)sr.delta.count);
-	CHECK(sr.delta.has_min && sr.delta.has_max && sr.delta.max_ns == 5000, "first extremes");
-	CHECK(sr.cum.sum_ns == 7000 && sr.delta.sum_ns == 7000, "first sums");
-
-	/* second read: one more 1000 ns sample and a new 80 us maximum */
-	b[0] = (struct hl_raw_bucket){a[0].pos, 3};
-	b[1] = a[1];
-	b[2] = (struct hl_raw_bucket){hl_exph_index(&t, 80000) - t.idx_min, 1};
-	hl_series_update(&sr, &t, b, 3, 1, 88000, 0, 80000);
-	CHECK(sr.cum.count == 6 && sr.delta.count == 2 && sr.delta.zero_count == 0,
-	      "second: cum %llu delta %llu", (unsigned long long)sr.cum.count,
-	      (unsigned long long)sr.delta.count);
-	CHECK(sr.delta.sum_ns == 81000, "delta sum %llu", (unsigned long long)sr.delta.sum_ns);
-	CHECK(sr.delta.has_max && sr.delta.max_ns == 80000 && !sr.delta.has_min,
-	      "the max moved, the min did not");
-
-	/* third read: nothing new */
-	hl_series_update(&sr, &t, b, 3, 1, 88000, 0, 80000);
-	CHECK(sr.cum.count == 6 && sr.delta.count == 0, "idle interval");
-	hl_hist_free(&sr.cum);
-	hl_hist_free(&sr.delta);
-	free(sr.prev);
-}
-
-/* ---- the dense and hash layouts read back ----------------------------------------- */
-
-/* Samples per (series id, CPU): the same data written in both layouts. */
-static const struct {
-	uint32_t id;
-	int cpu;
-	uint64_t v;
-} samples[] = {{0, 0, 1000},  {0, 0, 1000}, {0, 1, 5000},	   {0, 1, 0},
-	       {2, 0, 80000}, {2, 1, 3},    {2, 1, UINT64_MAX / 2}};
-
-static int percpu_map(enum bpf_map_type type, size_t key, size_t val, uint32_t n)
-{
-	return bpf_map_create(type, NULL, (uint32_t)key, (uint32_t)val, n, NULL);
-}
-
-static void fill_dense(int fd, const struct hl_exph_table *t, uint32_t stride, int ncpus)
-{
-	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
-		struct hl_series_val *vals = calloc((size_t)ncpus, sizeof(*vals));
-		int cpu = samples[i].cpu % ncpus;
-		uint32_t k = samples[i].id * stride, pos;
-
-		bpf_map_lookup_elem(fd, &k, vals);
-		hl_series_val_add(&vals[cpu], samples[i].v);
-		bpf_map_update_elem(fd, &k, vals, BPF_ANY);
-		if (samples[i].v) {
-			pos = (uint32_t)(hl_exph_index(t, samples[i].v) - t->idx_min);
-			k += 1 + pos / HL_DENSE_SLOTS;
-			CHECK(k < (samples[i].id + 1) * stride, "position %u beyond the block",
-			      pos);
-			bpf_map_lookup_elem(fd, &k, vals);
-			((__u64 *)&vals[cpu])[pos % HL_DENSE_SLOTS]++;
-			bpf_map_update_elem(fd, &k, vals, BPF_ANY);
-		}
-		free(vals);
-	}
-}
-
-static void fill_hash(int hist_fd, int series_fd, const struct hl_exph_table *t, int ncpus)
-{
-	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
-		struct hl_series_val *vals = calloc((size_t)ncpus, sizeof(*vals));
-		__u64 *counts = calloc((size_t)ncpus, sizeof(*counts));
-		struct hl_series_key sk = {.stage = samples[i].id};
-		int cpu = samples[i].cpu % ncpus;
-
-		bpf_map_lookup_elem(series_fd, &sk, vals);
-		hl_series_val_add(&vals[cpu], samples[i].v);
-		bpf_map_update_elem(series_fd, &sk, vals, BPF_ANY);
-		if (samples[i].v) {
-			struct hl_hist_key hk = {
-				.stage = (__u16)samples[i].id,
-				.pos = (__u16)(hl_exph_index(t, samples[i].v) - t->idx_min),
-			};
-
-			bpf_map_lookup_elem(hist_fd, &hk, counts);
-			counts[cpu]++;
-			bpf_map_update_elem(hist_fd, &hk, counts, BPF_ANY);
-		}
-		free(vals);
-		free(counts);
-	}
-}
-
-static void test_layouts(void)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	struct hl_series_set dense, hash;
-	struct hl_exph_table t;
-	uint32_t stride;
-	int dfd, hfd, sfd;
-
-	CHECK(hl_exph_table_init(&t, 3) == 0, "table");
-	hl_series_set_init(&dense, &t, ncpus, 160, 1, 64);
-	hl_series_set_dense(&dense, 3);
-	hl_series_set_init(&hash, &t, ncpus, 160, 8, 64);
-	stride = dense.dense_stride;
-	CHECK(dense.max_series >= 3, "max_series %u below the dense ids", dense.max_series);
-	/*
-	 * At scale 3, 1 ns is OTel bucket ceil(8 * log2(1e-9)) - 1 = -240 and
-	 * 2^64 ns bucket ceil(8 * log2(2^64 * 1e-9)) - 1 = 272: positions
-	 * 0..512, 4 per element after the totals: 1 + 129 elements.
-	 */
-	CHECK(stride == 130, "stride %u at scale 3, want 130", stride);
-	dfd = percpu_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct hl_series_val), 3 * stride);
-	hfd = percpu_map(BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct hl_hist_key), 8, 64);
-	sfd = percpu_map(BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct hl_series_key),
-			 sizeof(struct hl_series_val), 8);
-	if (dfd < 0 || hfd < 0 || sfd < 0) {
-		/* Not a silent pass: make test runs as root, where this fails. */
-		CHECK(0, "cannot create BPF maps: %s (run as root)", strerror(errno));
-		goto out;
-	}
-	fill_dense(dfd, &t, stride, ncpus);
-	fill_hash(hfd, sfd, &t, ncpus);
-	CHECK(hl_series_set_collect(&dense, -1, -1, dfd) == 0, "dense collect");
-	CHECK(hl_series_set_collect(&hash, hfd, sfd, -1) == 0, "hash collect");
-
-	/* id 1 never sampled: no series, as in the hash maps */
-	CHECK(dense.n == 2 && hash.n == 2, "series: dense %zu, hash %zu", dense.n, hash.n);
-	for (size_t i = 0; i < dense.n && i < hash.n; i++) {
-		const struct hl_hist *d = &dense.v[i].cum, *h = &hash.v[i].cum;
-
-		CHECK(dense.v[i].key.stage == hash.v[i].key.stage, "ids differ");
-		CHECK(d->count == h->count && d->zero_count == h->zero_count &&
-			      d->sum_ns == h->sum_ns && d->min_ns == h->min_ns &&
-			      d->max_ns == h->max_ns,
-		      "id %u: dense count %llu min %llu max %llu, hash count %llu min %llu max "
-		      "%llu",
-		      dense.v[i].key.stage, (unsigned long long)d->count,
-		      (unsigned long long)d->min_ns, (unsigned long long)d->max_ns,
-		      (unsigned long long)h->count, (unsigned long long)h->min_ns,
-		      (unsigned long long)h->max_ns);
-		CHECK(d->scale == h->scale && d->len == h->len && d->offset == h->offset &&
-			      !memcmp(d->counts, h->counts, d->len * sizeof(*d->counts)),
-		      "id %u: buckets differ", dense.v[i].key.stage);
-	}
-	if (dense.n == 2) {
-		const struct hl_hist *a = &dense.v[0].cum, *b = &dense.v[1].cum;
-
-		CHECK(a->count == 4 && a->zero_count == 1 && a->sum_ns == 7000, "id 0 totals");
-		CHECK(a->min_ns == 0 && a->max_ns == 5000, "id 0 extremes"); /* a 0 was seen */
-		CHECK(b->count == 3 && b->min_ns == 3 && b->max_ns == UINT64_MAX / 2, "id 2");
-	}
-out:
-	if (dfd >= 0)
-		close(dfd);
-	if (hfd >= 0)
-		close(hfd);
-	if (sfd >= 0)
-		close(sfd);
-	hl_series_set_free(&dense);
-	hl_series_set_free(&hash);
-}
-
 int main(void)
 {
 	test_plan();
 	test_plan_kprobe();
 	test_validate();
-	test_series();
-	test_layouts();
 	return UNIT_DONE();
 }
