@@ -69,13 +69,46 @@ struct hl_xr_msg {
 _Static_assert(sizeof(struct hl_xr_msg) == HL_XR_MSG_LEN, "wire size");
 _Static_assert((8 + HL_XR_MSG_LEN) % 4 == 0 && 8 + HL_XR_MSG_LEN <= 512, "checksummed at once");
 
+/*
+ * What became of a datagram to the port: the `result` of the metric
+ * hostlat.xdp_responder.requests (README: Monitoring responder has the
+ * order of the checks). Dropped:
+ */
+enum hl_xr_result {
+	HL_XR_ANSWERED,
+	HL_XR_REFUSED,	 /* the source is not in the allow list */
+	HL_XR_LIMITED,	 /* over the rate limit */
+	HL_XR_MALFORMED, /* not a valid request (passed on when it lacks the magic) */
+	/* Passed to the stack unanswered, as if the responder were not there: */
+	HL_XR_NOT_UNICAST,	/* to a broadcast or multicast MAC */
+	HL_XR_FOREIGN_MAC,	/* to another unicast MAC than the interface's */
+	HL_XR_BAD_HEADER,	/* IP version or lengths wrong, options, a fragment */
+	HL_XR_NOT_LOCAL,	/* to an IP address the interface does not have */
+	HL_XR_BAD_SOURCE,	/* from a group MAC, or an IP no reply may go to */
+	HL_XR_TTL_ZERO,		/* TTL or hop limit 0 */
+	HL_XR_SOURCE_PORT_ZERO, /* UDP source port 0 */
+	HL_XR_BAD_CHECKSUM,	/* UDP checksum wrong, or none over IPv6 */
+	HL_XR_RESULTS,
+};
+
 /* Per-CPU counters of the program (host byte order). */
 struct hl_xr_stats {
 	__u64 packets;
-	__u64 answered;
-	__u64 refused;
-	__u64 limited;
-	__u64 malformed;
+	__u64 results[HL_XR_RESULTS];
+};
+
+#define HL_XR_LOCAL4 16 /* IPv4 addresses of the interface answered for */
+#define HL_XR_LOCAL6 32 /* IPv6 addresses */
+
+/*
+ * The interface's own MAC and addresses, as they lie in a frame (network
+ * byte order): only unicast frames to them are answered.
+ */
+struct hl_xr_local {
+	__be16 mac[3];
+	__u8 n4, n6; /* entries used below */
+	__be32 v4[HL_XR_LOCAL4];
+	__be32 v6[HL_XR_LOCAL6][4];
 };
 
 /*
@@ -91,6 +124,7 @@ struct hl_xr_user {
 	__u64 mem_total_kb;
 	__u64 mem_available_kb;
 	__u64 stack_pct_ns[HL_XR_STAGES][HL_XR_PCTS];
+	struct hl_xr_local local;
 };
 
 /* Allow-list key: IPv4 as ::ffff:a.b.c.d, prefix length + 96. */

@@ -9,8 +9,14 @@
  * maps of the other probes (shared with this object by the agent) and a
  * copy of what the agent refreshes every interval, with its age.
  *
- * Everything else passes untouched; datagrams to the port that carry the
- * magic but are not a valid request are dropped, never answered.
+ * Only a unicast frame to the interface's own MAC and IP addresses (which
+ * the agent refreshes every interval) from a source a reply may go to, with
+ * sound headers and checksum, is answered: anything else to the port passes
+ * to the stack unanswered, counted by why (enum hl_xr_result), so the host
+ * behaves as without the responder and never replies from an address that
+ * is not its own. Datagrams to the port that carry the magic but are not a
+ * valid request, from a source outside the allow list or over the rate
+ * limit are dropped. Everything else passes untouched.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,7 +30,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define ETH_P_IP_ 0x0800
 #define ETH_P_IPV6_ 0x86DD
-#define IP_MF_OFFSET 0x3fff /* more-fragments flag and fragment offset */
+#define IP_MF_ 0x2000	  /* more fragments */
+#define IP_OFFSET_ 0x1fff /* fragment offset */
 #define REPLY_TTL 64
 #define ETH_ALEN_ 6
 
@@ -34,6 +41,8 @@ const volatile __u32 nr_cpus = 1;     /* possible CPUs */
 const volatile __u64 emission_ns = 0; /* token bucket: one token per this; 0: no limit */
 const volatile __u64 burst_ns = 0;    /* (capacity - 1) * emission_ns */
 const volatile bool have_stack = false, have_softirq = false, have_drops = false;
+/* Accept UDP checksums a sender's kernel left for offload (udp_csum_ok). */
+const volatile bool partial_csum_ok = false;
 
 /* GCRA form of the token bucket: when the bucket is next full, lock-free. */
 __u64 tat = 0;
@@ -94,12 +103,12 @@ static long sum_cpu(__u32 cpu, void *data)
 
 	st = bpf_map_lookup_percpu_elem(&xr_stats, &k, cpu);
 	if (!st)
-		return 1; /* past the last possible CPU */
-	s->st.packets += st->packets;
-	s->st.answered += st->answered;
-	s->st.refused += st->refused;
-	s->st.limited += st->limited;
-	s->st.malformed += st->malformed;
+		return 1;	      /* past the last possible CPU */
+	s->st.packets += st->packets; /* and the results a reply carries: */
+	s->st.results[HL_XR_ANSWERED] += st->results[HL_XR_ANSWERED];
+	s->st.results[HL_XR_REFUSED] += st->results[HL_XR_REFUSED];
+	s->st.results[HL_XR_LIMITED] += st->results[HL_XR_LIMITED];
+	s->st.results[HL_XR_MALFORMED] += st->results[HL_XR_MALFORMED];
 	if (have_drops) {
 		v = bpf_map_lookup_percpu_elem(&drops_total, &k, cpu);
 		if (v)
@@ -151,22 +160,20 @@ static __always_inline __u16 csum_fold(__u64 sum)
 	return (__u16)~sum;
 }
 
-static __always_inline void fill(struct hl_xr_msg *m, const struct sums *s, __u64 now)
+static __always_inline void fill(struct hl_xr_msg *m, const struct sums *s,
+				 const struct hl_xr_user *u, __u64 now)
 {
-	const struct hl_xr_user *u;
 	__u16 flags = 0;
-	__u32 slot = *(volatile __u32 *)&user_slot & 1;
 
-	u = &user[slot];
 	m->type = HL_XR_RESPONSE;
 	m->mono_ns = bpf_cpu_to_be64(now);
 	m->cpu = bpf_htonl(bpf_get_smp_processor_id());
 	m->ncpus = bpf_htonl(nr_cpus);
 	m->packets = bpf_cpu_to_be64(s->st.packets);
-	m->answered = bpf_cpu_to_be64(s->st.answered);
-	m->refused = bpf_cpu_to_be64(s->st.refused);
-	m->limited = bpf_cpu_to_be64(s->st.limited);
-	m->malformed = bpf_cpu_to_be64(s->st.malformed);
+	m->answered = bpf_cpu_to_be64(s->st.results[HL_XR_ANSWERED]);
+	m->refused = bpf_cpu_to_be64(s->st.results[HL_XR_REFUSED]);
+	m->limited = bpf_cpu_to_be64(s->st.results[HL_XR_LIMITED]);
+	m->malformed = bpf_cpu_to_be64(s->st.results[HL_XR_MALFORMED]);
 	m->drops = bpf_cpu_to_be64(s->drops);
 	m->net_rx_runs = bpf_cpu_to_be64(s->rx_runs);
 	m->net_rx_ns = bpf_cpu_to_be64(s->rx_ns);
@@ -206,6 +213,103 @@ static __always_inline void swap_mac(struct ethhdr *eth)
 	__builtin_memcpy(eth->h_source, t, ETH_ALEN_);
 }
 
+/* Count result r of a datagram to the port; returns verdict. */
+static __always_inline int count(struct hl_xr_stats *st, int r, int verdict)
+{
+	if (r >= 0 && r < HL_XR_RESULTS)
+		st->results[r]++;
+	return verdict;
+}
+
+/* The copy of what the agent refreshes that is current. */
+static __always_inline const struct hl_xr_user *user_now(void)
+{
+	return &user[*(volatile __u32 *)&user_slot & 1];
+}
+
+/* The frame's destination MAC: the interface's own, or the result why not. */
+static __always_inline int check_mac(const struct ethhdr *eth, const struct hl_xr_local *l)
+{
+	const __be16 *d = (const void *)eth->h_dest;
+
+	if (eth->h_dest[0] & 1)
+		return HL_XR_NOT_UNICAST; /* the group bit: broadcast, multicast */
+	if (d[0] != l->mac[0] || d[1] != l->mac[1] || d[2] != l->mac[2])
+		return HL_XR_FOREIGN_MAC;
+	return -1;
+}
+
+/* Is a one of the interface's addresses? (Bounded by the array, whatever n4 says.) */
+static __always_inline bool local4(const struct hl_xr_local *l, __be32 a)
+{
+	__u32 n = l->n4;
+
+	for (__u32 i = 0; i < HL_XR_LOCAL4 && i < n; i++)
+		if (l->v4[i] == a)
+			return true;
+	return false;
+}
+
+static __always_inline bool local6(const struct hl_xr_local *l, const struct in6_addr *a)
+{
+	__be32 a0 = a->in6_u.u6_addr32[0], a1 = a->in6_u.u6_addr32[1], a2 = a->in6_u.u6_addr32[2],
+	       a3 = a->in6_u.u6_addr32[3];
+	__u32 n = l->n6;
+
+	for (__u32 i = 0; i < HL_XR_LOCAL6 && i < n; i++)
+		if (l->v6[i][0] == a0 && l->v6[i][1] == a1 && l->v6[i][2] == a2 &&
+		    l->v6[i][3] == a3)
+			return true;
+	return false;
+}
+
+/* Sources the kernel itself refuses (martians): no reply may go there. */
+static __always_inline bool bad_source4(__be32 a)
+{
+	__u8 b = bpf_ntohl(a) >> 24;
+
+	return b == 0 || b == 127 || b >= 224; /* this network, loopback, multicast, class E */
+}
+
+static __always_inline bool bad_source6(const struct in6_addr *a)
+{
+	const __be32 *w = a->in6_u.u6_addr32;
+
+	if (a->in6_u.u6_addr8[0] == 0xff)
+		return true; /* multicast */
+	if (w[0] || w[1])
+		return false;
+	/* v4-mapped (never on the wire: not matched against IPv4 allow entries), ::, ::1 */
+	return w[2] == bpf_htonl(0xffff) || (!w[2] && (!w[3] || w[3] == bpf_htonl(1)));
+}
+
+/*
+ * Is the UDP checksum (not 0) right? pseudo: the pseudo-header's sum. Over
+ * veth, and on generic XDP, frames can come straight from a sender whose
+ * kernel left the checksum to offload (CHECKSUM_PARTIAL: the field holds
+ * the pseudo-header's sum) and the receiving kernel trusts them; XDP cannot
+ * tell, so partial_csum_ok accepts that form there too. The request has a
+ * fixed size: one bpf_csum_diff over it.
+ */
+static __always_inline bool udp_csum_ok(struct udphdr *udp, __u64 pseudo)
+{
+	__u64 sum = pseudo + (__u32)bpf_csum_diff(0, 0, (void *)udp,
+						  sizeof(*udp) + sizeof(struct hl_xr_msg), 0);
+
+	if (!csum_fold(sum))
+		return true;
+	return partial_csum_ok && udp->check == (__u16)~csum_fold(pseudo);
+}
+
+/* An IP length field, bounded for the verifier (it does not track byte swaps). */
+static __always_inline __u32 len_of(__be16 v)
+{
+	__u32 n = bpf_ntohs(v);
+
+	barrier_var(n);
+	return n & 0xffff;
+}
+
 /*
  * Is the datagram on udp (its IP payload l3_len bytes long) a request?
  * XDP_PASS: not our protocol; XDP_DROP: ours but malformed (both counted
@@ -220,35 +324,16 @@ static __always_inline int check_request(struct hl_xr_stats *st, struct udphdr *
 	/* Bounds first (the verifier learns from "greater than", not from "not equal"). */
 	if ((void *)(m + 1) > end) {
 		ours = (void *)&m->version <= end && m->magic == bpf_htonl(HL_XR_MAGIC);
-		st->malformed++;
-		return ours ? XDP_DROP : XDP_PASS; /* truncated, or not our protocol */
+		/* truncated, or not our protocol */
+		return count(st, HL_XR_MALFORMED, ours ? XDP_DROP : XDP_PASS);
 	}
-	if (m->magic != bpf_htonl(HL_XR_MAGIC)) {
-		st->malformed++;
-		return XDP_PASS; /* not our protocol: whoever else listens gets it */
-	}
+	if (m->magic != bpf_htonl(HL_XR_MAGIC))
+		return count(st, HL_XR_MALFORMED, XDP_PASS); /* whoever else listens gets it */
 	if ((void *)(m + 1) < end || bpf_ntohs(udp->len) != sizeof(*udp) + sizeof(*m) ||
 	    l3_len != sizeof(*udp) + sizeof(*m) || m->version != HL_XR_VERSION ||
-	    m->type != HL_XR_REQUEST) {
-		st->malformed++;
-		return XDP_DROP;
-	}
+	    m->type != HL_XR_REQUEST)
+		return count(st, HL_XR_MALFORMED, XDP_DROP);
 	return XDP_TX;
-}
-
-/* The allow list and the rate limit. */
-static __always_inline bool admit(struct hl_xr_stats *st, const struct hl_xr_lpm_key *key)
-{
-	if (!bpf_map_lookup_elem(&allow, key)) {
-		st->refused++;
-		return false;
-	}
-	if (emission_ns && !take_token()) {
-		st->limited++;
-		return false;
-	}
-	st->answered++;
-	return true;
 }
 
 /*
@@ -256,7 +341,8 @@ static __always_inline bool admit(struct hl_xr_stats *st, const struct hl_xr_lpm
  * the UDP checksum; returns the one's-complement sum of the UDP header
  * and payload (with the checksum field zero).
  */
-static __always_inline __u64 respond(struct ethhdr *eth, struct udphdr *udp)
+static __always_inline __u64 respond(struct ethhdr *eth, struct udphdr *udp,
+				     const struct hl_xr_user *u)
 {
 	struct hl_xr_msg *m = (void *)(udp + 1);
 	__u64 now = bpf_ktime_get_ns();
@@ -264,7 +350,7 @@ static __always_inline __u64 respond(struct ethhdr *eth, struct udphdr *udp)
 	__be16 p;
 
 	bpf_loop(nr_cpus, sum_cpu, &s, 0);
-	fill(m, &s, now);
+	fill(m, &s, u, now);
 	swap_mac(eth);
 	p = udp->source;
 	udp->source = udp->dest;
@@ -280,66 +366,144 @@ static __always_inline int udp_check(__u64 sum)
 	return c ? c : 0xffff;
 }
 
+/* Why an IPv4 datagram to the port is not for us, or -1. */
+static __always_inline int classify4(const struct ethhdr *eth, struct iphdr *ip,
+				     const struct udphdr *udp, void *end,
+				     const struct hl_xr_local *l)
+{
+	__u32 tot = len_of(ip->tot_len);
+	int r = check_mac(eth, l);
+
+	if (r >= 0)
+		return r;
+	/* Version 4, no options, the lengths within the frame, no fragment, header sum. */
+	if (ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_MF_)) ||
+	    tot < sizeof(*ip) + sizeof(*udp) || (void *)ip + tot > end ||
+	    csum_fold((__u32)bpf_csum_diff(0, 0, (void *)ip, sizeof(*ip), 0)))
+		return HL_XR_BAD_HEADER;
+	if (!local4(l, ip->daddr))
+		return HL_XR_NOT_LOCAL;
+	if ((eth->h_source[0] & 1) || bad_source4(ip->saddr))
+		return HL_XR_BAD_SOURCE;
+	if (!ip->ttl)
+		return HL_XR_TTL_ZERO;
+	if (!udp->source)
+		return HL_XR_SOURCE_PORT_ZERO;
+	return -1;
+}
+
 static __always_inline int handle4(struct hl_xr_stats *st, struct ethhdr *eth, void *end)
 {
 	struct hl_xr_lpm_key key = {.prefixlen = 128};
 	struct iphdr *ip = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(ip + 1);
+	const struct hl_xr_user *u;
+	struct udphdr *udp;
+	__u32 ihl;
 	__be32 a;
 	__u64 sum;
-	int verdict;
+	int r;
 
-	if ((void *)(udp + 1) > end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP ||
-	    (ip->frag_off & bpf_htons(IP_MF_OFFSET)) || udp->dest != port_be)
+	if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP ||
+	    (ip->frag_off & bpf_htons(IP_OFFSET_)))
+		return XDP_PASS; /* not UDP, or a later fragment: no UDP header */
+	/* The UDP header where the header length puts it (so options count too). */
+	ihl = ip->ihl < 5 ? 5 : ip->ihl;
+	udp = (void *)ip + ihl * 4;
+	if ((void *)(udp + 1) > end || udp->dest != port_be)
 		return XDP_PASS;
-	verdict = check_request(st, udp, end, bpf_ntohs(ip->tot_len) - sizeof(*ip));
-	if (verdict != XDP_TX)
-		return verdict;
+	u = user_now();
+	r = classify4(eth, ip, udp, end, &u->local);
+	if (r >= 0)
+		return count(st, r, XDP_PASS);
+	udp = (void *)(ip + 1); /* ihl is 5 */
+	r = check_request(st, udp, end, bpf_ntohs(ip->tot_len) - sizeof(*ip));
+	if (r != XDP_TX)
+		return r;
 	key.addr[10] = 0xff;
 	key.addr[11] = 0xff;
 	__builtin_memcpy(&key.addr[12], &ip->saddr, 4);
-	if (!admit(st, &key))
-		return XDP_DROP;
+	if (!bpf_map_lookup_elem(&allow, &key))
+		return count(st, HL_XR_REFUSED, XDP_DROP);
+	/* The pseudo-header, summed as it lies in memory like the rest. */
+	sum = (__u64)ip->saddr + ip->daddr + bpf_htons(IPPROTO_UDP) + udp->len;
+	if (udp->check && !udp_csum_ok(udp, sum)) /* 0: no checksum, allowed over IPv4 */
+		return count(st, HL_XR_BAD_CHECKSUM, XDP_PASS);
+	if (emission_ns && !take_token())
+		return count(st, HL_XR_LIMITED, XDP_DROP);
+	st->results[HL_XR_ANSWERED]++;
 
-	sum = respond(eth, udp);
+	sum = respond(eth, udp, u);
 	a = ip->saddr;
 	ip->saddr = ip->daddr;
 	ip->daddr = a;
 	ip->ttl = REPLY_TTL;
 	ip->check = 0;
 	ip->check = csum_fold((__u32)bpf_csum_diff(0, 0, (void *)ip, sizeof(*ip), 0));
-	/* The pseudo-header, summed as it lies in memory like the rest. */
 	sum += (__u64)ip->saddr + ip->daddr + bpf_htons(IPPROTO_UDP) + udp->len;
 	udp->check = udp_check(sum);
 	return XDP_TX;
+}
+
+/* Why an IPv6 datagram to the port is not for us, or -1. */
+static __always_inline int classify6(const struct ethhdr *eth, struct ipv6hdr *ip,
+				     const struct udphdr *udp, void *end,
+				     const struct hl_xr_local *l)
+{
+	__u32 plen = len_of(ip->payload_len);
+	int r = check_mac(eth, l);
+
+	if (r >= 0)
+		return r;
+	if (ip->version != 6 || plen < sizeof(*udp) || (void *)(ip + 1) + plen > end)
+		return HL_XR_BAD_HEADER;
+	if (!local6(l, &ip->daddr))
+		return HL_XR_NOT_LOCAL;
+	if ((eth->h_source[0] & 1) || bad_source6(&ip->saddr))
+		return HL_XR_BAD_SOURCE;
+	if (!ip->hop_limit)
+		return HL_XR_TTL_ZERO;
+	if (!udp->source)
+		return HL_XR_SOURCE_PORT_ZERO;
+	return -1;
 }
 
 static __always_inline int handle6(struct hl_xr_stats *st, struct ethhdr *eth, void *end)
 {
 	struct hl_xr_lpm_key key = {.prefixlen = 128};
 	struct ipv6hdr *ip = (void *)(eth + 1);
+	const struct hl_xr_user *u;
 	struct udphdr *udp = (void *)(ip + 1);
 	struct in6_addr a;
 	__u64 sum;
-	int verdict;
+	int r;
 
 	/* Extension headers (fragments among them) are not for us. */
 	if ((void *)(udp + 1) > end || ip->nexthdr != IPPROTO_UDP || udp->dest != port_be)
 		return XDP_PASS;
-	verdict = check_request(st, udp, end, bpf_ntohs(ip->payload_len));
-	if (verdict != XDP_TX)
-		return verdict;
+	u = user_now();
+	r = classify6(eth, ip, udp, end, &u->local);
+	if (r >= 0)
+		return count(st, r, XDP_PASS);
+	r = check_request(st, udp, end, bpf_ntohs(ip->payload_len));
+	if (r != XDP_TX)
+		return r;
 	__builtin_memcpy(key.addr, &ip->saddr, 16);
-	if (!admit(st, &key))
-		return XDP_DROP;
+	if (!bpf_map_lookup_elem(&allow, &key))
+		return count(st, HL_XR_REFUSED, XDP_DROP);
+	sum = (__u32)bpf_csum_diff(0, 0, (void *)&ip->saddr, 2 * sizeof(a), 0);
+	sum += (__u64)bpf_htonl(sizeof(*udp) + sizeof(struct hl_xr_msg)) + bpf_htonl(IPPROTO_UDP);
+	if (!udp->check || !udp_csum_ok(udp, sum)) /* IPv6 requires one */
+		return count(st, HL_XR_BAD_CHECKSUM, XDP_PASS);
+	if (emission_ns && !take_token())
+		return count(st, HL_XR_LIMITED, XDP_DROP);
+	st->results[HL_XR_ANSWERED]++;
 
-	sum = respond(eth, udp);
+	/* The addresses swap: the pseudo-header's sum stays. */
+	sum += respond(eth, udp, u);
 	a = ip->saddr;
 	ip->saddr = ip->daddr;
 	ip->daddr = a;
 	ip->hop_limit = REPLY_TTL;
-	sum += (__u32)bpf_csum_diff(0, 0, (void *)&ip->saddr, 2 * sizeof(a), 0);
-	sum += (__u64)bpf_htonl(sizeof(*udp) + sizeof(struct hl_xr_msg)) + bpf_htonl(IPPROTO_UDP);
 	udp->check = udp_check(sum);
 	return XDP_TX;
 }

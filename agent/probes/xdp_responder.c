@@ -4,7 +4,8 @@
  * probes already running (stack_latency, softirq, drops) shared into it,
  * attaches it to the interface through a bpf_link (detached when the agent
  * exits, even killed), and every interval refreshes the values only user
- * space has (load average, memory, the percentiles just exported) into the
+ * space has (load average, memory, the percentiles just exported, and the
+ * interface's MAC and addresses, the only ones answered for) into the
  * program's .bss. Its counters become self-metrics.
  */
 #include <errno.h>
@@ -20,6 +21,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include "clock.h"
 #include "pingwire.h"
@@ -41,16 +45,35 @@
 
 _Static_assert(HL_XR_STAGES == HL_STAGE_COUNT, "the wire format has one slot per stage");
 
-enum { R_ANSWERED, R_REFUSED, R_LIMITED, R_MALFORMED, R_COUNT };
+/* The `result` attribute of each counter (enum hl_xr_result). */
+static const char *const result_names[HL_XR_RESULTS] = {
+	[HL_XR_ANSWERED] = "answered",
+	[HL_XR_REFUSED] = "refused",
+	[HL_XR_LIMITED] = "rate_limited",
+	[HL_XR_MALFORMED] = "malformed",
+	[HL_XR_NOT_UNICAST] = "not_unicast",
+	[HL_XR_FOREIGN_MAC] = "foreign_mac",
+	[HL_XR_BAD_HEADER] = "bad_header",
+	[HL_XR_NOT_LOCAL] = "not_local",
+	[HL_XR_BAD_SOURCE] = "bad_source",
+	[HL_XR_TTL_ZERO] = "ttl_zero",
+	[HL_XR_SOURCE_PORT_ZERO] = "source_port_zero",
+	[HL_XR_BAD_CHECKSUM] = "bad_checksum",
+};
 
 struct xdp_responder {
 	struct xdp_responder_bpf *skel;
 	int link_fd;
 	int ncpus;
+	int ifindex;
 	const char *ifname; /* borrowed from the config */
 	uint64_t interval_ns;
+	struct hl_xr_local local; /* the interface's, as last read */
+	unsigned int more;	  /* addresses beyond what local holds, last warned */
+	int read_err;		  /* the last failure to read them, warned */
+	bool virtual;		  /* a software device (veth, tun, ...), not a NIC */
 	struct hl_xr_stats cur, prev;
-	struct hl_point req_points[R_COUNT], pkt_point;
+	struct hl_point req_points[HL_XR_RESULTS], pkt_point;
 	struct hl_hist pct[HL_STAGE_COUNT]; /* scratch for observe */
 };
 
@@ -63,6 +86,196 @@ static const struct {
 	{HL_SHARED_SOFTIRQ_STATE, "softirq (net_rx)"},
 	{HL_SHARED_DROPS_TOTAL, "drops"},
 };
+
+/* Add one address of the interface to l; false when l is full. */
+static bool add_local(struct hl_xr_local *l, int family, const void *a)
+{
+	if (family == AF_INET && l->n4 < HL_XR_LOCAL4)
+		memcpy(&l->v4[l->n4++], a, 4);
+	else if (family == AF_INET6 && l->n6 < HL_XR_LOCAL6)
+		memcpy(l->v6[l->n6++], a, 16);
+	else
+		return false;
+	return true;
+}
+
+/* What one RTM_GETLINK and one RTM_GETADDR dump of the interface say. */
+struct local_read {
+	int ifindex;
+	struct hl_xr_local l;
+	unsigned int more; /* addresses that did not fit */
+	bool link, virtual;
+};
+
+static void take_link(struct local_read *r, const struct nlmsghdr *nh)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	int len = (int)IFLA_PAYLOAD(nh);
+
+	if (ifi->ifi_index != r->ifindex)
+		return;
+	r->link = true;
+	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(a) == sizeof(r->l.mac))
+			memcpy(r->l.mac, RTA_DATA(a), sizeof(r->l.mac));
+		/* A kind (veth, tun, bridge, ...): a software device, not a NIC. */
+		else if (a->rta_type == IFLA_LINKINFO)
+			r->virtual = true;
+	}
+}
+
+/* One RTM_NEWADDR: the address the kernel accepts packets for, if it does. */
+static void take_addr(struct local_read *r, const struct nlmsghdr *nh)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	const void *local = NULL, *address = NULL;
+	int len = (int)IFA_PAYLOAD(nh);
+	uint32_t flags = ifa->ifa_flags;
+	size_t want = ifa->ifa_family == AF_INET ? 4 : 16;
+
+	if ((int)ifa->ifa_index != r->ifindex ||
+	    (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		return;
+	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFA_LOCAL && RTA_PAYLOAD(a) == want)
+			local = RTA_DATA(a);
+		else if (a->rta_type == IFA_ADDRESS && RTA_PAYLOAD(a) == want)
+			address = RTA_DATA(a);
+		else if (a->rta_type == IFA_FLAGS && RTA_PAYLOAD(a) == 4)
+			memcpy(&flags, RTA_DATA(a), 4);
+	}
+	/* On a point-to-point link IFA_ADDRESS is the peer's, IFA_LOCAL ours. */
+	if (!local)
+		local = address;
+	/* Duplicate detection pending or failed: the kernel does not accept it either. */
+	if (!local || (flags & IFA_F_DADFAILED) ||
+	    ((flags & IFA_F_TENTATIVE) && !(flags & IFA_F_OPTIMISTIC)))
+		return;
+	if (!add_local(&r->l, ifa->ifa_family, local))
+		r->more++;
+}
+
+/*
+ * Send req (len bytes, sequence number seq) on fd and hand each message of
+ * the answer to take_link or take_addr, until the end of a dump or a
+ * single answer. 0 or -errno.
+ */
+static int nl_ask(int fd, const void *req, size_t len, uint32_t seq, uint32_t *buf, size_t bufsize,
+		  struct local_read *r)
+{
+	if (send(fd, req, len, 0) != (ssize_t)len)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv(fd, buf, bufsize, 0);
+		int left = (int)n;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		/* NLMSG_OK, with left checked positive before it meets unsigned lengths */
+		for (struct nlmsghdr *nh = (void *)buf;
+		     left >= (int)sizeof(*nh) && nh->nlmsg_len >= sizeof(*nh) &&
+		     nh->nlmsg_len <= (unsigned int)left;
+		     nh = NLMSG_NEXT(nh, left)) {
+			if (nh->nlmsg_seq != seq)
+				continue;
+			if (nh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *ne = NLMSG_DATA(nh);
+
+				return ne->error ? ne->error : -EIO;
+			}
+			if (nh->nlmsg_type == RTM_NEWLINK)
+				take_link(r, nh);
+			else if (nh->nlmsg_type == RTM_NEWADDR)
+				take_addr(r, nh);
+			if (!(nh->nlmsg_flags & NLM_F_MULTI))
+				return 0; /* the one answer to a plain request */
+		}
+	}
+}
+
+/*
+ * The interface's MAC, kind and addresses over rtnetlink (the address dump
+ * filtered by the kernel where it can, NETLINK_GET_STRICT_CHK, and here
+ * anyway). 0 or -errno.
+ */
+static int read_local(struct local_read *r)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} link = {
+		.nh = {.nlmsg_len = sizeof(link),
+		       .nlmsg_type = RTM_GETLINK,
+		       .nlmsg_flags = NLM_F_REQUEST,
+		       .nlmsg_seq = 1},
+		.ifi = {.ifi_family = AF_UNSPEC, .ifi_index = r->ifindex},
+	};
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+	} addr = {
+		.nh = {.nlmsg_len = sizeof(addr),
+		       .nlmsg_type = RTM_GETADDR,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		       .nlmsg_seq = 2},
+		.ifa = {.ifa_family = AF_UNSPEC, .ifa_index = (unsigned int)r->ifindex},
+	};
+	size_t bufsize = 32768;		 /* the most the kernel puts in one message batch */
+	uint32_t *buf = malloc(bufsize); /* aligned for nlmsghdr */
+	int fd, one = 1, e;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0) {
+		e = -errno;
+		free(buf);
+		return e;
+	}
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	e = nl_ask(fd, &link, sizeof(link), 1, buf, bufsize, r);
+	if (!e && !r->link)
+		e = -ENODEV;
+	if (!e)
+		e = nl_ask(fd, &addr, sizeof(addr), 2, buf, bufsize, r);
+	close(fd);
+	free(buf);
+	return e;
+}
+
+/* Read the interface's MAC and addresses again; on failure keep the last ones. */
+static int refresh_local(struct xdp_responder *x)
+{
+	struct local_read r = {.ifindex = x->ifindex};
+	int e = read_local(&r);
+
+	if (e) {
+		if (e != x->read_err)
+			hl_warn(COMP,
+				"cannot read the addresses of %s (answering for the last ones "
+				"read): %s",
+				x->ifname, strerror(-e));
+		x->read_err = e;
+		return e;
+	}
+	if (x->read_err)
+		hl_info(COMP, "the addresses of %s are read again", x->ifname);
+	x->read_err = 0;
+	if (r.more && r.more != x->more)
+		hl_warn(COMP,
+			"%s has %u addresses beyond the %d IPv4 and %d IPv6 ones answered for",
+			x->ifname, r.more, HL_XR_LOCAL4, HL_XR_LOCAL6);
+	x->more = r.more;
+	x->local = r.l;
+	x->virtual = r.virtual;
+	return 0;
+}
 
 /* Make u the copy the program reads: write the idle copy, then switch. */
 static void publish(struct xdp_responder *x, const struct hl_xr_user *u)
@@ -232,6 +445,13 @@ static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t 
 			snprintf(err, errlen, "cannot count the possible CPUs");
 		goto fail;
 	}
+	x->ifindex = ifindex;
+	e = refresh_local(x);
+	if (e) {
+		snprintf(err, errlen, "cannot read the MAC and addresses of %s: %s", c->interface,
+			 strerror(-e));
+		goto fail;
+	}
 	x->skel = xdp_responder_bpf__open();
 	if (hl_skel_opened(x->skel, err, errlen))
 		goto fail;
@@ -261,6 +481,8 @@ static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t 
 	x->skel->rodata->have_stack = have[0];
 	x->skel->rodata->have_softirq = have[1];
 	x->skel->rodata->have_drops = have[2];
+	/* Where frames with offloaded UDP checksums can arrive (udp_csum_ok). */
+	x->skel->rodata->partial_csum_ok = c->mode == HL_XDP_GENERIC || x->virtual;
 	if (hl_skel_load(x->skel->skeleton, "the XDP program", err, errlen))
 		goto fail;
 	if (fill_allow(x, &c->allow, err, errlen))
@@ -269,8 +491,9 @@ static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t 
 		u.flags = HL_XR_F_USER;
 		u.interval_ns = x->interval_ns;
 		u.updated_ns = hl_mono_ns();
-		publish(x, &u);
 	}
+	u.local = x->local;
+	publish(x, &u);
 	if (hl_probe_trial && !xdp_responder_trial_attaches(cfg))
 		return x;
 	if (attach(x, c, ifindex, err, errlen))
@@ -278,11 +501,12 @@ static void *xdp_responder_start(const struct hl_config *cfg, char *err, size_t 
 	if (c->rate_limit)
 		snprintf(rate, sizeof(rate), "at most %u/s", c->rate_limit);
 	hl_info(COMP,
-		"answering UDP port %u on %s (%s XDP), %zu allowed network(s), %s; counters "
-		"from%s%s%s%s",
-		c->port, c->interface, c->mode == HL_XDP_GENERIC ? "generic" : "native", c->allow.n,
-		rate, have[0] ? " stack_latency" : "", have[1] ? " softirq" : "",
-		have[2] ? " drops" : "", have[0] || have[1] || have[2] ? "" : " this program only");
+		"answering UDP port %u on %s (%s XDP) for its %u IPv4 and %u IPv6 address(es), "
+		"%zu allowed network(s), %s; counters from%s%s%s%s",
+		c->port, c->interface, c->mode == HL_XDP_GENERIC ? "generic" : "native",
+		x->local.n4, x->local.n6, c->allow.n, rate, have[0] ? " stack_latency" : "",
+		have[1] ? " softirq" : "", have[2] ? " drops" : "",
+		have[0] || have[1] || have[2] ? "" : " this program only");
 	return x;
 fail:
 	xdp_responder_stop(x);
@@ -306,35 +530,17 @@ static int read_stats(struct xdp_responder *x)
 	memset(&x->cur, 0, sizeof(x->cur));
 	for (int c = 0; c < x->ncpus; c++) {
 		x->cur.packets += v[c].packets;
-		x->cur.answered += v[c].answered;
-		x->cur.refused += v[c].refused;
-		x->cur.limited += v[c].limited;
-		x->cur.malformed += v[c].malformed;
+		for (int r = 0; r < HL_XR_RESULTS; r++)
+			x->cur.results[r] += v[c].results[r];
 	}
 out:
 	free(v);
 	return e;
 }
 
-/* Answered, refused, rate-limited, malformed: in enum R_* order. */
-static void results(const struct hl_xr_stats *st, uint64_t v[R_COUNT])
-{
-	v[R_ANSWERED] = st->answered;
-	v[R_REFUSED] = st->refused;
-	v[R_LIMITED] = st->limited;
-	v[R_MALFORMED] = st->malformed;
-}
-
 static int xdp_responder_collect(void *state, struct hl_metric *out, size_t max)
 {
-	static const char *const names[R_COUNT] = {
-		[R_ANSWERED] = "answered",
-		[R_REFUSED] = "refused",
-		[R_LIMITED] = "rate_limited",
-		[R_MALFORMED] = "malformed",
-	};
 	struct xdp_responder *x = state;
-	uint64_t now[R_COUNT], was[R_COUNT];
 	int e;
 
 	if (max < 2)
@@ -342,15 +548,13 @@ static int xdp_responder_collect(void *state, struct hl_metric *out, size_t max)
 	e = read_stats(x);
 	if (e)
 		return e;
-	results(&x->cur, now);
-	results(&x->prev, was);
-	for (int r = 0; r < R_COUNT; r++) {
+	for (int r = 0; r < HL_XR_RESULTS; r++) {
 		struct hl_point *p = &x->req_points[r];
 
 		memset(p, 0, sizeof(*p));
 		hl_point_attr(p, "network.interface.name", x->ifname);
-		hl_point_attr(p, "result", names[r]);
-		hl_point_counter(p, now[r], was[r]);
+		hl_point_attr(p, "result", result_names[r]);
+		hl_point_counter(p, x->cur.results[r], x->prev.results[r]);
 	}
 	memset(&x->pkt_point, 0, sizeof(x->pkt_point));
 	hl_point_attr(&x->pkt_point, "network.interface.name", x->ifname);
@@ -361,7 +565,7 @@ static int xdp_responder_collect(void *state, struct hl_metric *out, size_t max)
 		.unit = "{request}",
 		.kind = HL_METRIC_COUNTER,
 		.points = x->req_points,
-		.n_points = R_COUNT,
+		.n_points = HL_XR_RESULTS,
 	};
 	out[1] = (struct hl_metric){
 		.name = "hostlat.xdp_responder.packets",
@@ -374,7 +578,7 @@ static int xdp_responder_collect(void *state, struct hl_metric *out, size_t max)
 	return 2;
 }
 
-/* Percentiles of the stack latency just collected, and the host's figures. */
+/* The percentiles just collected, the host's figures, the interface's addresses. */
 static void xdp_responder_observe(void *state, const struct hl_batch *b)
 {
 	static const double q[HL_XR_PCTS] = {0.5, 0.9, 0.99};
@@ -413,6 +617,8 @@ static void xdp_responder_observe(void *state, const struct hl_batch *b)
 				u.stack_pct_ns[s][k] =
 					(__u64)llround(hl_hist_quantile(&x->pct[s], q[k]) * 1e9);
 	}
+	refresh_local(x);
+	u.local = x->local;
 	u.updated_ns = hl_mono_ns();
 	publish(x, &u);
 }

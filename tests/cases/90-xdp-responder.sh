@@ -102,7 +102,9 @@ from otlp_check import last_request, points
 req = last_request(sys.argv[1])
 got = {a["result"]: int(dp["asInt"]) for a, dp in points(req, "hostlat.xdp_responder.requests")}
 print("self-metrics:", got)
-want = {"answered": 71, "refused": 0, "rate_limited": 0, "malformed": 0}
+want = {"answered": 71, "refused": 0, "rate_limited": 0, "malformed": 0, "not_unicast": 0,
+        "foreign_mac": 0, "bad_header": 0, "not_local": 0, "bad_source": 0, "ttl_zero": 0,
+        "source_port_zero": 0, "bad_checksum": 0}
 if got != want:
     sys.exit("hostlat.xdp_responder.requests %s, want %s" % (got, want))
 pk = [int(dp["asInt"]) for _, dp in points(req, "hostlat.xdp_responder.packets")]
