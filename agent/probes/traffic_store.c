@@ -140,7 +140,7 @@ static int parse_count(const char *s, size_t n, uint64_t min, uint64_t max, uint
 	for (size_t i = 0; i < n; i++) {
 		unsigned int d = (unsigned char)s[i] - '0';
 
-		if (d > 9 || i >= 20) {
+		if (d > 9) {
 			snprintf(msg, msglen, "'%.*s' is not a count", (int)(n < 24 ? n : 24), s);
 			return -EINVAL;
 		}
@@ -257,7 +257,7 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 {
 	char line[1024];
 	bool columns = false;
-	uint32_t rows = 0;
+	uint32_t rows = 0, cap = 0;
 	struct stat st;
 	gzFile gz;
 	int fd, e = 0, zerr;
@@ -310,13 +310,6 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 				e = -EINVAL;
 				goto out;
 			}
-			r->samples[0] = calloc(r->n, sizeof(*r->samples[0]));
-			r->samples[1] = calloc(r->n, sizeof(*r->samples[1]));
-			if (!r->samples[0] || !r->samples[1]) {
-				snprintf(err, errlen, "out of memory");
-				e = -ENOMEM;
-				goto out;
-			}
 			columns = true;
 			continue;
 		}
@@ -338,6 +331,23 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 			snprintf(err, errlen, "%s: bad row %u: %s", path, rows + 1, why);
 			e = -EINVAL;
 			goto out;
+		}
+		/* Grown as rows come: a header alone does not make it allocate n samples. */
+		if (rows == cap) {
+			uint32_t c = cap ? (cap > r->n / 2 ? r->n : cap * 2)
+					 : (r->n < 4096 ? r->n : 4096);
+			void *a = realloc(r->samples[0], c * sizeof(*r->samples[0]));
+
+			if (a)
+				r->samples[0] = a;
+			a = a ? realloc(r->samples[1], c * sizeof(*r->samples[1])) : NULL;
+			if (!a) {
+				snprintf(err, errlen, "out of memory");
+				e = -ENOMEM;
+				goto out;
+			}
+			r->samples[1] = a;
+			cap = c;
 		}
 		i = (uint32_t)f[0];
 		r->samples[0][i] = (struct hl_traffic_sample){.bytes = f[2],
