@@ -4,6 +4,7 @@
  * as a terminal chart (time on x, rate on y, bursts marked) or as CSV.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,6 +36,23 @@ static void usage(FILE *f)
 		"  -w, --width N        chart width in columns (default: the terminal's, or 100)\n"
 		"      --height N       chart height in rows (default 12)\n"
 		"  -h, --help           this text\n");
+}
+
+/*
+ * Text from a run file (its interface name, its own name) as printable
+ * ASCII: anything else, escape sequences for the terminal included, as
+ * \xHH, and a backslash as \\.
+ */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p >= 0x20 && *p < 0x7f)
+			fputc(*p, f);
+		else
+			fprintf(f, "\\x%02x", *p);
+	}
 }
 
 /* "950", "12.3k", "1.5M", "10G" */
@@ -165,14 +183,18 @@ void hl_traffic_print_chart(FILE *f, const struct hl_traffic_rundata *r, int wid
 	char when[64], gran[32], speed[32];
 	struct tm tm;
 
-	gmtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (!gmtime_r(&secs, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(when, sizeof(when), "%" PRIu64,
+			 (uint64_t)(r->start_unix_ns / 1000000000U));
 	hl_format_duration(r->gran_ns, gran, sizeof(gran));
-	if (r->link_bps)
+	if (r->link_bps) {
 		si((double)r->link_bps, speed, sizeof(speed));
-	fprintf(f, "%s: %u samples of %s from %s.%03u UTC; link %sbit/s%s", r->ifname, r->n, gran,
-		when, (unsigned int)(r->start_unix_ns / 1000000ULL % 1000),
-		r->link_bps ? speed : "speed unknown", r->link_bps ? "" : " (no bursts)");
+		strncat(speed, "bit/s", sizeof(speed) - strlen(speed) - 1);
+	}
+	put_escaped(f, r->ifname);
+	fprintf(f, ": %u samples of %s from %s.%03u UTC; link %s", r->n, gran, when,
+		(unsigned int)(r->start_unix_ns / 1000000ULL % 1000),
+		r->link_bps ? speed : "speed unknown (no bursts)");
 	if (r->link_bps)
 		fprintf(f, ", bursts above %u%%", r->burst_pct);
 	fprintf(f, "\n\n");
@@ -199,17 +221,86 @@ void hl_traffic_print_csv(FILE *f, const struct hl_traffic_rundata *r)
 	}
 }
 
+/* "hostlat: " and msg, which may hold text from a run file, escaped. */
+static void error_line(const char *prefix, const char *msg)
+{
+	fprintf(stderr, "hostlat: %s", prefix);
+	put_escaped(stderr, msg);
+	fputc('\n', stderr);
+}
+
+#define MAX_CONFIG_BYTES (1024 * 1024)
+
+/*
+ * The config at path, opened without blocking and only when it is a
+ * regular file (a FIFO would hang the command). 0, or -errno with err.
+ */
+static int load_config(struct hl_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t len = 0;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-e));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	buf = malloc(MAX_CONFIG_BYTES + 1);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	while (len <= MAX_CONFIG_BYTES &&
+	       (n = read(fd, buf + len, MAX_CONFIG_BYTES + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = -errno;
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-e));
+			close(fd);
+			free(buf);
+			return e;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > MAX_CONFIG_BYTES) {
+		snprintf(err, errlen, "%s: the file is larger than %d bytes", path,
+			 MAX_CONFIG_BYTES);
+		free(buf);
+		return -EFBIG;
+	}
+	e = hl_config_load_string(cfg, buf, len, path, err, errlen);
+	free(buf);
+	return e;
+}
+
 /* The store directory from --dir, else from the config. 0 or exit status. */
 static int store_dir(const char *dir, const char *config, char **out)
 {
 	struct hl_config cfg;
 	char err[1024];
+	int e;
 
 	if (dir) {
 		*out = strdup(dir);
 		return *out ? 0 : 1;
 	}
-	if (hl_config_load(&cfg, config, err, sizeof(err))) {
+	e = config ? load_config(&cfg, config, err, sizeof(err))
+		   : hl_config_load(&cfg, NULL, err, sizeof(err));
+	if (e) {
 		fprintf(stderr, "hostlat: error: config: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -229,10 +320,47 @@ static int list_runs(const char *dir)
 		fprintf(stderr, "hostlat: %s: %s\n", dir, strerror(-e));
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		printf("%s/%s\n", dir, names[i]);
+	for (size_t i = 0; i < n; i++) {
+		put_escaped(stdout, dir);
+		putchar('/');
+		put_escaped(stdout, names[i]);
+		putchar('\n');
+	}
 	hl_traffic_store_list_free(names, n);
 	return 0;
+}
+
+/*
+ * The newest run of dir that can be read into r; a newer one that cannot
+ * (cut off by a full disk, damaged) is skipped with a warning. 0 or 1.
+ */
+static int read_newest(const char *dir, struct hl_traffic_rundata *r)
+{
+	char path[4096], err[512];
+	char **names;
+	size_t n, skipped = 0;
+	int e = hl_traffic_store_list(dir, &names, &n);
+
+	if (e || !n) {
+		fprintf(stderr, "hostlat: no stored traffic runs in %s%s%s\n", dir, e ? ": " : "",
+			e ? strerror(-e) : "");
+		if (!e)
+			hl_traffic_store_list_free(names, n);
+		return 1;
+	}
+	for (size_t i = n; i-- > 0;) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (hl_traffic_store_read(path, r, err, sizeof(err)) == 0) {
+			hl_traffic_store_list_free(names, n);
+			return 0;
+		}
+		error_line("warning: skipping an unreadable run: ", err);
+		skipped++;
+	}
+	hl_traffic_store_list_free(names, n);
+	fprintf(stderr, "hostlat: none of the %zu stored traffic runs in %s can be read\n", skipped,
+		dir);
+	return 1;
 }
 
 static int show_run(const char *dir, const char *file, bool csv, int width, int height)
@@ -242,29 +370,19 @@ static int show_run(const char *dir, const char *file, bool csv, int width, int 
 	struct stat st;
 	int e;
 
-	if (file && (strchr(file, '/') || stat(file, &st) == 0)) {
-		snprintf(path, sizeof(path), "%s", file);
-	} else if (file) {
-		snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!file) {
+		if (read_newest(dir, &r))
+			return 1;
 	} else {
-		char **names;
-		size_t n;
-
-		e = hl_traffic_store_list(dir, &names, &n);
-		if (e || !n) {
-			fprintf(stderr, "hostlat: no stored traffic runs in %s%s%s\n", dir,
-				e ? ": " : "", e ? strerror(-e) : "");
-			if (!e)
-				hl_traffic_store_list_free(names, n);
+		if (strchr(file, '/') || stat(file, &st) == 0)
+			snprintf(path, sizeof(path), "%s", file);
+		else
+			snprintf(path, sizeof(path), "%s/%s", dir, file);
+		e = hl_traffic_store_read(path, &r, err, sizeof(err));
+		if (e) {
+			error_line("", err);
 			return 1;
 		}
-		snprintf(path, sizeof(path), "%s/%s", dir, names[n - 1]);
-		hl_traffic_store_list_free(names, n);
-	}
-	e = hl_traffic_store_read(path, &r, err, sizeof(err));
-	if (e) {
-		fprintf(stderr, "hostlat: %s\n", err);
-		return 1;
 	}
 	if (csv)
 		hl_traffic_print_csv(stdout, &r);

@@ -414,8 +414,11 @@ static bool untrusted(const char *p, const struct stat *st, const struct stat *c
 	return false;
 }
 
-/* The file at abs (absolute) and every directory above it. */
-static bool untrusted_chain(const char *abs, char *why, size_t len)
+/*
+ * The file at abs (absolute) and every directory above it; with owner_ok
+ * the file's owner is not held against it (its mode bits are).
+ */
+static bool untrusted_chain(const char *abs, bool owner_ok, char *why, size_t len)
 {
 	char buf[PATH_MAX];
 	struct stat st, child;
@@ -423,7 +426,10 @@ static bool untrusted_chain(const char *abs, char *why, size_t len)
 
 	if (snprintf(buf, sizeof(buf), "%s", abs) >= (int)sizeof(buf) || stat(buf, &st))
 		return false; /* missing: the caller reports that */
-	if (untrusted(buf, &st, NULL, why, len))
+	child = st;
+	if (owner_ok)
+		child.st_uid = 0;
+	if (untrusted(buf, &child, NULL, why, len))
 		return true;
 	for (;;) {
 		child = st;
@@ -444,7 +450,7 @@ static bool untrusted_chain(const char *abs, char *why, size_t len)
 	}
 }
 
-bool hl_privs_untrusted_path(const char *path, char *why, size_t len)
+static bool untrusted_path(const char *path, bool owner_ok, char *why, size_t len)
 {
 	char abs[PATH_MAX], cwd[PATH_MAX], *real;
 	bool bad;
@@ -458,14 +464,24 @@ bool hl_privs_untrusted_path(const char *path, char *why, size_t len)
 		if (snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= (int)sizeof(abs))
 			return false;
 	}
-	if (untrusted_chain(abs, why, len))
+	if (untrusted_chain(abs, owner_ok, why, len))
 		return true;
 	real = realpath(abs, NULL);
 	if (!real)
 		return false;
-	bad = strcmp(real, abs) && untrusted_chain(real, why, len);
+	bad = strcmp(real, abs) && untrusted_chain(real, owner_ok, why, len);
 	free(real);
 	return bad;
+}
+
+bool hl_privs_untrusted_path(const char *path, char *why, size_t len)
+{
+	return untrusted_path(path, false, why, len);
+}
+
+bool hl_privs_untrusted_dir(const char *dir, char *why, size_t len)
+{
+	return untrusted_path(dir, true, why, len);
 }
 
 bool hl_privs_dir_writable(const char *dir)

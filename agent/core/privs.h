@@ -47,6 +47,14 @@ void hl_privs_format(uint64_t caps, char *buf, size_t len);
 bool hl_privs_untrusted_path(const char *path, char *why, size_t len);
 
 /*
+ * The same for a directory that root may have handed to another user
+ * (chown): its owner is not held against it, but a group or everyone
+ * being able to write it is, and so is anyone but root being able to
+ * change a directory above it (and so swap dir for a link elsewhere).
+ */
+bool hl_privs_untrusted_dir(const char *dir, char *why, size_t len);
+
+/*
  * Can the agent create files in dir without capabilities (as its own user,
  * by the mode bits)? false when it would need CAP_DAC_OVERRIDE.
  */

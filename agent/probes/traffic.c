@@ -39,9 +39,25 @@
 #define RUN_GRACE_NS 2000000 /* after a run's end, before it is read */
 #define READ_CHUNK_BYTES (4u << 20)
 #define MAX_GRANS 8
-#define N_METRICS 6
+#define N_SERIES_METRICS 6 /* metrics with a point per series */
+#define N_METRICS (N_SERIES_METRICS + 1)
 
 static const char *const dir_attr[2] = {"receive", "transmit"};
+
+/* Why a run file could not be written: hostlat.traffic.store.errors{reason}. */
+enum store_reason {
+	STORE_NO_SPACE,	    /* ENOSPC, EDQUOT */
+	STORE_READ_ONLY,    /* EROFS */
+	STORE_PERMISSION,   /* EACCES, EPERM */
+	STORE_NO_DIRECTORY, /* ENOENT, ENOTDIR: store.dir went away */
+	STORE_IO,	    /* EIO */
+	STORE_OTHER,
+	STORE_REASONS,
+};
+
+static const char *const store_reason_names[STORE_REASONS] = {
+	"no_space", "read_only", "permission", "no_directory", "io", "other",
+};
 
 _Static_assert(sizeof(struct hl_traffic_slot) == 64, "a slot is one cache line");
 _Static_assert(HL_TRAFFIC_SKETCH_BITS == 256, "traffic.bpf.c picks a bit with hash >> 24");
@@ -80,6 +96,11 @@ struct hl_traffic {
 	uint64_t every_ns;
 	const char *store_dir; /* NULL: runs are not stored */
 	uint64_t store_max_bytes, store_max_age_ns;
+	/* failed writes (scheduler thread; the counters under the lock) */
+	uint64_t store_logged[4]; /* errnos logged since the last stored run, a bit each */
+	uint64_t store_failed;	  /* failed writes since the last stored run */
+	uint64_t store_errors[STORE_REASONS], x_store_errors[STORE_REASONS];
+	struct hl_point store_pts[STORE_REASONS];
 	int ncpus;
 	bool idle; /* no interface to sample: does nothing */
 	/* scheduler */
@@ -298,7 +319,7 @@ static int series_init(struct hl_traffic *t)
 {
 	t->n_series = (size_t)t->n_ifaces * t->n_grans * HL_TRAFFIC_DIRS;
 	t->series = calloc(t->n_series, sizeof(*t->series));
-	t->pts = calloc(t->n_series * N_METRICS, sizeof(*t->pts));
+	t->pts = calloc(t->n_series * N_SERIES_METRICS, sizeof(*t->pts));
 	if (!t->series || !t->pts)
 		return -ENOMEM;
 	for (size_t k = 0; k < t->n_series; k++) {
@@ -506,12 +527,17 @@ static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen
 		}
 	}
 	if (tc->store.max_bytes) {
-		e = hl_mkdir_p(tc->store.dir, 0755);
-		if (e)
-			hl_warn("traffic", "cannot create %s (%s): runs are not stored",
-				tc->store.dir, strerror(-e));
-		else
+		char why[1024], warn[1024];
+
+		/* Refused once here rather than failing (and keeping capabilities) every run. */
+		if (hl_traffic_store_check_dir(tc->store.dir, true, why, sizeof(why), warn,
+					       sizeof(warn))) {
+			hl_err("traffic", "store.dir %s; runs are not stored", why);
+		} else {
+			if (warn[0])
+				hl_warn("traffic", "store.dir %s; runs are stored there", warn);
 			t->store_dir = tc->store.dir;
+		}
 		t->store_max_bytes = tc->store.max_bytes;
 		t->store_max_age_ns = tc->store.max_age_ns;
 	}
@@ -720,6 +746,61 @@ static void fold_run(struct hl_traffic *t, int g)
 	}
 }
 
+static enum store_reason store_reason(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		return STORE_NO_SPACE;
+	case EROFS:
+		return STORE_READ_ONLY;
+	case EACCES:
+	case EPERM:
+		return STORE_PERMISSION;
+	case ENOENT:
+	case ENOTDIR:
+		return STORE_NO_DIRECTORY;
+	case EIO:
+		return STORE_IO;
+	default:
+		return STORE_OTHER;
+	}
+}
+
+/*
+ * A run file written (e 0) or not (-errno): counted, and each kind of
+ * error logged once until a run is stored again (a full disk fails every
+ * run; its log must not grow with it).
+ */
+static void store_result(struct hl_traffic *t, int e, const char *path)
+{
+	unsigned int bit = -e < 256 ? (unsigned int)-e : 255;
+	const char *name;
+
+	if (!e) {
+		hl_debug("traffic", "stored %s", path);
+		if (t->store_failed)
+			hl_info("traffic",
+				"runs are stored in %s again, after %" PRIu64 " failed writes",
+				t->store_dir, t->store_failed);
+		t->store_failed = 0;
+		memset(t->store_logged, 0, sizeof(t->store_logged));
+		return;
+	}
+	pthread_mutex_lock(&t->lock);
+	t->store_errors[store_reason(-e)]++;
+	pthread_mutex_unlock(&t->lock);
+	t->store_failed++;
+	if (t->store_logged[bit / 64] & (1ULL << (bit % 64)))
+		return;
+	t->store_logged[bit / 64] |= 1ULL << (bit % 64);
+	name = strerrorname_np(-e);
+	hl_warn("traffic",
+		"cannot store runs in %s: %s (%s); not logged again until a run is stored, "
+		"hostlat.traffic.store.errors counts the failures",
+		t->store_dir, strerror(-e), name ? name : "?");
+}
+
 static void finish_run(struct hl_traffic *t, int g, uint32_t id, uint64_t start_unix)
 {
 	char path[4096];
@@ -734,11 +815,7 @@ static void finish_run(struct hl_traffic *t, int g, uint32_t id, uint64_t start_
 		for (int i = 0; i < t->n_ifaces; i++) {
 			int e = hl_traffic_store_write(t->store_dir, &t->rd[i], path, sizeof(path));
 
-			if (e)
-				hl_warn("traffic", "cannot store the run in %s: %s", t->store_dir,
-					strerror(-e));
-			else
-				hl_debug("traffic", "stored %s", path);
+			store_result(t, e, path);
 		}
 		hl_traffic_store_prune(t->store_dir, t->store_max_bytes, t->store_max_age_ns);
 	}
@@ -821,6 +898,14 @@ static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 	pc = pr + t->n_series;
 	pt = pc + t->n_series;
 	pthread_mutex_lock(&t->lock);
+	for (int k = 0; k < STORE_REASONS; k++) {
+		struct hl_point *p = &t->store_pts[k];
+
+		memset(p, 0, sizeof(*p));
+		hl_point_attr(p, "reason", store_reason_names[k]);
+		hl_point_counter(p, t->store_errors[k], t->x_store_errors[k]);
+		t->x_store_errors[k] = t->store_errors[k];
+	}
 	for (size_t k = 0; k < t->n_series; k++) {
 		struct tseries *s = &t->series[k];
 		struct hl_point *p;
@@ -917,6 +1002,16 @@ static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 		.points = pf,
 		.n_points = nf,
 	};
+	if (!t->store_dir)
+		return N_SERIES_METRICS;
+	out[6] = (struct hl_metric){
+		.name = "hostlat.traffic.store.errors",
+		.description = "Run files that could not be written to store.dir, by reason",
+		.unit = "{file}",
+		.kind = HL_METRIC_COUNTER,
+		.points = t->store_pts,
+		.n_points = STORE_REASONS,
+	};
 	return N_METRICS;
 }
 
@@ -936,8 +1031,9 @@ static const struct hl_option store_options[] = {
 	 .type = HL_OPT_STRING,
 	 .offset = OFF(store.dir),
 	 .def = "/var/lib/hostlat/traffic",
-	 .help = "directory of the stored runs (created if missing); one gzip-compressed CSV "
-		 "file per run and interface"},
+	 .help = "directory of the stored runs (created if missing, mode 0755); one "
+		 "gzip-compressed CSV file per run and interface; refused at start when it is "
+		 "not a directory or users other than root can change it"},
 	{.name = "max_bytes",
 	 .type = HL_OPT_UINT,
 	 .offset = OFF(store.max_bytes),
@@ -1028,6 +1124,24 @@ static bool traffic_enabled(const struct hl_config *cfg)
 	return traffic_conf(cfg)->enabled;
 }
 
+static void check_store(const struct hl_traffic_conf *tc, FILE *f)
+{
+	char why[1024], warn[1024];
+	int e;
+
+	if (!tc->store.max_bytes) {
+		fprintf(f, "  store: off (store.max_bytes is 0)\n");
+		return;
+	}
+	e = hl_traffic_store_check_dir(tc->store.dir, false, why, sizeof(why), warn, sizeof(warn));
+	if (e == -ENOENT)
+		fprintf(f, "  store: %s (created at start)\n", tc->store.dir);
+	else if (e)
+		fprintf(f, "  store: refused, runs are not stored: %s\n", why);
+	else
+		fprintf(f, "  store: %s%s%s\n", tc->store.dir, warn[0] ? "; warning: " : "", warn);
+}
+
 static void traffic_check(const struct hl_config *cfg, FILE *f)
 {
 	const struct hl_traffic_conf *tc = traffic_conf(cfg);
@@ -1061,6 +1175,7 @@ static void traffic_check(const struct hl_config *cfg, FILE *f)
 				: "unavailable (no tcp_retransmit_skb tracepoint)");
 		fprintf(f, "  kernel memory per CPU: %" PRIu64 " bytes\n",
 			mem_per_cpu(t->n_ifaces, tc->samples));
+		check_store(tc, f);
 	}
 	free(t);
 }

@@ -129,6 +129,16 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
  * take at most max_bytes. Returns the number of files deleted or -errno. */
 int hl_traffic_store_prune(const char *dir, uint64_t max_bytes, uint64_t max_age_ns);
 
+/*
+ * Before runs are stored in dir: create it when missing and create is set
+ * (mode 0755), and check that it is a directory (a symbolic link to one is
+ * fine) that no user but root can change, nor a directory above it. 0
+ * (maybe with a sentence in warn: its owner is another user) or -errno
+ * with one sentence in err, starting with dir: runs must not go there.
+ */
+int hl_traffic_store_check_dir(const char *dir, bool create, char *err, size_t errlen, char *warn,
+			       size_t warnlen);
+
 /* Run files of dir, oldest first (names only, malloc'ed); -errno. */
 int hl_traffic_store_list(const char *dir, char ***names, size_t *n);
 void hl_traffic_store_list_free(char **names, size_t n);

@@ -22,6 +22,8 @@
 #include <zlib.h>
 
 #include "config.h"
+#include "privs.h"
+#include "probeutil.h"
 #include "traffic.h"
 
 #define CSV_COLUMNS                                                                                \
@@ -121,14 +123,68 @@ int hl_traffic_store_write(const char *dir, const struct hl_traffic_rundata *r, 
 	return 0;
 }
 
-/* "# key: value" into r; unknown keys are ignored (later versions). */
-static void header_line(struct hl_traffic_rundata *r, const char *line)
+/*
+ * A count: decimal digits only, min..max. A sign is not read as part of a
+ * number ("-1" is not 2^64 - 1). 0, or -EINVAL with why in msg.
+ */
+static int parse_count(const char *s, size_t n, uint64_t min, uint64_t max, uint64_t *out,
+		       char *msg, size_t msglen)
+{
+	uint64_t v = 0;
+
+	if (n && (s[0] == '-' || s[0] == '+')) {
+		snprintf(msg, msglen, "'%.*s' is %s; a count is expected", (int)(n < 24 ? n : 24),
+			 s, s[0] == '-' ? "negative" : "signed");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned int d = (unsigned char)s[i] - '0';
+
+		if (d > 9) {
+			snprintf(msg, msglen, "'%.*s' is not a count", (int)(n < 24 ? n : 24), s);
+			return -EINVAL;
+		}
+		if (v > (UINT64_MAX - d) / 10) {
+			v = UINT64_MAX;
+			break;
+		}
+		v = v * 10 + d;
+	}
+	if (!n) {
+		snprintf(msg, msglen, "no value");
+		return -EINVAL;
+	}
+	if (v < min || v > max) {
+		snprintf(msg, msglen, "'%.*s' is out of range (%" PRIu64 "..%" PRIu64 ")",
+			 (int)(n < 24 ? n : 24), s, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The header's numbers: key, where, and the range of a sane run. */
+static const struct {
+	const char *key;
+	size_t off;
+	int size; /* of the field: 4 or 8 bytes */
+	uint64_t min, max;
+} header_keys[] = {
+	{"granularity_ns", offsetof(struct hl_traffic_rundata, gran_ns), 8, 1, 1000000000000ULL},
+	{"samples", offsetof(struct hl_traffic_rundata, n), 4, 1, 10000000},
+	{"start_unix_ns", offsetof(struct hl_traffic_rundata, start_unix_ns), 8, 0, UINT64_MAX},
+	{"link_speed_bps", offsetof(struct hl_traffic_rundata, link_bps), 8, 0, UINT64_MAX},
+	{"burst_threshold_percent", offsetof(struct hl_traffic_rundata, burst_pct), 4, 0, 100},
+};
+
+/* "# key: value" into r; unknown keys are ignored (later versions). 0 or -EINVAL. */
+static int header_line(struct hl_traffic_rundata *r, const char *line, char *msg, size_t msglen)
 {
 	const char *colon = strchr(line, ':'), *v;
-	size_t klen;
+	size_t klen, vlen;
 
 	if (line[0] != '#' || !colon)
-		return;
+		return 0;
 	line++;
 	while (*line == ' ')
 		line++;
@@ -136,30 +192,72 @@ static void header_line(struct hl_traffic_rundata *r, const char *line)
 	v = colon + 1;
 	while (*v == ' ')
 		v++;
-#define KEY(k) (klen == strlen(k) && !strncmp(line, k, klen))
-	if (KEY("interface")) {
-		snprintf(r->ifname, sizeof(r->ifname), "%.*s", (int)strcspn(v, "\r\n"), v);
-	} else if (KEY("granularity_ns")) {
-		r->gran_ns = strtoull(v, NULL, 10);
-	} else if (KEY("samples")) {
-		unsigned long n = strtoul(v, NULL, 10);
-
-		r->n = n > 10000000 ? 0 : (uint32_t)n;
-	} else if (KEY("start_unix_ns")) {
-		r->start_unix_ns = strtoull(v, NULL, 10);
-	} else if (KEY("link_speed_bps")) {
-		r->link_bps = strtoull(v, NULL, 10);
-	} else if (KEY("burst_threshold_percent")) {
-		r->burst_pct = (uint32_t)strtoul(v, NULL, 10);
+	vlen = strcspn(v, "\r\n");
+	if (klen == strlen("interface") && !strncmp(line, "interface", klen)) {
+		snprintf(r->ifname, sizeof(r->ifname), "%.*s", (int)vlen, v);
+		return 0;
 	}
-#undef KEY
+	for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]); i++) {
+		char why[96];
+		uint64_t x;
+
+		if (klen != strlen(header_keys[i].key) || strncmp(line, header_keys[i].key, klen))
+			continue;
+		if (parse_count(v, vlen, header_keys[i].min, header_keys[i].max, &x, why,
+				sizeof(why))) {
+			snprintf(msg, msglen, "%s %s", header_keys[i].key, why);
+			return -EINVAL;
+		}
+		if (header_keys[i].size == 8)
+			memcpy((char *)r + header_keys[i].off, &x, 8);
+		else
+			memcpy((char *)r + header_keys[i].off, &(uint32_t){(uint32_t)x}, 4);
+		return 0;
+	}
+	return 0;
+}
+
+/* The row's columns; packets, flows and retransmits are 32-bit in the slots. */
+static const struct {
+	const char *name;
+	uint64_t max;
+} row_columns[10] = {
+	{"sample", UINT64_MAX},	    {"time_ns", UINT64_MAX},	 {"rx_bytes", UINT64_MAX},
+	{"rx_packets", UINT32_MAX}, {"rx_ce_bytes", UINT64_MAX}, {"rx_flows", UINT32_MAX},
+	{"tx_bytes", UINT64_MAX},   {"tx_packets", UINT32_MAX},	 {"tx_retransmits", UINT32_MAX},
+	{"tx_flows", UINT32_MAX},
+};
+
+/*
+ * One sample row into f[10]: counts separated by commas (columns after
+ * the tenth, from a later version, are ignored). 0 or -EINVAL with msg.
+ */
+static int parse_row(const char *line, uint64_t f[10], char *msg, size_t msglen)
+{
+	const char *p = line;
+
+	for (int k = 0; k < 10; k++) {
+		size_t n = strcspn(p, ",\r\n");
+		char why[96];
+
+		if (parse_count(p, n, 0, row_columns[k].max, &f[k], why, sizeof(why))) {
+			snprintf(msg, msglen, "%s %s", row_columns[k].name, why);
+			return -EINVAL;
+		}
+		p += n;
+		if (k < 9 && *p++ != ',') {
+			snprintf(msg, msglen, "%d columns, not 10", k + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *err, size_t errlen)
 {
 	char line[1024];
 	bool columns = false;
-	uint32_t rows = 0;
+	uint32_t rows = 0, cap = 0;
 	struct stat st;
 	gzFile gz;
 	int fd, e = 0, zerr;
@@ -191,24 +289,25 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 		goto out;
 	}
 	while (gzgets(gz, line, sizeof(line))) {
-		unsigned long long f[10];
+		char why[160];
+		uint64_t f[10];
 		uint32_t i;
 
 		if (!columns) {
 			if (line[0] == '#') {
-				header_line(r, line);
+				if (header_line(r, line, why, sizeof(why))) {
+					snprintf(err, errlen, "%s: bad header: %s", path, why);
+					e = -EINVAL;
+					goto out;
+				}
 				continue;
 			}
 			if (strncmp(line, "sample,", 7) || !r->n || !r->gran_ns) {
-				snprintf(err, errlen, "%s: bad header", path);
+				snprintf(err, errlen, "%s: bad header%s", path,
+					 strncmp(line, "sample,", 7) ? ""
+					 : !r->n		     ? ": no samples"
+								     : ": no granularity_ns");
 				e = -EINVAL;
-				goto out;
-			}
-			r->samples[0] = calloc(r->n, sizeof(*r->samples[0]));
-			r->samples[1] = calloc(r->n, sizeof(*r->samples[1]));
-			if (!r->samples[0] || !r->samples[1]) {
-				snprintf(err, errlen, "out of memory");
-				e = -ENOMEM;
 				goto out;
 			}
 			columns = true;
@@ -221,12 +320,34 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 				break;
 		}
 		/* rows in order, each sample once: rows == n means none is missing */
-		if (sscanf(line, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &f[0], &f[1],
-			   &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9]) != 10 ||
-		    f[0] != rows || rows >= r->n) {
-			snprintf(err, errlen, "%s: bad row %u", path, rows + 1);
+		why[0] = 0;
+		if (parse_row(line, f, why, sizeof(why)) == 0 && rows >= r->n)
+			snprintf(why, sizeof(why), "more rows than the %u samples of the header",
+				 r->n);
+		else if (!why[0] && f[0] != rows)
+			snprintf(why, sizeof(why), "sample %" PRIu64 " where %u was due", f[0],
+				 rows);
+		if (why[0]) {
+			snprintf(err, errlen, "%s: bad row %u: %s", path, rows + 1, why);
 			e = -EINVAL;
 			goto out;
+		}
+		/* Grown as rows come: a header alone does not make it allocate n samples. */
+		if (rows == cap) {
+			uint32_t c = cap ? (cap > r->n / 2 ? r->n : cap * 2)
+					 : (r->n < 4096 ? r->n : 4096);
+			void *a = realloc(r->samples[0], c * sizeof(*r->samples[0]));
+
+			if (a)
+				r->samples[0] = a;
+			a = a ? realloc(r->samples[1], c * sizeof(*r->samples[1])) : NULL;
+			if (!a) {
+				snprintf(err, errlen, "out of memory");
+				e = -ENOMEM;
+				goto out;
+			}
+			r->samples[1] = a;
+			cap = c;
 		}
 		i = (uint32_t)f[0];
 		r->samples[0][i] = (struct hl_traffic_sample){.bytes = f[2],
@@ -385,4 +506,74 @@ void hl_traffic_store_list_free(char **names, size_t n)
 	for (size_t i = 0; names && i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+static const char *file_type(mode_t m)
+{
+	return S_ISREG(m)    ? "a regular file"
+	       : S_ISLNK(m)  ? "a symbolic link"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+			     : "not a directory";
+}
+
+int hl_traffic_store_check_dir(const char *dir, bool create, char *err, size_t errlen, char *warn,
+			       size_t warnlen)
+{
+	struct stat st;
+	char why[512];
+	int e;
+
+	err[0] = warn[0] = 0;
+	if (lstat(dir, &st) < 0) {
+		bool made = errno == ENOENT && create;
+
+		e = -errno;
+		if (made)
+			e = hl_mkdir_p(dir,
+				       0755); /* no group or other write bit, whatever the umask */
+		if (e || lstat(dir, &st) < 0) {
+			e = e ? e : -errno;
+			snprintf(err, errlen, "%s%s: %s", dir, made ? " cannot be created" : "",
+				 strerror(-e));
+			return e;
+		}
+	}
+	if (S_ISLNK(st.st_mode)) {
+		struct stat target;
+
+		if (stat(dir, &target) < 0) {
+			e = -errno;
+			if (e == -ENOENT)
+				snprintf(err, errlen, "%s is a dangling symbolic link", dir);
+			else
+				snprintf(err, errlen,
+					 "%s is a symbolic link that cannot be followed: %s", dir,
+					 strerror(-e));
+			return e == -ENOENT ? -ENOTDIR : e;
+		}
+		if (!S_ISDIR(target.st_mode)) {
+			snprintf(err, errlen, "%s is a symbolic link to %s, not to a directory",
+				 dir, file_type(target.st_mode));
+			return -ENOTDIR;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is %s, not a directory", dir, file_type(st.st_mode));
+		return -ENOTDIR;
+	}
+	/*
+	 * Refused, not only warned about: the agent is root, and whoever else
+	 * can write dir (or swap it through a directory above) can plant, swap
+	 * or delete the runs root reads with `traffic show`.
+	 */
+	if (hl_privs_untrusted_dir(dir, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: users other than root can change it: %s", dir, why);
+		return -EPERM;
+	}
+	/* Only its owner, a user root gave it to (chown), can: said, not refused. */
+	if (hl_privs_untrusted_path(dir, why, sizeof(why)))
+		snprintf(warn, warnlen, "%s: users other than root can change it: %s", dir, why);
+	return 0;
 }

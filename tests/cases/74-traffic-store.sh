@@ -3,7 +3,8 @@
 # never overlap; one gzip-compressed CSV file per run lands in store.dir, where
 # max_age and max_bytes are enforced (files not named like runs are left
 # alone); `hostlat traffic list` lists them and `hostlat traffic show` renders
-# one as a chart with its bursts marked, or as CSV.
+# one as a chart with its bursts marked, or as CSV; it skips a cut-off newest
+# run with a warning and refuses FIFOs instead of waiting on them.
 source "$(dirname "$0")/../lib.sh"
 source tests/tools/traffic_lib.sh
 traffic_prereqs
@@ -93,6 +94,25 @@ head -c $(($(stat -c %s "$newest") / 2)) "$newest" >"$TMP/cut.csv.gz"
 "$HOSTLAT" traffic show "$TMP/cut.csv.gz" 2>"$TMP/e3" >/dev/null && fail "show of a truncated run succeeded"
 cat "$TMP/e3"
 grep -q "cut.csv.gz: truncated or corrupt after [0-9]* samples: " "$TMP/e3" || fail "message: $(cat "$TMP/e3")"
+# The newest run cut off (a full disk, a crash): show without FILE skips it,
+# with a warning, and shows the newest readable one.
+cut_newest=$STORE/hostlat-traffic-29991231T235959.999Z-$VETH_B-1ms.csv.gz
+head -c $(($(stat -c %s "$newest") / 2)) "$newest" >"$cut_newest"
+"$HOSTLAT" traffic show --dir "$STORE" --width 80 >"$TMP/show2.txt" 2>"$TMP/e4" ||
+	fail "show with a cut-off newest run failed: $(cat "$TMP/e4")"
+cat "$TMP/e4"
+grep -q "^hostlat: warning: skipping an unreadable run: $cut_newest: truncated or corrupt" "$TMP/e4" ||
+	fail "no warning about the cut-off newest run: $(cat "$TMP/e4")"
+cmp -s "$TMP/show.txt" "$TMP/show2.txt" || fail "show did not fall back to the newest readable run"
+rm -f "$cut_newest"
+# A FIFO, as FILE or as --config, is refused, not waited on.
+mkfifo "$TMP/fifo.csv.gz" "$TMP/fifo.yaml"
+rc=0
+timeout 20 "$HOSTLAT" traffic show "$TMP/fifo.csv.gz" 2>"$TMP/e5" || rc=$?
+[ $rc -eq 1 ] && grep -q "fifo.csv.gz: not a regular file" "$TMP/e5" || fail "show of a FIFO: exit $rc, $(cat "$TMP/e5")"
+rc=0
+timeout 20 "$HOSTLAT" traffic list --config "$TMP/fifo.yaml" 2>"$TMP/e6" || rc=$?
+[ $rc -eq 2 ] && grep -q "fifo.yaml: not a regular file" "$TMP/e6" || fail "--config FIFO: exit $rc, $(cat "$TMP/e6")"
 rc=0
 "$HOSTLAT" traffic frobnicate 2>/dev/null || rc=$?
 [ $rc -eq 2 ] || fail "unknown traffic command: exit status $rc, not 2"

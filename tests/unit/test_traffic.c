@@ -2,11 +2,13 @@
 /*
  * The traffic probe in user space (agent/probes/traffic.c and
  * traffic_store.c): the flow estimate, the burst rule, reading the slots
- * map, stored runs (write, read, retention, listing); and the chart and CSV
+ * map, stored runs (write, read, retention, listing; hostile files: escape
+ * sequences, negative numbers, FIFOs; store.dir checks); and the chart and CSV
  * of `hostlat traffic show` (agent/cmd/traffic.c). Histograms of plain
  * values: test_hist.c and test_statsd.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 
 #include "unit.h"
 
+#include "cmd.h"
 #include "traffic.h"
 #include "traffic_types.h"
 
@@ -423,6 +426,345 @@ static void test_show(void)
 	hl_traffic_rundata_free(&r);
 }
 
+/* ---- hostile run files -------------------------------------------------------------- */
+
+/* A gzip file at path holding text. */
+static void write_gz(const char *path, const char *text)
+{
+	gzFile gz = gzopen(path, "wb");
+
+	CHECK(gz && gzputs(gz, text) >= 0 && gzclose(gz) == Z_OK, "write %s", path);
+}
+
+#define GOOD_HEADER                                                                                \
+	"# hostlat traffic run\n# version: 1\n# interface: eth0\n# granularity_ns: 1000000\n"      \
+	"# samples: 2\n# start_unix_ns: 1700000000000000000\n# link_speed_bps: 1000000000\n"       \
+	"# burst_threshold_percent: 50\n"
+#define COLUMNS                                                                                    \
+	"sample,time_ns,rx_bytes,rx_packets,rx_ce_bytes,rx_flows,tx_bytes,tx_packets,"             \
+	"tx_retransmits,tx_flows\n"
+#define ROWS "0,0,100,1,0,1,200,2,0,1\n1,1000000,300,3,0,1,400,4,0,1\n"
+
+/* Read text as a run file: 0 or -errno with the message in err. */
+static int read_text(const char *dir, const char *text, struct hl_traffic_rundata *r, char *err,
+		     size_t errlen)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/hostile.csv.gz", dir);
+	write_gz(path, text);
+	return hl_traffic_store_read(path, r, err, errlen);
+}
+
+static void test_hostile_runs(void)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		/* a sign is not part of a count: -1 is not 2^64 - 1 */
+		{"# hostlat traffic run\n# samples: -1\n", "bad header: samples '-1' is negative"},
+		{GOOD_HEADER "# link_speed_bps: -1\n" COLUMNS ROWS,
+		 "bad header: link_speed_bps '-1' is negative; a count is expected"},
+		{GOOD_HEADER "# start_unix_ns: -1\n" COLUMNS ROWS,
+		 "bad header: start_unix_ns '-1' is negative"},
+		{GOOD_HEADER "# granularity_ns: -1000\n" COLUMNS ROWS,
+		 "bad header: granularity_ns '-1000' is negative"},
+		{GOOD_HEADER "# samples: 99999999999999999999999\n" COLUMNS ROWS,
+		 "bad header: samples '99999999999999999999999' is out of range (1..10000000)"},
+		{GOOD_HEADER "# samples: 0\n" COLUMNS ROWS, "samples '0' is out of range"},
+		{GOOD_HEADER "# burst_threshold_percent: 101\n" COLUMNS ROWS,
+		 "burst_threshold_percent '101' is out of range (0..100)"},
+		{GOOD_HEADER "# samples: 2x\n" COLUMNS ROWS, "samples '2x' is not a count"},
+		{GOOD_HEADER "# samples: +2\n" COLUMNS ROWS, "samples '+2' is signed"},
+		{GOOD_HEADER COLUMNS "0,0,-1,1,0,1,200,2,0,1\n1,1000000,300,3,0,1,400,4,0,1\n",
+		 "bad row 1: rx_bytes '-1' is negative; a count is expected"},
+		{GOOD_HEADER COLUMNS "0,0,100,1,0,1,200,2,0,1\n1,1000000,300,3,0,1,400,-4,0,1\n",
+		 "bad row 2: tx_packets '-4' is negative"},
+		{GOOD_HEADER COLUMNS "0,0,100,4294967296,0,1,200,2,0,1\n",
+		 "bad row 1: rx_packets '4294967296' is out of range (0..4294967295)"},
+		{GOOD_HEADER COLUMNS "0,0,100,1,0,1,200\n", "bad row 1: 7 columns, not 10"},
+		{GOOD_HEADER COLUMNS "0,0,100,1,0,1,200,2,0,1\n1,1000000,300,3,0,1,400,4,0,1\n"
+				     "2,2000000,1,1,0,1,1,1,0,1\n",
+		 "bad row 3: more rows than the 2 samples of the header"},
+	};
+	char dir[] = "/tmp/hostlat-unit-hostile.XXXXXX", path[4200], err[512];
+	struct hl_traffic_rundata r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int e;
+
+	CHECK(mkdtemp(dir), "mkdtemp");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		e = read_text(dir, bad[i].text, &r, err, sizeof(err));
+		CHECK(e == -EINVAL && strstr(err, bad[i].want), "case %zu: %d '%s', want '%s'", i,
+		      e, err, bad[i].want);
+		CHECK(!r.samples[0] && !r.samples[1], "case %zu: samples freed", i);
+	}
+	/* The largest values that are counts still are. */
+	e = read_text(dir,
+		      GOOD_HEADER "# link_speed_bps: 18446744073709551615\n" COLUMNS
+				  "0,0,18446744073709551615,4294967295,0,1,200,2,0,1\n"
+				  "1,1000000,300,3,0,1,400,4,0,1\n",
+		      &r, err, sizeof(err));
+	CHECK(e == 0 && r.link_bps == UINT64_MAX && r.samples[0][0].bytes == UINT64_MAX &&
+		      r.samples[0][0].packets == UINT32_MAX,
+	      "largest counts: %d %s", e, err);
+	hl_traffic_rundata_free(&r);
+
+	/* An interface name with escape sequences is printed escaped, never raw. */
+	e = read_text(dir,
+		      "# hostlat traffic run\n# interface: \x1b]0;pwn\x07\x1b[2J\\x\n"
+		      "# granularity_ns: 1000000\n# samples: 2\n" COLUMNS ROWS,
+		      &r, err, sizeof(err));
+	CHECK(e == 0, "escape sequences in the header: %d %s", e, err);
+	f = open_memstream(&buf, &len);
+	if (!e)
+		hl_traffic_print_chart(f, &r, 80, 5);
+	fclose(f);
+	CHECK(buf && !strchr(buf, '\x1b') && !strchr(buf, '\x07'), "a control byte printed:\n%s",
+	      buf);
+	CHECK(buf && !strncmp(buf, "\\x1b]0;pwn\\x07\\x1b[2J\\\\x: 2 samples of 1ms from ",
+			      strlen("\\x1b]0;pwn\\x07\\x1b[2J\\\\x: 2 samples of 1ms from ")),
+	      "title: %.60s", buf ? buf : "");
+	free(buf);
+	hl_traffic_rundata_free(&r);
+	snprintf(path, sizeof(path), "%s/hostile.csv.gz", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* ---- hostlat traffic show|list ----------------------------------------------------------- */
+
+static char *slurp(FILE *f)
+{
+	long n;
+	char *buf;
+
+	fflush(f);
+	n = ftell(f);
+	buf = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+	rewind(f);
+	if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = 0;
+	return buf;
+}
+
+/* `hostlat traffic ARGV...` with its stdout and stderr in out[0], out[1] (malloc'ed). */
+static int run_cli(char *out[2], char **argv)
+{
+	FILE *o = tmpfile(), *e = tmpfile();
+	int so = dup(1), se = dup(2), argc = 0, rc;
+
+	while (argv[argc])
+		argc++;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fileno(o), 1);
+	dup2(fileno(e), 2);
+	alarm(20); /* a command that blocks (on a FIFO) fails the test, not hangs it */
+	rc = hl_traffic_cli(argc, argv);
+	alarm(0);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	out[0] = slurp(o);
+	out[1] = slurp(e);
+	fclose(o);
+	fclose(e);
+	return rc;
+}
+
+static void free_out(char *out[2])
+{
+	free(out[0]);
+	free(out[1]);
+	out[0] = out[1] = NULL;
+}
+
+static void test_cli(void)
+{
+	char dir[] = "/tmp/hostlat-unit-cli.XXXXXX", good[4200], newest[4200], fifo[4200],
+	     odd[4200], conf[4200];
+	char *out[2] = {NULL, NULL};
+	struct hl_traffic_rundata r;
+	int rc;
+
+	CHECK(mkdtemp(dir), "mkdtemp");
+	make_run(&r, 100);
+	CHECK(hl_traffic_store_write(dir, &r, good, sizeof(good)) == 0, "write");
+	/* The newest run is cut off (a full disk, a crash): show skips it. */
+	r.start_unix_ns += 1000000000ULL;
+	CHECK(hl_traffic_store_write(dir, &r, newest, sizeof(newest)) == 0, "write newest");
+	CHECK(truncate(newest, file_size(newest) / 2) == 0, "truncate %s", newest);
+	rc = run_cli(out, (char *[]){"traffic", "show", "--dir", dir, "--width", "60", NULL});
+	CHECK(rc == 0 && strstr(out[0], "eth-7: 100 samples of 1ms from 2023-11-14 22:13:20.123"),
+	      "corrupt newest: %d\n%s\n%s", rc, out[0], out[1]);
+	CHECK(strstr(out[1], "hostlat: warning: skipping an unreadable run: ") &&
+		      strstr(out[1], strrchr(newest, '/') + 1) && strstr(out[1], "truncated"),
+	      "no warning about the corrupt newest run: %s", out[1]);
+	free_out(out);
+	/* Named explicitly, the corrupt run is an error. */
+	rc = run_cli(out, (char *[]){"traffic", "show", newest, NULL});
+	CHECK(rc == 1 && strstr(out[1], "truncated or corrupt"), "corrupt FILE: %d %s", rc, out[1]);
+	free_out(out);
+	/* Nothing readable at all. */
+	CHECK(truncate(good, 10) == 0, "truncate %s", good);
+	rc = run_cli(out, (char *[]){"traffic", "show", "--dir", dir, NULL});
+	CHECK(rc == 1 && strstr(out[1], "none of the 2 stored traffic runs in ") && !out[0][0],
+	      "nothing readable: %d %s", rc, out[1]);
+	free_out(out);
+	unlink(good);
+	unlink(newest);
+
+	/* FIFOs: as FILE, as the newest run and as --config, refused without waiting. */
+	snprintf(fifo, sizeof(fifo), "%s/hostlat-traffic-20300101T000000.000Z-x-1ms.csv.gz", dir);
+	CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+	rc = run_cli(out, (char *[]){"traffic", "show", fifo, NULL});
+	CHECK(rc == 1 && strstr(out[1], "not a regular file"), "FIFO as FILE: %d %s", rc, out[1]);
+	free_out(out);
+	snprintf(conf, sizeof(conf), "%s/conf.yaml", dir);
+	CHECK(mkfifo(conf, 0600) == 0, "mkfifo");
+	rc = run_cli(out, (char *[]){"traffic", "list", "--config", conf, NULL});
+	CHECK(rc == 2 && strstr(out[1], "conf.yaml: not a regular file"), "FIFO as --config: %d %s",
+	      rc, out[1]);
+	free_out(out);
+	unlink(conf);
+	unlink(fifo);
+
+	/* A run file named with escape sequences: listed and reported escaped. */
+	snprintf(odd, sizeof(odd), "%s/hostlat-traffic-\x1b[2J.csv.gz", dir);
+	write_gz(odd, "not a run\n");
+	rc = run_cli(out, (char *[]){"traffic", "list", "--dir", dir, NULL});
+	CHECK(rc == 0 && strstr(out[0], "/hostlat-traffic-\\x1b[2J.csv.gz\n") &&
+		      !strchr(out[0], '\x1b'),
+	      "list: %d %s", rc, out[0]);
+	free_out(out);
+	rc = run_cli(out, (char *[]){"traffic", "show", "--dir", dir, NULL});
+	CHECK(rc == 1 &&
+		      strstr(out[1],
+			     "hostlat-traffic-\\x1b[2J.csv.gz: not a hostlat traffic run") &&
+		      !strchr(out[1], '\x1b'),
+	      "show: %d %s", rc, out[1]);
+	free_out(out);
+	unlink(odd);
+	rmdir(dir);
+	hl_traffic_rundata_free(&r);
+}
+
+/* ---- store.dir ------------------------------------------------------------------------- */
+
+static void test_store_dir(void)
+{
+	char base[] = "/tmp/hostlat-unit-dir.XXXXXX", d[1024], p[1024], err[1024], warn[1024],
+	     want[4400];
+	struct stat st;
+	int e;
+
+	CHECK(mkdtemp(base), "mkdtemp");
+	snprintf(d, sizeof(d), "%s/a/store", base);
+	e = hl_traffic_store_check_dir(d, false, err, sizeof(err), warn, sizeof(warn));
+	CHECK(e == -ENOENT, "missing, not created: %d %s", e, err);
+	/* Created, with its parents, writable by its owner only. */
+	e = hl_traffic_store_check_dir(d, true, err, sizeof(err), warn, sizeof(warn));
+	CHECK(e == 0 && !warn[0] && stat(d, &st) == 0 && S_ISDIR(st.st_mode) &&
+		      !(st.st_mode & (S_IWGRP | S_IWOTH)),
+	      "created: %d %s %s", e, err, warn);
+	e = hl_traffic_store_check_dir(d, true, err, sizeof(err), warn, sizeof(warn));
+	CHECK(e == 0 && !warn[0], "existing: %d %s", e, err);
+
+	/* Not a directory: a file, a FIFO, links to nothing and to a file. */
+	snprintf(p, sizeof(p), "%s/file", base);
+	fclose(fopen(p, "w"));
+	e = hl_traffic_store_check_dir(p, true, err, sizeof(err), warn, sizeof(warn));
+	snprintf(want, sizeof(want), "%s is a regular file, not a directory", p);
+	CHECK(e == -ENOTDIR && !strcmp(err, want), "file: %d %s", e, err);
+	snprintf(p, sizeof(p), "%s/link-file", base);
+	snprintf(want, sizeof(want), "%s/file", base);
+	CHECK(symlink(want, p) == 0, "symlink");
+	e = hl_traffic_store_check_dir(p, true, err, sizeof(err), warn, sizeof(warn));
+	snprintf(want, sizeof(want), "%s is a symbolic link to a regular file, not to a directory",
+		 p);
+	CHECK(e == -ENOTDIR && !strcmp(err, want), "link to a file: %d %s", e, err);
+	snprintf(p, sizeof(p), "%s/dangling", base);
+	CHECK(symlink("/nonexistent/hostlat", p) == 0, "symlink");
+	e = hl_traffic_store_check_dir(p, true, err, sizeof(err), warn, sizeof(warn));
+	snprintf(want, sizeof(want), "%s is a dangling symbolic link", p);
+	CHECK(e == -ENOTDIR && !strcmp(err, want), "dangling link: %d %s", e, err);
+	CHECK(access("/nonexistent/hostlat", F_OK) < 0, "a dangling link's target was created");
+	snprintf(p, sizeof(p), "%s/fifo", base);
+	CHECK(mkfifo(p, 0600) == 0, "mkfifo");
+	e = hl_traffic_store_check_dir(p, true, err, sizeof(err), warn, sizeof(warn));
+	CHECK(e == -ENOTDIR && strstr(err, "fifo is a FIFO, not a directory"), "fifo: %d %s", e,
+	      err);
+	/* A link to a safe directory is fine. */
+	snprintf(p, sizeof(p), "%s/link-dir", base);
+	CHECK(symlink(d, p) == 0, "symlink");
+	e = hl_traffic_store_check_dir(p, true, err, sizeof(err), warn, sizeof(warn));
+	CHECK(e == 0 && !warn[0], "link to a directory: %d %s %s", e, err, warn);
+
+	/* Others can write it: refused, sticky or not. */
+	chmod(d, 0777);
+	e = hl_traffic_store_check_dir(d, true, err, sizeof(err), warn, sizeof(warn));
+	snprintf(want, sizeof(want),
+		 "%s: users other than root can change it: directory %s is writable by everyone "
+		 "(mode 0777)",
+		 d, d);
+	CHECK(e == -EPERM && !strcmp(err, want), "world-writable: %d %s", e, err);
+	e = hl_traffic_store_check_dir(p, true, err, sizeof(err), warn, sizeof(warn));
+	CHECK(e == -EPERM && strstr(err, "is writable by everyone (mode 0777)"),
+	      "world-writable behind a link: %d %s", e, err);
+	chmod(d, 01777);
+	e = hl_traffic_store_check_dir(d, true, err, sizeof(err), warn, sizeof(warn));
+	CHECK(e == -EPERM && strstr(err, "is writable by everyone (mode 1777)"), "sticky: %d %s", e,
+	      err);
+	if (geteuid() == 0) {
+		char a[1100];
+
+		chmod(d, 0775);
+		CHECK(chown(d, 0, 65534) == 0, "chgrp");
+		e = hl_traffic_store_check_dir(d, true, err, sizeof(err), warn, sizeof(warn));
+		CHECK(e == -EPERM && strstr(err, "is writable by group 65534 (mode 0775)"),
+		      "group-writable: %d %s", e, err);
+		/* Handed to another user (chown by root): a warning, not a refusal. */
+		chmod(d, 0755);
+		CHECK(chown(d, 65534, 65534) == 0, "chown");
+		e = hl_traffic_store_check_dir(d, true, err, sizeof(err), warn, sizeof(warn));
+		snprintf(want, sizeof(want),
+			 "%s: users other than root can change it: directory %s is owned by uid "
+			 "65534",
+			 d, d);
+		CHECK(e == 0 && !strcmp(warn, want), "owned by another user: %d %s %s", e, err,
+		      warn);
+		/* but a directory above it of another user could swap it: refused */
+		CHECK(chown(d, 0, 0) == 0, "chown");
+		snprintf(a, sizeof(a), "%s/a", base);
+		CHECK(chown(a, 65534, 65534) == 0, "chown");
+		e = hl_traffic_store_check_dir(d, true, err, sizeof(err), warn, sizeof(warn));
+		CHECK(e == -EPERM && strstr(err, "is owned by uid 65534") && strstr(err, a),
+		      "a parent of another user: %d %s", e, err);
+		CHECK(chown(a, 0, 0) == 0, "chown");
+	}
+	chmod(d, 0755);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/fifo", base);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/dangling", base);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/link-file", base);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/file", base);
+	unlink(p);
+	rmdir(d);
+	snprintf(p, sizeof(p), "%s/a", base);
+	rmdir(p);
+	rmdir(base);
+}
+
 int main(void)
 {
 	test_flow_estimate();
@@ -430,5 +772,8 @@ int main(void)
 	test_read_slots();
 	test_store();
 	test_show();
+	test_hostile_runs();
+	test_cli();
+	test_store_dir();
 	return UNIT_DONE();
 }
