@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -185,11 +186,30 @@ int hl_otlp_parse_header_list(const char *s, struct hl_otlp_header_list *out, ch
 
 /* ---- the exporter's headers --------------------------------------------------------- */
 
-/* The content of a secret file, trailing blanks and newlines removed. */
+/* What a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m))
+		return "a character device";
+	return "not a regular file";
+}
+
+/*
+ * The content of a secret file, trailing blanks and newlines removed. It
+ * must be a regular file: opened without blocking and looked at before
+ * any read, so that a FIFO (or a device) there never stalls the agent.
+ */
 static int read_secret(const char *path, char **out, char *err, size_t errlen)
 {
 	char *buf = malloc(MAX_SECRET_FILE + 1);
 	size_t len = 0;
+	struct stat st;
 	ssize_t n;
 	int fd, e;
 
@@ -197,12 +217,21 @@ static int read_secret(const char *path, char **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		e = -errno;
 		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		free(buf);
 		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot read '%s': not a regular file (%s)", path,
+			 file_kind(st.st_mode));
+		close(fd);
+		free(buf);
+		return -EINVAL;
 	}
 	while (len <= MAX_SECRET_FILE &&
 	       (n = read(fd, buf + len, MAX_SECRET_FILE + 1 - len)) != 0) {
@@ -282,19 +311,125 @@ static int add_header(struct hl_otlp_header_set *s, const char *name, char *valu
 	return 0;
 }
 
+/* name with control characters as '?', for messages. */
+static void printable(const char *name, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; name[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)name[i] < ' ' || name[i] == 0x7f ? '?' : name[i];
+	if (len)
+		buf[i] = 0;
+}
+
+/*
+ * One config header, the content of its @file: aside: a name that is a
+ * token and not one the exporter sets, a value without control
+ * characters, "@" forms well-formed, an @env: variable set. 0, or -EINVAL
+ * with the reason in why and *at_key when the name is at fault.
+ */
+static int check_entry(const struct hl_kv *kv, bool *at_key, char *why, size_t whylen)
+{
+	const char *v = kv->value, *ev;
+	char name[80];
+
+	printable(kv->key, name, sizeof(name));
+	*at_key = true;
+	if (!valid_header_name(kv->key)) {
+		snprintf(why, whylen,
+			 "header '%s': not a valid header name (letters, digits and "
+			 "!#$%%&'*+-.^_`|~ only)",
+			 name);
+		return -EINVAL;
+	}
+	if (reserved_header(kv->key)) {
+		snprintf(why, whylen, "header '%s': set by the exporter itself", name);
+		return -EINVAL;
+	}
+	*at_key = false;
+	if (!strncmp(v, "@file:", 6)) {
+		if (v[6])
+			return 0;
+		snprintf(why, whylen, "header '%s': @file: needs a path", name);
+		return -EINVAL;
+	}
+	if (!strncmp(v, "@env:", 5)) {
+		ev = v[5] ? getenv(v + 5) : NULL;
+		if (!v[5])
+			snprintf(why, whylen, "header '%s': @env: needs a variable name", name);
+		else if (!ev)
+			snprintf(why, whylen, "header '%s': environment variable '%s' is not set",
+				 name, v + 5);
+		else if (!valid_header_value(ev, strlen(ev)))
+			snprintf(why, whylen,
+				 "header '%s': environment variable '%s' holds control characters",
+				 name, v + 5);
+		else
+			return 0;
+		return -EINVAL;
+	}
+	if (v[0] == '@' && v[1] != '@') {
+		snprintf(why, whylen,
+			 "header '%s': a value starting with @ must be @file:PATH, @env:VAR or "
+			 "@@ (a literal @)",
+			 name);
+		return -EINVAL;
+	}
+	if (!valid_header_value(v, strlen(v))) {
+		snprintf(why, whylen,
+			 "header '%s': the value holds control characters (a line break?)", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int hl_otlp_headers_check(const struct hl_kvlist *m, size_t *bad, bool *at_key, char *why,
+			  size_t whylen)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		*bad = i;
+		if (check_entry(&m->v[i], at_key, why, whylen))
+			return -EINVAL;
+		for (size_t j = 0; j < i; j++) {
+			if (strcasecmp(m->v[j].key, m->v[i].key))
+				continue;
+			*at_key = true;
+			snprintf(why, whylen,
+				 "header '%s' is given twice (also as '%s'; names ignore case)",
+				 m->v[i].key, m->v[j].key);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int hl_otlp_header_check_file(const char *value, char *why, size_t whylen)
+{
+	char *secret = NULL;
+	int e;
+
+	if (strncmp(value, "@file:", 6) || !value[6])
+		return 0;
+	e = read_secret(value + 6, &secret, why, whylen);
+	if (secret) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	return e;
+}
+
 /* One config header: literal, @file:PATH, @env:VAR or @@literal. */
 static int config_header(struct hl_otlp_header_set *s, const struct hl_kv *kv, char *err,
 			 size_t errlen)
 {
 	const char *v = kv->value;
 	char *value = NULL, *file = NULL, msg[200];
-	int e;
+	bool at_key;
+	int e = check_entry(kv, &at_key, err, errlen);
 
+	if (e)
+		return e;
 	if (!strncmp(v, "@file:", 6)) {
-		if (!v[6]) {
-			snprintf(err, errlen, "header '%s': @file: needs a path", kv->key);
-			return -EINVAL;
-		}
 		e = read_secret(v + 6, &value, msg, sizeof(msg));
 		if (e) {
 			snprintf(err, errlen, "header '%s': %s", kv->key, msg);
@@ -306,36 +441,16 @@ static int config_header(struct hl_otlp_header_set *s, const struct hl_kv *kv, c
 			return -ENOMEM;
 		}
 	} else if (!strncmp(v, "@env:", 5)) {
-		const char *ev = getenv(v + 5);
+		const char *ev = getenv(v + 5); /* set: check_entry */
 
-		if (!ev) {
-			snprintf(err, errlen, "header '%s': environment variable '%s' is not set",
-				 kv->key, v + 5);
-			return -EINVAL;
-		}
-		if (!valid_header_value(ev, strlen(ev))) {
-			snprintf(err, errlen,
-				 "header '%s': environment variable '%s' holds control characters",
-				 kv->key, v + 5);
-			return -EINVAL;
-		}
-		value = strdup(ev);
-	} else if (v[0] == '@' && v[1] != '@') {
-		snprintf(err, errlen,
-			 "header '%s': a value starting with @ must be @file:PATH, @env:VAR or "
-			 "@@ (a literal @)",
-			 kv->key);
-		return -EINVAL;
+		value = ev ? strdup(ev) : NULL;
 	} else {
-		if (!valid_header_value(v, strlen(v))) {
-			snprintf(err, errlen, "header '%s': the value holds control characters",
-				 kv->key);
-			return -EINVAL;
-		}
 		value = strdup(v[0] == '@' ? v + 1 : v);
 	}
-	if (!value)
+	if (!value) {
+		free(file);
 		return -ENOMEM;
+	}
 	return add_header(s, kv->key, value, file, err, errlen);
 }
 

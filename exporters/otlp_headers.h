@@ -54,6 +54,19 @@ struct hl_otlp_header_set {
 int hl_otlp_headers_from_config(struct hl_otlp_header_set *s, const struct hl_kvlist *conf,
 				char *err, size_t errlen);
 /*
+ * The checks of hl_otlp_headers_from_config but reading files, for the
+ * config parser (struct hl_option.check_map): 0, or -EINVAL with the
+ * reason in why, the entry at fault in *bad, *at_key when its name is.
+ */
+int hl_otlp_headers_check(const struct hl_kvlist *m, size_t *bad, bool *at_key, char *why,
+			  size_t whylen);
+/*
+ * A header value "@file:PATH": PATH is a regular file that reads as a
+ * header value (struct hl_option.check_system, for --check); other values
+ * pass. 0, or a negative errno with the reason in why.
+ */
+int hl_otlp_header_check_file(const char *value, char *why, size_t whylen);
+/*
  * Add the headers of the list text (the variable var's value). An invalid
  * list or header is ignored as a whole with a warning: 0, or -ENOMEM.
  */

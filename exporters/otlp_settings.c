@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -68,13 +69,17 @@ static const char *const temporality_names[] = {"auto", "delta", "cumulative", N
 #define OFF(f) offsetof(struct hl_otlp_http_conf, f)
 #define MIB (1024 * 1024)
 
+static int check_endpoint(const char *url, char *why, size_t whylen);
+static int check_tls_file(const char *path, char *why, size_t whylen);
+
 const struct hl_option hl_otlp_http_options[] = {
 	{.name = "endpoint",
 	 .type = HL_OPT_STRING,
 	 .offset = OFF(endpoint),
 	 .help = "http:// or https:// URL to POST to; one without a path gets /v1/metrics; "
 		 "unset: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT + "
-		 "/v1/metrics, else http://localhost:4318/v1/metrics"},
+		 "/v1/metrics, else http://localhost:4318/v1/metrics",
+	 .check = check_endpoint},
 	{.name = "headers",
 	 .type = HL_OPT_KVMAP,
 	 .offset = OFF(headers),
@@ -82,7 +87,9 @@ const struct hl_option hl_otlp_http_options[] = {
 	 .max = 64,
 	 .help = "extra HTTP headers, name: value; a value @file:PATH is read from PATH (before "
 		 "each export), @env:VAR from the environment, @@x is the literal @x; empty: "
-		 "OTEL_EXPORTER_OTLP[_METRICS]_HEADERS"},
+		 "OTEL_EXPORTER_OTLP[_METRICS]_HEADERS",
+	 .check_map = hl_otlp_headers_check,
+	 .check_system = hl_otlp_header_check_file},
 	{.name = "compression",
 	 .type = HL_OPT_ENUM,
 	 .offset = OFF(compression),
@@ -110,16 +117,19 @@ const struct hl_option hl_otlp_http_options[] = {
 	 .type = HL_OPT_STRING,
 	 .offset = OFF(ca_file),
 	 .help = "PEM CA certificates to verify the server with; unset: "
-		 "OTEL_EXPORTER_OTLP[_METRICS]_CERTIFICATE, else the system's"},
+		 "OTEL_EXPORTER_OTLP[_METRICS]_CERTIFICATE, else the system's",
+	 .check_system = check_tls_file},
 	{.name = "cert_file",
 	 .type = HL_OPT_STRING,
 	 .offset = OFF(cert_file),
 	 .help = "PEM client certificate (mutual TLS); unset: "
-		 "OTEL_EXPORTER_OTLP[_METRICS]_CLIENT_CERTIFICATE"},
+		 "OTEL_EXPORTER_OTLP[_METRICS]_CLIENT_CERTIFICATE",
+	 .check_system = check_tls_file},
 	{.name = "key_file",
 	 .type = HL_OPT_STRING,
 	 .offset = OFF(key_file),
-	 .help = "PEM private key of cert_file; unset: OTEL_EXPORTER_OTLP[_METRICS]_CLIENT_KEY"},
+	 .help = "PEM private key of cert_file; unset: OTEL_EXPORTER_OTLP[_METRICS]_CLIENT_KEY",
+	 .check_system = check_tls_file},
 	{.name = "insecure_skip_verify",
 	 .type = HL_OPT_BOOL,
 	 .offset = OFF(insecure_skip_verify),
@@ -211,6 +221,27 @@ out:
 	curl_free(path);
 	curl_free(scheme);
 	curl_url_cleanup(u);
+	return e;
+}
+
+/* The config's endpoint as hl_otlp_resolve_endpoint takes it (struct hl_option.check). */
+static int check_endpoint(const char *url, char *why, size_t whylen)
+{
+	char *u = NULL;
+	int e;
+
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p < ' ' || *p == 0x7f) {
+			snprintf(why, whylen,
+				 "invalid endpoint: the URL holds a control character (a line "
+				 "break?)");
+			return -EINVAL;
+		}
+	}
+	e = make_url(url, 1, &u, why, whylen);
+	curl_free(u);
+	if (e == -ENOMEM)
+		snprintf(why, whylen, "out of memory");
 	return e;
 }
 
@@ -322,17 +353,51 @@ static void load_temporality(struct hl_otlp_settings *s, const struct hl_otlp_ht
 	}
 }
 
+/*
+ * A TLS file libcurl reads when it connects: readable, and not a FIFO or a
+ * socket, on which the exporter would wait for a writer for ever. 0, or
+ * -EINVAL with the reason in why.
+ */
+static int tls_file_problem(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (access(path, R_OK) || stat(path, &st)) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -EINVAL;
+	}
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file (%s)",
+			 S_ISFIFO(st.st_mode)	? "a FIFO"
+			 : S_ISSOCK(st.st_mode) ? "a socket"
+						: "a directory");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The config's ca_file, cert_file and key_file (struct hl_option.check_system). */
+static int check_tls_file(const char *path, char *why, size_t whylen)
+{
+	char msg[128];
+
+	if (!tls_file_problem(path, msg, sizeof(msg)))
+		return 0;
+	snprintf(why, whylen, "cannot read '%s': %s", path, msg);
+	return -EINVAL;
+}
+
 /* A TLS file: the config's, else the variables'; must be readable. */
 static int tls_file(const char *conf, const char *suffix, const char *key, const char **out,
 		    char *err, size_t errlen)
 {
-	char name[64];
+	char name[64], msg[128];
 	const char *v = conf ? conf : env2(suffix, name, sizeof(name));
 
 	*out = v;
-	if (v && access(v, R_OK)) {
+	if (v && tls_file_problem(v, msg, sizeof(msg))) {
 		snprintf(err, errlen, "%s '%s'%s%s: %s", key, v, conf ? "" : " from ",
-			 conf ? "" : name, strerror(errno));
+			 conf ? "" : name, msg);
 		return -EINVAL;
 	}
 	return 0;

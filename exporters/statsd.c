@@ -47,6 +47,9 @@
 /* Longest time one batch may wait for socket buffer space, in total. */
 #define SEND_WAIT_BUDGET_MS 100
 
+static int check_address(const char *a, char *why, size_t whylen);
+static int check_address_resolves(const char *a, char *why, size_t whylen);
+
 static const char *const tags_names[] = {"none", "dogstatsd", NULL};
 static const char *const hist_mode_names[] = {"percentiles", "buckets", NULL};
 
@@ -56,7 +59,10 @@ static const struct hl_option statsd_options[] = {
 	 .offset = offsetof(struct hl_statsd_conf, address),
 	 .def = "\"127.0.0.1:8125\"",
 	 .help = "UDP destination: IPv4:port, \"[IPv6]:port\" or name:port (port 8125 when "
-		 "omitted); resolved at start and again after a send failure"},
+		 "omitted); resolved at start (a name that does not resolve stops the start; "
+		 "--check resolves it too) and again after a send failure",
+	 .check = check_address,
+	 .check_system = check_address_resolves},
 	{.name = "prefix",
 	 .type = HL_OPT_STRING,
 	 .offset = offsetof(struct hl_statsd_conf, prefix),
@@ -622,19 +628,22 @@ static bool parse_address(const char *a, char **host, char **port, char *err, si
 	return true;
 }
 
-/* (Re)open the socket to the first address of host:port that accepts a connect. */
-static int statsd_resolve(struct statsd_state *st, char *err, size_t errlen)
+/*
+ * A UDP socket connected to the first address of host:port that accepts
+ * a connect (no datagram is sent); its address into peer. 0 with *fd, or
+ * a negative errno with the message in err.
+ */
+static int connect_udp(const char *host, const char *port, int *fd_out, char *peer, size_t peerlen,
+		       char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL, *ai;
 	int e, saved = 0, sndbuf = 1 << 20;
 
-	if (st->fd >= 0)
-		close(st->fd);
-	st->fd = -1;
-	e = getaddrinfo(st->host, st->port, &hints, &res);
+	*fd_out = -1;
+	e = getaddrinfo(host, port, &hints, &res);
 	if (e) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", st->host,
+		snprintf(err, errlen, "cannot resolve '%s': %s", host,
 			 e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
 		return -EHOSTUNREACH;
 	}
@@ -654,22 +663,66 @@ static int statsd_resolve(struct statsd_state *st, char *err, size_t errlen)
 			close(fd);
 			continue;
 		}
-		st->fd = fd;
+		*fd_out = fd;
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, hbuf, sizeof(hbuf), NULL, 0,
 				NI_NUMERICHOST))
-			snprintf(hbuf, sizeof(hbuf), "%s", st->host);
-		snprintf(st->peer, sizeof(st->peer),
-			 ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", hbuf, st->port);
+			snprintf(hbuf, sizeof(hbuf), "%s", host);
+		snprintf(peer, peerlen, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", hbuf,
+			 port);
 		break;
 	}
 	freeaddrinfo(res);
-	if (st->fd < 0) {
-		snprintf(err, errlen, "cannot open a UDP socket to %s:%s: %s", st->host, st->port,
+	if (*fd_out < 0) {
+		snprintf(err, errlen, "cannot open a UDP socket to %s:%s: %s", host, port,
 			 strerror(saved ? saved : EADDRNOTAVAIL));
 		return -(saved ? saved : EADDRNOTAVAIL);
 	}
-	st->need_resolve = false;
 	return 0;
+}
+
+/* (Re)open the socket to host:port. */
+static int statsd_resolve(struct statsd_state *st, char *err, size_t errlen)
+{
+	int e;
+
+	if (st->fd >= 0)
+		close(st->fd);
+	e = connect_udp(st->host, st->port, &st->fd, st->peer, sizeof(st->peer), err, errlen);
+	if (!e)
+		st->need_resolve = false;
+	return e;
+}
+
+/* `address` as parse_address takes it (struct hl_option.check). */
+static int check_address(const char *a, char *why, size_t whylen)
+{
+	char *host, *port;
+
+	if (!parse_address(a, &host, &port, why, whylen))
+		return -EINVAL;
+	free(host);
+	free(port);
+	return 0;
+}
+
+/*
+ * --check (struct hl_option.check_system): `address` resolves and takes a
+ * connect, as at start. A network lookup: it may take the resolver's
+ * timeout when DNS is down.
+ */
+static int check_address_resolves(const char *a, char *why, size_t whylen)
+{
+	char *host, *port, peer[96];
+	int fd, e;
+
+	if (!parse_address(a, &host, &port, why, whylen))
+		return -EINVAL;
+	e = connect_udp(host, port, &fd, peer, sizeof(peer), why, whylen);
+	if (fd >= 0)
+		close(fd);
+	free(host);
+	free(port);
+	return e;
 }
 
 static void statsd_shutdown(void *state)

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* The stdout exporter: readable histograms (pretty) or OTLP JSON lines (json). */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hist.h"
 #include "otlp_json.h"
 
 #include "config.h"
 #include "exporters.h"
+
+static int check_output(const char *path, char *why, size_t whylen);
 
 static const char *const format_names[] = {"pretty", "json", NULL};
 static const char *const temporality_names[] = {"auto", "delta", "cumulative", NULL};
@@ -33,7 +39,8 @@ static const struct hl_option stdout_options[] = {
 	 .type = HL_OPT_STRING,
 	 .offset = offsetof(struct hl_stdout_conf, output),
 	 .def = "\"-\"",
-	 .help = "where to write: - for standard output, or a file path (appended)"},
+	 .help = "where to write: - for standard output, or a file path (appended)",
+	 .check_system = check_output},
 	{0},
 };
 
@@ -57,16 +64,71 @@ static void *stdout_init(const void *conf, char *err, size_t errlen)
 	if (!c->output || !strcmp(c->output, "-")) {
 		st->f = stdout;
 	} else {
-		st->f = fopen(c->output, "ae");
+		/* Without blocking: a FIFO nobody reads would hold the agent here. */
+		int fl, fd = open(c->output,
+				  O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+				  0666);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot open '%s' for appending: %s", c->output,
+				 errno == ENXIO ? "a FIFO that nobody reads" : strerror(errno));
+			free(st);
+			return NULL;
+		}
+		/* Writes block as with any file (a FIFO's reader may be slow). */
+		fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		st->f = fdopen(fd, "a");
 		if (!st->f) {
 			snprintf(err, errlen, "cannot open '%s' for appending: %s", c->output,
 				 strerror(errno));
+			close(fd);
 			free(st);
 			return NULL;
 		}
 		st->own = true;
 	}
 	return st;
+}
+
+/*
+ * --check (struct hl_option.check_system): what opening output to append
+ * needs: a file that can be written, or a directory to create it in. A
+ * FIFO passes (whether it has a reader is known only when it is opened).
+ */
+static int check_output(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	char *copy, *dir;
+	int e = 0;
+
+	if (!strcmp(path, "-"))
+		return 0;
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			errno = EISDIR;
+		else if (!access(path, W_OK))
+			return 0;
+		snprintf(why, whylen, "cannot open '%s' for appending: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	if (errno != ENOENT) {
+		snprintf(why, whylen, "cannot open '%s' for appending: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	copy = strdup(path);
+	if (!copy) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	dir = dirname(copy);
+	if (access(dir, W_OK | X_OK)) {
+		snprintf(why, whylen, "cannot create '%s': %s: %s", path, dir, strerror(errno));
+		e = -EINVAL;
+	}
+	free(copy);
+	return e;
 }
 
 /* "950ns", "12.3us", "20.5ms", "1.25s" */

@@ -11,10 +11,13 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -22,7 +25,6 @@
 #include "netaddr.h"
 #include "probe.h"
 
-#define MAX_CONFIG_SIZE (1024 * 1024)
 #define PATH_LEN 256
 #define MSG_LEN 512
 #define DEFAULT_NAME "<default>"
@@ -339,27 +341,53 @@ struct ctx {
 	yaml_document_t *doc;
 	char *err;
 	size_t errlen;
+	struct hl_config *cfg; /* gets the keys' positions; NULL: defaults */
+	size_t where_cap;      /* allocated entries of cfg->where */
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_node_t *n,
-						      const char *path, const char *fmt, ...)
+/* The message at mark m (NULL: no position, a problem of the defaults). */
+static int vfail(struct ctx *c, const yaml_mark_t *m, const char *path, const char *fmt, va_list ap)
 {
 	char msg[MSG_LEN], at[48] = "";
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (!c->err || !c->errlen)
 		return -EINVAL;
-	if (n) /* else: no position (a problem of the defaults) */
-		snprintf(at, sizeof(at), ":%zu:%zu", n->start_mark.line + 1,
-			 n->start_mark.column + 1);
+	if (m)
+		snprintf(at, sizeof(at), ":%zu:%zu", m->line + 1, m->column + 1);
 	if (path && *path)
 		snprintf(c->err, c->errlen, "%s%s: %s (key '%s')", c->name, at, msg, path);
 	else
 		snprintf(c->err, c->errlen, "%s%s: %s", c->name, at, msg);
+	/* One line, whatever the file's keys and values hold. */
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
 	return -EINVAL;
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_node_t *n,
+						      const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int e;
+
+	va_start(ap, fmt);
+	e = vfail(c, n ? &n->start_mark : NULL, path, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail_mark(struct ctx *c, const yaml_mark_t *m,
+							   const char *fmt, ...)
+{
+	va_list ap;
+	int e;
+
+	va_start(ap, fmt);
+	e = vfail(c, m, NULL, fmt, ap);
+	va_end(ap);
+	return e;
 }
 
 static int fail_nomem(struct ctx *c)
@@ -367,6 +395,33 @@ static int fail_nomem(struct ctx *c)
 	if (c->err && c->errlen)
 		snprintf(c->err, c->errlen, "%s: out of memory", c->name);
 	return -ENOMEM;
+}
+
+/* Remember that the value of key path starts where node n does (hl_config_where). */
+static int note_pos(struct ctx *c, const char *path, const yaml_node_t *n)
+{
+	struct hl_config *cfg = c->cfg;
+	struct hl_keypos *kp;
+
+	if (!cfg)
+		return 0;
+	if (cfg->n_where == c->where_cap) {
+		size_t cap = c->where_cap ? 2 * c->where_cap : 32;
+
+		kp = realloc(cfg->where, cap * sizeof(*kp));
+		if (!kp)
+			return fail_nomem(c);
+		cfg->where = kp;
+		c->where_cap = cap;
+	}
+	kp = &cfg->where[cfg->n_where];
+	kp->key = strdup(path);
+	if (!kp->key)
+		return fail_nomem(c);
+	kp->pos.line = (int)n->start_mark.line + 1;
+	kp->pos.column = (int)n->start_mark.column + 1;
+	cfg->n_where++;
+	return 0;
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -618,11 +673,50 @@ static int parse_strlist(struct ctx *c, const struct hl_option *o, const yaml_no
 	return 0;
 }
 
-/* min/max of an HL_OPT_UINTLIST bound each item. */
+struct uint_item {
+	uint32_t v;
+	size_t i;
+};
+
+static int cmp_uint_item(const void *a, const void *b)
+{
+	const struct uint_item *x = a, *y = b;
+
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * The first of v[0..n) equal to an earlier one, or n; (size_t)-1 on
+ * ENOMEM. Sorted, not compared pairwise: a list may hold 100k numbers.
+ */
+static size_t first_repeat(const uint32_t *v, size_t n)
+{
+	struct uint_item *s = n ? calloc(n, sizeof(*s)) : NULL;
+	size_t first = n;
+
+	if (n && !s)
+		return (size_t)-1;
+	for (size_t i = 0; i < n; i++)
+		s[i] = (struct uint_item){v[i], i};
+	if (n)
+		qsort(s, n, sizeof(*s), cmp_uint_item);
+	for (size_t k = 1; k < n; k++)
+		if (s[k].v == s[k - 1].v && s[k].i < first)
+			first = s[k].i;
+	free(s);
+	return first;
+}
+
+/*
+ * min/max of an HL_OPT_UINTLIST bound each item. The first item at fault
+ * is reported: out of range, not a number, or equal to an earlier one.
+ */
 static int parse_uintlist(struct ctx *c, const struct hl_option *o, const yaml_node_t *n,
 			  struct hl_uintlist *out, const char *path)
 {
-	size_t len = 0;
+	size_t len = 0, ok = 0, rep;
 	int e = want_list(c, n, path, "unsigned integers", &len);
 
 	if (e || !len)
@@ -630,17 +724,16 @@ static int parse_uintlist(struct ctx *c, const struct hl_option *o, const yaml_n
 	out->v = calloc(len, sizeof(*out->v));
 	if (!out->v)
 		return fail_nomem(c);
-	for (size_t i = 0; i < len; i++) {
-		const yaml_node_t *it = node(c, LIST_ITEM(n, i));
-
-		e = parse_uint(c, o, it, path, &out->v[i]);
-		if (e)
-			return e;
-		for (size_t j = 0; j < i; j++)
-			if (out->v[j] == out->v[i])
-				return fail(c, it, path, "%u is listed twice", out->v[i]);
-		out->n++;
-	}
+	while (ok < len && !(e = parse_uint(c, o, node(c, LIST_ITEM(n, ok)), path, &out->v[ok])))
+		ok++;
+	rep = first_repeat(out->v, ok);
+	if (rep == (size_t)-1)
+		return fail_nomem(c);
+	if (rep < ok)
+		return fail(c, node(c, LIST_ITEM(n, rep)), path, "%u is listed twice", out->v[rep]);
+	if (e)
+		return parse_uint(c, o, node(c, LIST_ITEM(n, ok)), path, &out->v[ok]);
+	out->n = len;
 	return 0;
 }
 
@@ -680,7 +773,7 @@ static int parse_kvmap(struct ctx *c, const struct hl_option *o, const yaml_node
 {
 	const yaml_node_pair_t *pairs;
 	size_t len = 0;
-	char d[64];
+	char d[64], kpath[PATH_LEN];
 	int e;
 
 	if (is_null(n))
@@ -724,6 +817,22 @@ static int parse_kvmap(struct ctx *c, const struct hl_option *o, const yaml_node
 		out->n++;
 		if (!out->v[i].key || !out->v[i].value)
 			return fail_nomem(c);
+		child_path(kpath, sizeof(kpath), path, ks);
+		e = note_pos(c, kpath, v);
+		if (e)
+			return e;
+	}
+	if (o->check_map) {
+		size_t bad = 0;
+		bool at_key = false;
+		char why[MSG_LEN];
+
+		if (o->check_map(out, &bad, &at_key, why, sizeof(why)) && bad < out->n) {
+			const yaml_node_t *k = node(c, pairs[bad].key);
+
+			child_path(kpath, sizeof(kpath), path, scalar(k));
+			return fail(c, at_key ? k : node(c, pairs[bad].value), kpath, "%s", why);
+		}
 	}
 	return 0;
 }
@@ -865,6 +974,50 @@ static int parse_value(struct ctx *c, const struct hl_option *o, const yaml_node
 }
 
 /*
+ * libyaml's scanner and loader take time quadratic in how deep flow
+ * collections nest ([[[[...]]]]: 100k levels, 36 s), and the loader builds
+ * the whole tree before anything can be checked. So a first pass reads
+ * only events, counting the depth, and stops at the collection that goes
+ * past HL_CONFIG_MAX_DEPTH, when libyaml has seen little more than that.
+ * A syntax error is left to the loader, which meets it at the same place.
+ */
+static int check_depth(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, e = 0;
+	bool end = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return fail_nomem(c);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!e && !end && yaml_parser_parse(&parser, &ev)) {
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > HL_CONFIG_MAX_DEPTH)
+				e = fail_mark(c, &ev.start_mark,
+					      "mappings and lists nest deeper than %d levels, the "
+					      "limit of a config file",
+					      HL_CONFIG_MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			end = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return e;
+}
+
+/*
  * Load one YAML document from text. Returns 0 with *root (NULL when the
  * stream is empty) or a negative errno with the message in c->err; the
  * document must be deleted only on success.
@@ -874,8 +1027,10 @@ static int load_doc(struct ctx *c, yaml_document_t *doc, const char *text, size_
 {
 	yaml_parser_t parser;
 	yaml_document_t extra;
-	int e = 0;
+	int e = check_depth(c, text, len);
 
+	if (e)
+		return e;
 	if (!yaml_parser_initialize(&parser))
 		return fail_nomem(c);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -1009,6 +1164,9 @@ static int parse_groups(struct ctx *c, const struct opt_group *g, size_t ng, con
 			if (set[k] & (1ULL << i))
 				return fail(c, kn, cpath, "duplicate key '%s'", ks);
 			set[k] |= 1ULL << i;
+			e = note_pos(c, cpath, v);
+			if (e)
+				return e;
 			e = parse_value(c, &g[k].opts[i], v, g[k].base, cpath);
 			if (e)
 				return e;
@@ -1250,6 +1408,9 @@ static int parse_exporters(struct ctx *c, const struct hl_option *o, const yaml_
 	for (size_t i = 0; i < len; i++) {
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
 		out->n++; /* counted first: a half-filled item is freed too */
+		e = note_pos(c, ipath, node(c, LIST_ITEM(n, i)));
+		if (e)
+			return e;
 		e = parse_exporter(c, node(c, LIST_ITEM(n, i)), &out->v[i], ipath);
 		if (e)
 			return e;
@@ -1493,6 +1654,9 @@ void hl_config_free(struct hl_config *cfg)
 	if (!cfg)
 		return;
 	free_options(hl_config_options, cfg);
+	for (size_t i = 0; i < cfg->n_where; i++)
+		free(cfg->where[i].key);
+	free(cfg->where);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -1532,7 +1696,7 @@ static int check_probes(struct ctx *c, const yaml_node_t *root, const struct hl_
 int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, const char *name,
 			  char *err, size_t errlen)
 {
-	struct ctx c = {.name = name ? name : "<string>", .err = err, .errlen = errlen};
+	struct ctx c = {.name = name ? name : "<string>", .err = err, .errlen = errlen, .cfg = cfg};
 	yaml_document_t doc;
 	yaml_node_t *root;
 	char d[64];
@@ -1565,45 +1729,215 @@ int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, c
 	return e;
 }
 
+/* What a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	return "neither a file nor a directory";
+}
+
+/*
+ * The whole of a config file into *buf (malloc'ed, len bytes). Only a
+ * regular file is read: it is looked at before it is opened, opened
+ * without blocking (a FIFO would wait for a writer) and looked at again
+ * once open (it may have been replaced in between).
+ */
+static int read_config_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t n = 0;
+	int fd = -1, e;
+
+	*buf = NULL;
+	if (stat(path, &st) < 0)
+		goto fail_errno;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		goto not_regular;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		goto fail_errno;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail_errno;
+	}
+	if (!S_ISREG(st.st_mode))
+		goto not_regular;
+	if (st.st_size > HL_CONFIG_MAX_BYTES)
+		goto too_big;
+	*buf = malloc(HL_CONFIG_MAX_BYTES + 1);
+	if (!*buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
+		return -ENOMEM;
+	}
+	/* Up to one byte past the limit: a file that grew since fstat. */
+	while (n <= HL_CONFIG_MAX_BYTES) {
+		ssize_t r = read(fd, *buf + n, HL_CONFIG_MAX_BYTES + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail_errno;
+		if (!r)
+			break;
+		n += (size_t)r;
+	}
+	if (n > HL_CONFIG_MAX_BYTES)
+		goto too_big;
+	close(fd);
+	*len = n;
+	return 0;
+
+fail_errno:
+	e = errno ? errno : EIO;
+	snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+	e = -e;
+	goto out;
+not_regular:
+	snprintf(err, errlen, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
+	e = -EINVAL;
+	goto out;
+too_big:
+	snprintf(err, errlen, "%s: the file is larger than %d bytes", path, HL_CONFIG_MAX_BYTES);
+	e = -EFBIG;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(*buf);
+	*buf = NULL;
+	return e;
+}
+
 int hl_config_load(struct hl_config *cfg, const char *path, char *err, size_t errlen)
 {
-	char *buf = NULL;
+	char *buf;
 	size_t len = 0;
-	FILE *f;
 	int e;
 
 	if (!path)
 		return hl_config_load_string(cfg, hl_default_config, strlen(hl_default_config),
 					     EMBEDDED_NAME, err, errlen);
 	memset(cfg, 0, sizeof(*cfg));
-	f = fopen(path, "re");
-	if (f) {
-		buf = malloc(MAX_CONFIG_SIZE + 1);
-		if (!buf) {
-			fclose(f);
-			snprintf(err, errlen, "%s: out of memory", path);
-			return -ENOMEM;
-		}
-		len = fread(buf, 1, MAX_CONFIG_SIZE + 1, f);
-	}
-	if (!f || ferror(f)) {
-		e = errno ? errno : EIO;
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
-		if (f)
-			fclose(f);
-		free(buf);
-		return -e;
-	}
-	fclose(f);
-	if (len > MAX_CONFIG_SIZE) {
-		snprintf(err, errlen, "%s: the file is larger than %d bytes", path,
-			 MAX_CONFIG_SIZE);
-		free(buf);
-		return -EFBIG;
-	}
+	e = read_config_file(path, &buf, &len, err, errlen);
+	if (e)
+		return e;
 	e = hl_config_load_string(cfg, buf, len, path, err, errlen);
 	free(buf);
 	return e;
+}
+
+/* ---- after loading ------------------------------------------------------------- */
+
+const char *hl_config_where(const struct hl_config *cfg, const char *key, char *buf, size_t len)
+{
+	char k[PATH_LEN];
+
+	snprintf(k, sizeof(k), "%s", key);
+	for (;;) {
+		char *cut;
+
+		for (size_t i = 0; i < cfg->n_where; i++) {
+			if (strcmp(cfg->where[i].key, k))
+				continue;
+			snprintf(buf, len, "%s:%d:%d", cfg->path, cfg->where[i].pos.line,
+				 cfg->where[i].pos.column);
+			return buf;
+		}
+		/* the enclosing key: "a.b[1].c" -> "a.b[1]" -> "a.b" -> "a" */
+		cut = strrchr(k, '.');
+		if (!cut || (strrchr(k, '[') && strrchr(k, '[') > cut))
+			cut = strrchr(k, '[');
+		if (!cut)
+			break;
+		*cut = 0;
+	}
+	snprintf(buf, len, "%s", cfg->path ? cfg->path : "<config>");
+	return buf;
+}
+
+/* One value's check_system; the message at where the file has it. */
+static int system_value(const struct hl_config *cfg, const struct hl_option *o, const char *v,
+			const char *key, char *err, size_t errlen)
+{
+	char why[MSG_LEN], at[PATH_LEN + 32];
+
+	if (!v || !o->check_system || !o->check_system(v, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "%s: %s (key '%s')", hl_config_where(cfg, key, at, sizeof(at)), why,
+		 key);
+	for (char *p = err; errlen && *p; p++) /* one line */
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	return -EINVAL;
+}
+
+static int system_options(const struct hl_config *cfg, const struct hl_option *opts,
+			  const void *base, const char *prefix, char *err, size_t errlen)
+{
+	for (size_t i = 0; opts && opts[i].name; i++) {
+		const struct hl_option *o = &opts[i];
+		const void *p = (const char *)base + o->offset;
+		char key[PATH_LEN], sub[PATH_LEN + 24];
+		int e = 0;
+
+		child_path(key, sizeof(key), prefix, o->name);
+		switch (o->type) {
+		case HL_OPT_STRING:
+			e = system_value(cfg, o, *(char *const *)p, key, err, errlen);
+			break;
+		case HL_OPT_KVMAP: {
+			const struct hl_kvlist *l = p;
+
+			for (size_t j = 0; j < l->n && !e; j++) {
+				child_path(sub, sizeof(sub), key, l->v[j].key);
+				e = system_value(cfg, o, l->v[j].value, sub, err, errlen);
+			}
+			break;
+		}
+		case HL_OPT_SECTION:
+			e = system_options(cfg, o->sub, base, key, err, errlen);
+			break;
+		case HL_OPT_STRUCT:
+			if (*(void *const *)p)
+				e = system_options(cfg, o->sub, *(void *const *)p, key, err,
+						   errlen);
+			break;
+		case HL_OPT_EXPORTERS: {
+			const struct hl_exporter_list *l = p;
+
+			for (size_t j = 0; j < l->n && !e; j++) {
+				const struct hl_exporter_conf *ec = &l->v[j];
+
+				snprintf(sub, sizeof(sub), "%s[%zu]", key, j);
+				e = system_options(cfg, exporter_common_options, ec, sub, err,
+						   errlen);
+				if (!e && ec->type && ec->conf)
+					e = system_options(cfg, ec->type->options, ec->conf, sub,
+							   err, errlen);
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+int hl_config_check_system(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	if (errlen)
+		err[0] = 0;
+	return system_options(cfg, hl_config_options, cfg, "", err, errlen);
 }
 
 /* ---- reference ------------------------------------------------------------------ */

@@ -14,6 +14,8 @@
 
 #include "hostlat_exporter.h"
 
+struct hl_kvlist;
+
 enum hl_opt_type {
 	HL_OPT_BOOL,	 /* bool */
 	HL_OPT_UINT,	 /* uint32_t, range min..max */
@@ -46,6 +48,21 @@ struct hl_option {
 	 * value means, past its type. Nonzero with the message in why.
 	 */
 	int (*check)(const char *value, char *why, size_t whylen);
+	/*
+	 * Optional, HL_OPT_KVMAP: a check of the whole map after it parsed
+	 * (names unique regardless of case...). Nonzero with the message in
+	 * why, the entry at fault in *bad and *at_key set when its name is.
+	 */
+	int (*check_map)(const struct hl_kvlist *m, size_t *bad, bool *at_key, char *why,
+			 size_t whylen);
+	/*
+	 * Optional, HL_OPT_STRING and each value of HL_OPT_KVMAP: what the
+	 * value needs of the running system (a file to read, a host name to
+	 * resolve), checked by hl_config_check_system (--check), not at load:
+	 * the system may change between a load and a start. Nonzero with the
+	 * message in why.
+	 */
+	int (*check_system)(const char *value, char *why, size_t whylen);
 };
 
 /* Bounds of HL_OPT_DURATION options, in ns. */
@@ -81,6 +98,12 @@ struct hl_kv {
 struct hl_kvlist {
 	struct hl_kv *v;
 	size_t n;
+};
+
+/* A key's dotted name ("exporters[0].address") and where its value starts. */
+struct hl_keypos {
+	char *key;
+	struct hl_pos pos;
 };
 
 /*
@@ -132,6 +155,13 @@ struct hl_config {
 	 */
 	void *probe_conf[HL_PROBES_MAX];
 	struct hl_exporter_list exporters;
+	/*
+	 * Where each key set in the file was written (hl_config_where), as
+	 * loaded: parts a SIGHUP reload moves in from another load keep the
+	 * positions of the first (only start-time checks read them).
+	 */
+	struct hl_keypos *where;
+	size_t n_where;
 };
 
 /* Top-level option table (probes: is filled from the registry before main). */
@@ -159,13 +189,39 @@ extern const struct hl_exporter_ops *const hl_exporter_types[];
  * of config/hostlat.yaml compiled in). On error returns a negative errno
  * and writes one message to err (size errlen) of the form
  *   "FILE:LINE:COLUMN: <what is wrong> (key 'a.b.c')"
- * and *cfg is left empty. The caller frees with hl_config_free.
+ * and *cfg is left empty. The caller frees with hl_config_free. The file
+ * must be a regular file of at most HL_CONFIG_MAX_BYTES: it is opened
+ * without blocking and anything else (a FIFO, a device) is refused before
+ * a byte is read.
  */
 int hl_config_load(struct hl_config *cfg, const char *path, char *err, size_t errlen);
 /* Same from a string; name is used in messages. */
 int hl_config_load_string(struct hl_config *cfg, const char *text, size_t len, const char *name,
 			  char *err, size_t errlen);
 void hl_config_free(struct hl_config *cfg); /* NULL-safe, idempotent */
+
+/*
+ * Limits of a config file: its size, and how deep mappings and lists may
+ * nest in it (the top-level mapping is level 1). Deeper nesting is refused
+ * while the YAML is read, at the collection that goes past the limit.
+ */
+#define HL_CONFIG_MAX_BYTES (1024 * 1024)
+#define HL_CONFIG_MAX_DEPTH 64
+
+/*
+ * Where key ("probes.napi.network_namespace", "exporters[0].address") was
+ * written: "FILE:LINE:COLUMN" of its value, else of the nearest enclosing
+ * key the file sets (an exporter item for one of its defaults), else
+ * "FILE". Written into buf and returned; for messages after loading.
+ */
+const char *hl_config_where(const struct hl_config *cfg, const char *key, char *buf, size_t len);
+
+/*
+ * The options' check_system checks (files to read, host names to resolve)
+ * of every value in cfg, defaults included, for --check: the first failure
+ * as "FILE:LINE:COLUMN: what (key 'a.b.c')" in err and -EINVAL; else 0.
+ */
+int hl_config_check_system(const struct hl_config *cfg, char *err, size_t errlen);
 
 /*
  * The first key ("probes.traffic.samples", "exporters[1].queue_size";

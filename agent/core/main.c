@@ -590,6 +590,12 @@ int main(int argc, char **argv)
 	}
 
 	if (check) {
+		/* What the exporters need at start: files, host names (a lookup). */
+		if (hl_config_check_system(&a.cfg, err, sizeof(err))) {
+			fprintf(stderr, "hostlat: error: config: %s\n", err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
 		for (size_t i = 0; i < a.cfg.exporters.n; i++) {
 			const struct hl_exporter_conf *ec = &a.cfg.exporters.v[i];
 			const struct hl_exporter_ops *ops;

@@ -30,8 +30,9 @@ int hl_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen
 int hl_check_netns(const char *s, char *why, size_t whylen);
 /* What hl_check_netns accepts, for the config reference. */
 #define HL_NETNS_HELP                                                                              \
-	"host: the agent's own network namespace; all: every namespace; or a namespace file "      \
-	"(/var/run/netns/NAME, /proc/PID/ns/net) or its inode number"
+	"host: the agent's own network namespace; all: every namespace; or a network namespace "   \
+	"file (/var/run/netns/NAME, /proc/PID/ns/net; any other file is a config error, at start " \
+	"and in --check) or its inode number"
 /* An interface name of at most 15 characters (IFNAMSIZ - 1). */
 int hl_check_ifname(const char *s, char *why, size_t whylen);
 /* hl_parse_cidr accepts s. */

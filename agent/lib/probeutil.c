@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <linux/types.h>
 
 #include <bpf/bpf.h>
@@ -134,10 +141,104 @@ void hl_links_destroy(struct hl_links *l)
 	l->n = 0;
 }
 
+/* What a namespace of type t (CLONE_NEW*) is called. */
+static const char *ns_type_name(int t)
+{
+	switch (t) {
+	case CLONE_NEWNS:
+		return "mount";
+	case CLONE_NEWUTS:
+		return "UTS";
+	case CLONE_NEWIPC:
+		return "IPC";
+	case CLONE_NEWUSER:
+		return "user";
+	case CLONE_NEWPID:
+		return "PID";
+	case CLONE_NEWCGROUP:
+		return "cgroup";
+	default:
+		return "non-network";
+	}
+}
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "not a namespace file";
+}
+
+/*
+ * Whether path is a network namespace file (nsfs, and NS_GET_NSTYPE says
+ * CLONE_NEWNET where the kernel has it, 4.11+): 0 with its inode; 1 with
+ * the reason in why when it is another kind of file; a negative errno
+ * with the reason in why when it cannot be opened. Opened without
+ * blocking: a FIFO there never waits for a writer.
+ */
+static int netns_file(const char *path, uint64_t *ino, char *why, size_t whylen)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd, type, e = 0;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
+		e = -errno;
+		snprintf(why, whylen, "cannot open '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	if (sfs.f_type != NSFS_MAGIC) {
+		snprintf(why, whylen,
+			 "'%s' is not a network namespace but %s (expected a namespace file such "
+			 "as /var/run/netns/NAME or /proc/PID/ns/net)",
+			 path, file_kind(st.st_mode));
+		e = 1;
+	} else if ((type = ioctl(fd, NS_GET_NSTYPE)) >= 0 && type != CLONE_NEWNET) {
+		snprintf(why, whylen, "'%s' is a %s namespace, not a network namespace", path,
+			 ns_type_name(type));
+		e = 1;
+	} else {
+		*ino = st.st_ino;
+	}
+	close(fd);
+	return e;
+}
+
+int hl_validate_netns(const struct hl_config *cfg, const char *spec, const char *key, char *err,
+		      size_t errlen)
+{
+	char why[320], at[320];
+	uint64_t ino;
+
+	/* host, all and inode numbers are checked at load (hl_check_netns) */
+	if (!spec || spec[0] != '/')
+		return 0;
+	/* A file that cannot be opened now is the probe's start to report. */
+	if (netns_file(spec, &ino, why, sizeof(why)) <= 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s (key '%s')", hl_config_where(cfg, key, at, sizeof(at)), why,
+		 key);
+	for (char *p = err; errlen && *p; p++) /* one line */
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	return -EINVAL;
+}
+
 int hl_resolve_netns(const char *spec, const char *key, uint64_t *ino, char *err, size_t errlen)
 {
-	struct stat st;
-	char *end;
+	char why[320], *end;
+	int e;
 
 	if (!spec || !strcmp(spec, "host")) {
 		*ino = hl_self_netns_ino();
@@ -150,14 +251,10 @@ int hl_resolve_netns(const char *spec, const char *key, uint64_t *ino, char *err
 	*ino = strtoull(spec, &end, 10);
 	if (*end == 0 && *ino)
 		return 0;
-	if (stat(spec, &st) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: cannot open '%s': %s", key, spec, strerror(e));
-		return -e;
-	}
-	*ino = st.st_ino;
-	return 0;
+	e = netns_file(spec, ino, why, sizeof(why));
+	if (e)
+		snprintf(err, errlen, "%s: %s", key, why);
+	return e > 0 ? -EINVAL : e;
 }
 
 int hl_fill_cgroup_filter(struct bpf_map *map, const struct hl_strlist *cgroups, const char *key,

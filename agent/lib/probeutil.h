@@ -15,6 +15,7 @@
 #include "maputil.h"
 
 struct bpf_object;
+struct hl_config;
 struct bpf_link;
 
 /*
@@ -70,6 +71,15 @@ void hl_links_destroy(struct hl_links *l); /* idempotent */
  * in the message written to err.
  */
 int hl_resolve_netns(const char *spec, const char *key, uint64_t *ino, char *err, size_t errlen);
+/*
+ * For a probe's validate: a network-namespace path in the config (key,
+ * e.g. "probes.napi.network_namespace") that exists but is not a network
+ * namespace (/etc/passwd, /proc/1/ns/mnt) is -EINVAL with
+ * "FILE:LINE:COLUMN: ... (key '...')" in err. A path that cannot be opened
+ * now passes: the probe's start reports it (the probe is then off).
+ */
+int hl_validate_netns(const struct hl_config *cfg, const char *spec, const char *key, char *err,
+		      size_t errlen);
 
 struct bpf_map;
 struct hl_strlist;

@@ -161,6 +161,13 @@ static bool drops_enabled(const struct hl_config *cfg)
 	return drops_conf(cfg)->enabled;
 }
 
+/* A namespace path that is not a network namespace is a config error. */
+static int drops_validate(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	return hl_validate_netns(cfg, drops_conf(cfg)->network_namespace,
+				 "probes.drops.network_namespace", err, errlen);
+}
+
 static void drops_check(const struct hl_config *cfg, FILE *f)
 {
 	const struct hl_drops_conf *c = drops_conf(cfg);
@@ -391,6 +398,7 @@ const struct hl_probe_ops hl_drops_probe = {
 	.enabled = drops_enabled,
 	.check = drops_check,
 	.start = drops_start,
+	.validate = drops_validate,
 	.collect = drops_collect,
 	.stop = drops_stop,
 };

@@ -50,6 +50,13 @@ static bool napi_enabled(const struct hl_config *cfg)
 	return napi_conf(cfg)->enabled;
 }
 
+/* A namespace path that is not a network namespace is a config error. */
+static int napi_validate(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	return hl_validate_netns(cfg, napi_conf(cfg)->network_namespace,
+				 "probes.napi.network_namespace", err, errlen);
+}
+
 static const char *napi_unavailable(void)
 {
 	if (!hl_kernel_btf())
@@ -252,6 +259,7 @@ const struct hl_probe_ops hl_napi_probe = {
 	.enabled = napi_enabled,
 	.check = napi_check,
 	.start = napi_start,
+	.validate = napi_validate,
 	.collect = napi_collect,
 	.stop = napi_stop,
 };

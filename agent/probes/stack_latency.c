@@ -753,6 +753,13 @@ static bool stack_latency_enabled(const struct hl_config *cfg)
 	return stack_latency_conf(cfg)->enabled;
 }
 
+/* A namespace path that is not a network namespace is a config error. */
+static int stack_latency_validate(const struct hl_config *cfg, char *err, size_t errlen)
+{
+	return hl_validate_netns(cfg, stack_latency_conf(cfg)->filters.network_namespace,
+				 "probes.stack_latency.filters.network_namespace", err, errlen);
+}
+
 static void stack_latency_check(const struct hl_config *cfg, FILE *f)
 {
 	struct hl_stage_plan plan[HL_STAGE_COUNT];
@@ -801,6 +808,7 @@ const struct hl_probe_ops hl_stack_latency_probe = {
 	.check = stack_latency_check,
 	.report = stack_latency_report,
 	.start = stack_latency_start,
+	.validate = stack_latency_validate,
 	.collect = stack_latency_collect,
 	.stop = stack_latency_stop,
 };

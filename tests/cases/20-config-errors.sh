@@ -43,6 +43,30 @@ bad 'agent:\n  log_level: info\n  log_level: debug\n' "3:3: duplicate key 'log_l
 bad 'agent: [1, 2\n' "2:1: YAML syntax error:"
 ok "$n bad configs rejected with their positions"
 
+# What a built-in exporter refuses at start, --check refuses at the key (the
+# run and --check agree), and a network namespace path that is another file.
+n0=$n
+bad 'exporters:\n  - {type: otlp_http, endpoint: "ftp://x"}\n' "2:33: invalid endpoint: expected an http:// or https:// URL (key 'exporters[0].endpoint')"
+bad 'exporters:\n  - type: otlp_http\n    endpoint: "http://x/\\r\\nHost: y"\n' "3:15: invalid endpoint: the URL holds a control character"
+bad 'exporters:\n  - type: otlp_http\n    headers:\n      x-a: "token\\r\\nX-Injected: 1"\n' "4:12: header 'x-a': the value holds control characters"
+bad 'exporters:\n  - type: otlp_http\n    headers: {"X A:": v}\n' "3:15: header 'X A:': not a valid header name"
+bad 'exporters:\n  - {type: statsd, address: "[::1"}\n' "2:29: address '[::1': expected [IPv6 address]:port (key 'exporters[0].address')"
+bad 'exporters:\n  - type: stdout\n  - {type: statsd, address: "127.0.0.1:0"}\n' "3:29: address '127.0.0.1:0': port must be 1..65535 (key 'exporters[1].address')"
+bad 'exporters:\n  - {type: statsd, address: "127.0.0.1:70000"}\n' "2:29: address '127.0.0.1:70000': port must be 1..65535"
+# --check resolves a statsd name (the start would fail on it too)
+bad 'exporters:\n  - type: statsd\n    address: no-such-host.invalid:8125\n' "3:14: cannot resolve 'no-such-host.invalid': "
+bad 'probes:\n  napi: {network_namespace: /etc/passwd}\n' "2:29: '/etc/passwd' is not a network namespace but a regular file"
+bad 'probes:\n  stack_latency:\n    filters: {network_namespace: /proc/self/ns/mnt}\n' "3:34: '/proc/self/ns/mnt' is a mount namespace, not a network namespace (key 'probes.stack_latency.filters.network_namespace')"
+ok "$((n - n0)) exporter values and namespace files refused by --check at their keys"
+
+# The same values stop the run at the same place (not at the exporter item).
+printf 'exporters:\n  - {type: otlp_http, endpoint: "ftp://x"}\n' >"$TMP/run.yaml"
+rc=0
+timeout 20 "$HOSTLAT" --config "$TMP/run.yaml" >/dev/null 2>"$TMP/run.err" || rc=$?
+[ $rc -eq 2 ] && grep -qF "$TMP/run.yaml:2:33: invalid endpoint" "$TMP/run.err" ||
+	{ cat "$TMP/run.err" >&2; fail "the run: exit $rc, not the key's position"; }
+ok "the run refuses the value at its key"
+
 rc=0
 "$HOSTLAT" --config "$TMP/missing.yaml" 2>"$TMP/missing.err" || rc=$?
 [ $rc -eq 2 ] || fail "missing config: exit $rc, want 2"

@@ -6,8 +6,11 @@
  * Markdown reference.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -20,6 +23,7 @@
 #include "netaddr.h"
 #include "napi.h"
 #include "probes.h"
+#include "probeutil.h"
 #include "runqueue.h"
 #include "softirq.h"
 #include "stack_latency.h"
@@ -888,6 +892,13 @@ static const struct {
 	 "bad.yaml:4:18:", "expected an unsigned integer, got 'abc'"},
 	{"probes:\n  stack_latency:\n    filters:\n      pids: [42, 42]\n",
 	 "bad.yaml:4:18:", "42 is listed twice"},
+	/* the first item at fault, whatever the fault */
+	{"probes:\n  stack_latency:\n    filters:\n      pids: [1, 2, 1, x, 2]\n",
+	 "bad.yaml:4:20:", "1 is listed twice"},
+	{"probes:\n  stack_latency:\n    filters:\n      pids: [1, x, 1]\n",
+	 "bad.yaml:4:17:", "expected an unsigned integer, got 'x'"},
+	{"probes:\n  stack_latency:\n    filters:\n      pids: [3, 2, 0, 3]\n",
+	 "bad.yaml:4:20:", "0 is out of range 1..4194304"},
 	{"probes:\n  stack_latency:\n    filters:\n      pids: 42\n",
 	 "bad.yaml:4:13:", "expected a list of unsigned integers, got '42'"},
 	{"probes:\n  stack_latency:\n    filters:\n      interfaces: [eth0, \"\"]\n",
@@ -1036,6 +1047,40 @@ static const struct {
 	 "bad.yaml:4:17:", "0 is out of range 1..1024 (key 'exporters[0].queue_size')"},
 	{"exporters: {type: stdout}\n",
 	 "bad.yaml:1:12:", "expected a list of exporters, got a mapping"},
+	/* what the built-in exporters refuse at start is refused at load, at the key */
+	{"exporters:\n  - {type: otlp_http, endpoint: \"ftp://x\"}\n", "bad.yaml:2:33:",
+	 "invalid endpoint: expected an http:// or https:// URL (key 'exporters[0].endpoint')"},
+	{"exporters:\n  - {type: otlp_http, endpoint: \"http://x/\\r\\nHost: y\"}\n",
+	 "bad.yaml:2:33:", "invalid endpoint: the URL holds a control character"},
+	{"exporters:\n  - {type: otlp_http, endpoint: \"localhost:4318\"}\n",
+	 "bad.yaml:2:33:", "invalid endpoint: expected an http:// or https:// URL"},
+	{"exporters:\n  - type: otlp_http\n    headers: {\"X A:\": v}\n", "bad.yaml:3:15:",
+	 "header 'X A:': not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only) (key "
+	 "'exporters[0].headers.X A:')"},
+	{"exporters:\n  - type: otlp_http\n    headers: {\"a\\nb\": v}\n",
+	 "bad.yaml:3:15:", "header 'a?b': not a valid header name"},
+	{"exporters:\n  - type: otlp_http\n    headers: {a: \"v\\r\\nb: c\"}\n", "bad.yaml:3:18:",
+	 "header 'a': the value holds control characters (a line break?) (key "
+	 "'exporters[0].headers.a')"},
+	{"exporters:\n  - type: otlp_http\n    headers: {a: v, A: w}\n", "bad.yaml:3:21:",
+	 "header 'A' is given twice (also as 'a'; names ignore case) (key "
+	 "'exporters[0].headers.A')"},
+	{"exporters:\n  - type: otlp_http\n    headers:\n      Content-Type: text/plain\n",
+	 "bad.yaml:4:7:", "header 'Content-Type': set by the exporter itself"},
+	{"exporters:\n  - type: otlp_http\n    headers: {a: \"@flie:/x\"}\n", "bad.yaml:3:18:",
+	 "a value starting with @ must be @file:PATH, @env:VAR or @@ (a literal @)"},
+	{"exporters:\n  - type: otlp_http\n    headers: {a: \"@file:\"}\n",
+	 "bad.yaml:3:18:", "header 'a': @file: needs a path (key 'exporters[0].headers.a')"},
+	{"exporters:\n  - type: otlp_http\n    headers: {a: \"@env:HL_TEST_UNSET\"}\n",
+	 "bad.yaml:3:18:", "header 'a': environment variable 'HL_TEST_UNSET' is not set"},
+	{"exporters:\n  - {type: statsd, address: \"[::1\"}\n", "bad.yaml:2:29:",
+	 "address '[::1': expected [IPv6 address]:port (key 'exporters[0].address')"},
+	{"exporters:\n  - {type: statsd, address: \"::1:8125\"}\n",
+	 "bad.yaml:2:29:", "write an IPv6 address in brackets"},
+	{"exporters:\n  - {type: statsd, address: \"h:0\"}\n",
+	 "bad.yaml:2:29:", "address 'h:0': port must be 1..65535 (key 'exporters[0].address')"},
+	{"exporters:\n  - type: stdout\n  - {type: statsd, address: \"h:70000\"}\n",
+	 "bad.yaml:3:29:", "address 'h:70000': port must be 1..65535 (key 'exporters[1].address')"},
 	/* YAML syntax and documents */
 	{"agent:\n  interval: 1s\n log_level: info\n", "bad.yaml:3:2:", "YAML syntax error: "},
 	{"agent: [1, 2\n", "bad.yaml:2:1:",
@@ -1054,6 +1099,7 @@ static void test_bad(void)
 {
 	size_t rows = sizeof(bad_configs) / sizeof(bad_configs[0]);
 
+	unsetenv("HL_TEST_UNSET");
 	CHECK(rows >= 20, "only %zu bad rows", rows);
 	for (size_t i = 0; i < rows; i++) {
 		struct hl_config c;
@@ -1503,6 +1549,393 @@ static void test_diff(void)
 	hl_config_free(&b);
 }
 
+/* ---- limits: nesting depth, file size, file kinds --------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* prefix, then n times open, then n times close (when given). */
+static char *nested(const char *prefix, size_t n, const char *open, const char *close)
+{
+	size_t pl = strlen(prefix), ol = strlen(open), cl = close ? strlen(close) : 0;
+	char *t = malloc(pl + n * (ol + cl) + 2), *p = t;
+
+	if (!t)
+		return NULL;
+	memcpy(p, prefix, pl);
+	p += pl;
+	for (size_t i = 0; i < n; i++, p += ol)
+		memcpy(p, open, ol);
+	for (size_t i = 0; i < n && close; i++, p += cl)
+		memcpy(p, close, cl);
+	strcpy(p, "\n");
+	return t;
+}
+
+static void expect_load(const char *what, const char *text, int want, const char *prefix,
+			const char *msg)
+{
+	struct hl_config c;
+	char err[1024] = "";
+	int e = text ? load(&c, text, err, sizeof(err)) : -ENOMEM;
+
+	CHECK(e == want, "%s: returned %d (%s)", what, e, err);
+	CHECK(!prefix || !strncmp(err, prefix, strlen(prefix)), "%s: '%s' does not start with '%s'",
+	      what, err, prefix);
+	CHECK(!msg || strstr(err, msg), "%s: '%s' lacks '%s'", what, err, msg);
+	hl_config_free(&c);
+}
+
+static void test_depth(void)
+{
+	static const char deep_msg[] =
+		"mappings and lists nest deeper than 64 levels, the limit of a config file";
+	char *t;
+	double t0;
+
+	CHECK(HL_CONFIG_MAX_DEPTH == 64, "depth limit %d", HL_CONFIG_MAX_DEPTH);
+	/* agent's mapping is level 1: 63 more levels load, then fail on their type */
+	t = nested("agent: ", 63, "[", "]");
+	expect_load("63 lists", t, -EINVAL, "bad.yaml:1:8: expected a mapping, got a list", NULL);
+	free(t);
+	/* the 64th list is level 65, at column 8 + 63 */
+	t = nested("agent: ", 64, "[", "]");
+	expect_load("64 lists", t, -EINVAL, "bad.yaml:1:71: ", deep_msg);
+	free(t);
+	/* unclosed: the depth is found before the syntax error */
+	t = nested("agent: ", 100, "{a: ", NULL);
+	expect_load("unclosed mappings", t, -EINVAL, "bad.yaml:1:", deep_msg);
+	free(t);
+	t = nested("", 70, "- ", NULL);
+	expect_load("block lists", t, -EINVAL, "bad.yaml:1:129: ", deep_msg);
+	free(t);
+	/* block mappings: level L starts on line L, column L */
+	{
+		char *b = malloc(70 * 72 + 2), *p = b;
+
+		for (int i = 0; i < 70; i++)
+			p += sprintf(p, "%*sk%d:\n", i, "", i);
+		expect_load("block mappings", b, -EINVAL, "bad.yaml:65:65: ", deep_msg);
+		free(b);
+	}
+	/* 100k levels in 200 kB: refused at once, not after libyaml's quadratic minute */
+	t0 = now_s();
+	t = nested("agent: ", 100000, "[", "]");
+	expect_load("100k lists", t, -EINVAL, "bad.yaml:1:71: ", deep_msg);
+	free(t);
+	CHECK(now_s() - t0 < 2.0, "100k lists took %.2f s", now_s() - t0);
+	/* many collections side by side are not deep */
+	{
+		size_t n = 20000;
+		char *w = malloc(n * 4 + 64), *p = w;
+
+		p += sprintf(p, "resource: {attributes: {a: b}}\nx: [");
+		for (size_t i = 0; i < n; i++)
+			p += sprintf(p, "[],");
+		strcpy(p, "]\n");
+		expect_load("wide", w, -EINVAL, "bad.yaml:2:1: unknown key 'x'", NULL);
+		free(w);
+	}
+}
+
+static void test_file_limits(void)
+{
+	char dir[] = "/tmp/hostlat-test-limits.XXXXXX", path[256], fifo[256], want[512], err[512];
+	struct hl_config c;
+	double t0;
+	FILE *f;
+	int e;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp failed");
+		return;
+	}
+	CHECK(HL_CONFIG_MAX_BYTES == 1024 * 1024, "size limit %d", HL_CONFIG_MAX_BYTES);
+	/* exactly the limit loads; one byte more does not */
+	snprintf(path, sizeof(path), "%s/big.yaml", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL, "create %s", path);
+	if (f) {
+		for (int i = 0; i < HL_CONFIG_MAX_BYTES / 64; i++)
+			fprintf(f, "#%62d\n", i);
+		fclose(f);
+	}
+	e = hl_config_load(&c, path, err, sizeof(err));
+	CHECK(e == 0, "file of the limit: %d %s", e, err);
+	hl_config_free(&c);
+	f = fopen(path, "a");
+	if (f) {
+		fputc('\n', f);
+		fclose(f);
+	}
+	e = hl_config_load(&c, path, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: the file is larger than 1048576 bytes", path);
+	CHECK(e == -EFBIG && !strcmp(err, want), "file over the limit: %d '%s'", e, err);
+	CHECK(is_empty(&c), "file over the limit: config not empty");
+	unlink(path);
+
+	/* a FIFO nobody writes to: refused at once (alarm: a hang fails the test) */
+	snprintf(fifo, sizeof(fifo), "%s/fifo.yaml", dir);
+	CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+	alarm(20);
+	t0 = now_s();
+	e = hl_config_load(&c, fifo, err, sizeof(err));
+	alarm(0);
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", fifo);
+	CHECK(e == -EINVAL && !strcmp(err, want), "FIFO: %d '%s'", e, err);
+	CHECK(now_s() - t0 < 1.0, "FIFO: took %.2f s", now_s() - t0);
+	CHECK(is_empty(&c), "FIFO: config not empty");
+	unlink(fifo);
+
+	e = hl_config_load(&c, "/dev/null", err, sizeof(err));
+	CHECK(e == -EINVAL && !strcmp(err, "/dev/null: not a regular file (a character device)"),
+	      "/dev/null: %d '%s'", e, err);
+	/* a symbolic link to a regular file is fine */
+	snprintf(path, sizeof(path), "%s/real.yaml", dir);
+	snprintf(fifo, sizeof(fifo), "%s/link.yaml", dir);
+	write_file(path, "agent: {interval: 2s}\n");
+	CHECK(symlink(path, fifo) == 0, "symlink");
+	e = hl_config_load(&c, fifo, err, sizeof(err));
+	CHECK(e == 0 && c.agent.interval_ns == 2 * SEC_NS, "symlink: %d %s", e, err);
+	hl_config_free(&c);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* ---- positions after loading ----------------------------------------------------- */
+
+static void test_where(void)
+{
+	static const char text[] = "agent:\n"
+				   "  interval: 2s\n"
+				   "probes:\n"
+				   "  napi: {network_namespace: /proc/self/ns/net}\n"
+				   "exporters:\n"
+				   "  - type: stdout\n"
+				   "  - type: otlp_http\n"
+				   "    headers: {a: b, c: \"@@d\"}\n";
+	static const struct {
+		const char *key, *want;
+	} rows[] = {
+		{"agent.interval", "w.yaml:2:13"},
+		{"agent", "w.yaml:2:3"},
+		{"probes.napi.network_namespace", "w.yaml:4:29"},
+		{"probes.napi.enabled", "w.yaml:4:9"},		/* a default: its section */
+		{"probes.stack_latency.enabled", "w.yaml:4:3"}, /* the probes mapping */
+		{"exporters[0].output", "w.yaml:6:5"},		/* a default: its item */
+		{"exporters[1].headers.c", "w.yaml:8:24"},
+		{"exporters[1].headers.x", "w.yaml:8:14"},
+		{"exporters[1]", "w.yaml:7:5"},
+		{"exporters[2].name", "w.yaml:6:3"}, /* no such item: the list */
+		{"resource.attributes", "w.yaml"},   /* not in the file */
+	};
+	struct hl_config c;
+	char err[512], buf[64];
+	int e = hl_config_load_string(&c, text, strlen(text), "w.yaml", err, sizeof(err));
+
+	CHECK(e == 0, "where: %s", err);
+	for (size_t i = 0; !e && i < sizeof(rows) / sizeof(rows[0]); i++)
+		CHECK(!strcmp(hl_config_where(&c, rows[i].key, buf, sizeof(buf)), rows[i].want),
+		      "where '%s': '%s', want '%s'", rows[i].key, buf, rows[i].want);
+	/* defaults are not positions: the embedded config has none for its defaults */
+	hl_config_free(&c);
+	e = hl_config_load_string(&c, "", 0, "empty.yaml", err, sizeof(err));
+	CHECK(e == 0 && c.n_where == 0, "empty: %d entries", (int)c.n_where);
+	CHECK(!strcmp(hl_config_where(&c, "exporters[0].output", buf, sizeof(buf)), "empty.yaml"),
+	      "empty: '%s'", buf);
+	hl_config_free(&c);
+}
+
+/* ---- checks that need the running system (--check) -------------------------------- */
+
+static void expect_system(const char *text, int want, const char *prefix, const char *msg)
+{
+	struct hl_config c;
+	char err[1024] = "";
+	int e = load(&c, text, err, sizeof(err));
+
+	CHECK(e == 0, "system: load: %s (%s)", err, text);
+	if (e)
+		return;
+	e = hl_config_check_system(&c, err, sizeof(err));
+	CHECK(e == want, "system: %d (%s) for %s", e, err, text);
+	CHECK(!prefix || !strncmp(err, prefix, strlen(prefix)), "system: '%s' does not start '%s'",
+	      err, prefix);
+	CHECK(!msg || strstr(err, msg), "system: '%s' lacks '%s'", err, msg);
+	CHECK(!strchr(err, '\n'), "system: newline in '%s'", err);
+	hl_config_free(&c);
+}
+
+static void test_check_system(void)
+{
+	char dir[] = "/tmp/hostlat-test-system.XXXXXX", path[256], fifo[256], text[1024];
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp failed");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/token", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	write_file(path, "Bearer t0ken\n");
+	CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+
+	expect_system("", 0, NULL, NULL);
+	expect_system("exporters:\n  - {type: statsd, address: \"127.0.0.1:9\"}\n"
+		      "  - {type: statsd, address: \"[::1]:9\"}\n  - type: statsd\n",
+		      0, NULL, NULL);
+	/* the name is looked up: the position and key of the address */
+	expect_system("exporters:\n  - type: stdout\n  - type: statsd\n"
+		      "    address: no-such-host.invalid:8125\n",
+		      -EINVAL, "bad.yaml:4:14: cannot resolve 'no-such-host.invalid': ",
+		      "(key 'exporters[1].address')");
+	snprintf(text, sizeof(text),
+		 "exporters:\n  - type: otlp_http\n    headers:\n      a: \"@file:%s\"\n"
+		 "      b: \"@@file:%s\"\n",
+		 path, fifo);
+	expect_system(text, 0, NULL, NULL);
+	snprintf(text, sizeof(text),
+		 "exporters:\n  - type: otlp_http\n    headers:\n      a: \"@file:%s\"\n"
+		 "      b: \"@file:%s\"\n",
+		 path, fifo);
+	alarm(20);
+	expect_system(text, -EINVAL, "bad.yaml:5:10: cannot read '",
+		      "': not a regular file (a FIFO) "
+		      "(key 'exporters[0].headers.b')");
+	alarm(0);
+	snprintf(text, sizeof(text), "exporters:\n  - {type: otlp_http, ca_file: %s/none.pem}\n",
+		 dir);
+	expect_system(text, -EINVAL, "bad.yaml:2:32: cannot read '",
+		      "none.pem': No such file or directory (key 'exporters[0].ca_file')");
+	snprintf(text, sizeof(text), "exporters:\n  - {type: otlp_http, key_file: %s}\n", fifo);
+	expect_system(text, -EINVAL, "bad.yaml:2:33: ", "not a regular file (a FIFO)");
+	snprintf(text, sizeof(text), "exporters:\n  - {type: otlp_http, cert_file: %s}\n", path);
+	expect_system(text, 0, NULL, NULL);
+	snprintf(text, sizeof(text), "exporters:\n  - {type: stdout, output: %s/no/dir/m.jsonl}\n",
+		 dir);
+	expect_system(text, -EINVAL, "bad.yaml:2:28: cannot create '", "No such file or directory");
+	snprintf(text, sizeof(text), "exporters:\n  - {type: stdout, output: %s}\n", dir);
+	expect_system(text, -EINVAL, "bad.yaml:2:28: ", "Is a directory");
+	snprintf(text, sizeof(text), "exporters:\n  - {type: stdout, output: %s/new.jsonl}\n", dir);
+	expect_system(text, 0, NULL, NULL);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* stdout to a FIFO: refused at once without a reader, written with one. */
+static void test_stdout_fifo(void)
+{
+	char dir[] = "/tmp/hostlat-test-fifo.XXXXXX", fifo[256], err[256];
+	struct hl_stdout_conf c = {.format = HL_STDOUT_JSON};
+	void *st;
+	int rd;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp failed");
+		return;
+	}
+	snprintf(fifo, sizeof(fifo), "%s/out", dir);
+	CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+	c.output = fifo;
+	alarm(20);
+	err[0] = 0;
+	st = hl_stdout_exporter.init(&c, err, sizeof(err));
+	CHECK(!st && strstr(err, "cannot open '") &&
+		      strstr(err, "' for appending: a FIFO that nobody reads"),
+	      "FIFO without a reader: '%s'", err);
+	hl_stdout_exporter.shutdown(st);
+	rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	CHECK(rd >= 0, "open the FIFO to read");
+	st = hl_stdout_exporter.init(&c, err, sizeof(err));
+	CHECK(st, "FIFO with a reader: '%s'", err);
+	hl_stdout_exporter.shutdown(st);
+	alarm(0);
+	if (rd >= 0)
+		close(rd);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+/* ---- network namespace files ---------------------------------------------------------- */
+
+static void test_netns_files(void)
+{
+	static const struct {
+		const char *path, *msg; /* msg NULL: passes */
+	} rows[] = {
+		{"/proc/self/ns/net", NULL},
+		{"/etc/passwd",
+		 "bad.yaml:3:24: '/etc/passwd' is not a network namespace but a regular file "
+		 "(expected a namespace file such as /var/run/netns/NAME or /proc/PID/ns/net) (key "
+		 "'probes.napi.network_namespace')"},
+		{"/proc/self/ns/mnt",
+		 "bad.yaml:3:24: '/proc/self/ns/mnt' is a mount namespace, not a network namespace "
+		 "(key 'probes.napi.network_namespace')"},
+		{"/tmp", "bad.yaml:3:24: '/tmp' is not a network namespace but a directory"},
+		{"/dev/null", "bad.yaml:3:24: '/dev/null' is not a network namespace but a device"},
+		/* absent now: the probe's start reports it (the probe is off) */
+		{"/var/run/netns/hostlat-test-none", NULL},
+	};
+	char text[256], err[512];
+	struct stat st;
+	uint64_t ino;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct hl_config c;
+		int e;
+
+		snprintf(text, sizeof(text), "probes:\n  napi:\n    network_namespace: %s\n",
+			 rows[i].path);
+		e = load(&c, text, err, sizeof(err));
+		CHECK(e == 0, "netns %s: load: %s", rows[i].path, err);
+		if (e)
+			continue;
+		err[0] = 0;
+		e = hl_napi_probe.validate(&c, err, sizeof(err));
+		if (rows[i].msg)
+			CHECK(e == -EINVAL && !strncmp(err, rows[i].msg, strlen(rows[i].msg)),
+			      "netns %s: %d '%s', want '%s'", rows[i].path, e, err, rows[i].msg);
+		else
+			CHECK(e == 0, "netns %s: %d '%s'", rows[i].path, e, err);
+		hl_config_free(&c);
+	}
+	/* at start, without a position */
+	CHECK(hl_resolve_netns("/etc/passwd", "k", &ino, err, sizeof(err)) == -EINVAL &&
+		      !strncmp(err, "k: '/etc/passwd' is not a network namespace", 43),
+	      "resolve /etc/passwd: '%s'", err);
+	CHECK(hl_resolve_netns("/var/run/netns/hostlat-test-none", "k", &ino, err, sizeof(err)) ==
+			      -ENOENT &&
+		      strstr(err, "k: cannot open '/var/run/netns/hostlat-test-none'"),
+	      "resolve absent: '%s'", err);
+	CHECK(hl_resolve_netns("/proc/self/ns/net", "k", &ino, err, sizeof(err)) == 0 &&
+		      !stat("/proc/self/ns/net", &st) && ino == st.st_ino,
+	      "resolve /proc/self/ns/net: '%s'", err);
+	/* the other probes with the option check it too */
+	{
+		struct hl_config c;
+		int e = load(&c,
+			     "probes:\n  drops: {network_namespace: /etc/hosts}\n"
+			     "  stack_latency: {filters: {network_namespace: /etc/passwd}}\n",
+			     err, sizeof(err));
+
+		CHECK(e == 0, "two probes: %s", err);
+		CHECK(!e && hl_drops_probe.validate(&c, err, sizeof(err)) == -EINVAL &&
+			      strstr(err, "bad.yaml:2:30: '/etc/hosts' is not"),
+		      "drops: '%s'", err);
+		CHECK(!e && hl_stack_latency_probe.validate(&c, err, sizeof(err)) == -EINVAL &&
+			      strstr(err, "bad.yaml:3:48: '/etc/passwd' is not") &&
+			      strstr(err, "(key 'probes.stack_latency.filters.network_namespace')"),
+		      "stack_latency: '%s'", err);
+		hl_config_free(&c);
+	}
+}
+
 int main(void)
 {
 	test_defaults();
@@ -1519,6 +1952,12 @@ int main(void)
 	test_known_types();
 	test_small_buffers();
 	test_files();
+	test_depth();
+	test_file_limits();
+	test_where();
+	test_check_system();
+	test_stdout_fifo();
+	test_netns_files();
 	test_probe_sections();
 	test_reference();
 	return UNIT_DONE();

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -660,6 +661,23 @@ static void test_init(void)
 		expect_init_error(item, "cannot read");
 	}
 
+	/* A FIFO as a secret or TLS file is refused, never waited on (alarm: no hang). */
+	if (mkfifo(path, 0600) == 0) {
+		char item[256];
+
+		alarm(20);
+		snprintf(item, sizeof(item),
+			 "{type: otlp_http, headers: {authorization: \"@file:%s\"}}", path);
+		expect_init_error(item, "header 'authorization': cannot read '");
+		expect_init_error(item, "': not a regular file (a FIFO)");
+		snprintf(item, sizeof(item), "{type: otlp_http, ca_file: %s}", path);
+		expect_init_error(item, "': not a regular file (a FIFO)");
+		alarm(0);
+		unlink(path);
+	} else {
+		CHECK(0, "mkfifo %s", path);
+	}
+
 	expect_init_error("{type: otlp_http, headers: {a: \"@env:HL_TEST_TOKEN\"}}",
 			  "environment variable 'HL_TEST_TOKEN' is not set");
 	expect_init_error("{type: otlp_http, headers: {a: \"@flie:/x\"}}", "@file:PATH");
@@ -684,6 +702,36 @@ static void test_init(void)
 	expect_desc("{type: otlp_http, ca_file: /dev/full}",
 		    (const char *const[]){"CA file /dev/full", NULL}, NULL);
 	clear_env();
+}
+
+/* A secret file replaced by a FIFO: the re-read before an export keeps the old value. */
+static void test_refresh_fifo(void)
+{
+	char path[] = "/tmp/hostlat-test-secret-XXXXXX", value[300];
+	struct hl_otlp_header_set set = {0};
+	struct hl_kv kv = {.key = "authorization", .value = value};
+	struct hl_kvlist conf = {.v = &kv, .n = 1};
+	char err[256];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0, "mkstemp");
+	if (fd < 0)
+		return;
+	CHECK(write(fd, "Bearer one\n", 11) == 11, "write");
+	close(fd);
+	snprintf(value, sizeof(value), "@file:%s", path);
+	CHECK(hl_otlp_headers_from_config(&set, &conf, err, sizeof(err)) == 0 && set.n == 1 &&
+		      !strcmp(set.v[0].value, "Bearer one"),
+	      "from config: %s", err);
+	unlink(path);
+	CHECK(mkfifo(path, 0600) == 0, "mkfifo");
+	alarm(20);
+	hl_otlp_headers_refresh(&set);
+	alarm(0);
+	CHECK(set.n == 1 && !strcmp(set.v[0].value, "Bearer one") && set.v[0].warned,
+	      "refresh from a FIFO changed the value or did not warn");
+	hl_otlp_header_set_free(&set);
+	unlink(path);
 }
 
 /* Export to a closed port: RETRY, and no header value in the message. */
@@ -934,6 +982,7 @@ int main(void)
 	test_header_list();
 	test_endpoint();
 	test_init();
+	test_refresh_fifo();
 	test_export_refused();
 	test_export_resume();
 	test_raw_hist_json();
