@@ -239,7 +239,7 @@ clean:
 # own sources and exporters/hostlat_exporter.h only, never from agent code.
 PLUGIN_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iexporters -fPIC -fvisibility=hidden
 PLUGINS       := $(BUILD)/plugins/hostlat_csv.so
-TEST_PLUGINS  := $(BUILD)/tests/bad_abi.so $(BUILD)/tests/no_symbol.so
+TEST_PLUGINS  := $(BUILD)/tests/bad_abi.so $(BUILD)/tests/no_symbol.so $(BUILD)/tests/block.so
 
 all: $(PLUGINS)
 unit: $(PLUGINS) $(TEST_PLUGINS)

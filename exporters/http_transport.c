@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP POSTs with libcurl (http_transport.h). */
+/*
+ * HTTP POSTs with libcurl (http_transport.h). Each request runs on a
+ * multi handle polled at most CANCEL_POLL_MS at a time, so that a request
+ * of a stopping pipeline is cancelled (hl_pipeline_cancel_at) whatever
+ * the server does: no answer, or one byte a second.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +15,17 @@
 #include <curl/curl.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "config.h" /* hl_format_duration */
 #include "http_transport.h"
+#include "pipeline.h" /* hl_pipeline_cancel_at */
 
 #define MAX_RETRY_AFTER_S (24 * 3600)
+#define CANCEL_POLL_MS 100
 
 struct hl_http {
 	CURL *curl;
+	CURLM *multi;
 	size_t max_response;
 	char timeout_s[32]; /* for messages */
 	char errbuf[CURL_ERROR_SIZE];
@@ -84,7 +93,9 @@ struct hl_http *hl_http_open(const struct hl_http_conf *c, char *err, size_t err
 	struct hl_http *h = calloc(1, sizeof(*h));
 	long timeout_ms = (long)(c->timeout_ns / 1000000);
 
-	if (!h || !(h->curl = curl_easy_init())) {
+	if (!h || !(h->curl = curl_easy_init()) || !(h->multi = curl_multi_init())) {
+		if (h)
+			curl_easy_cleanup(h->curl);
 		free(h);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -129,6 +140,7 @@ void hl_http_close(struct hl_http *h)
 	if (!h)
 		return;
 	curl_easy_cleanup(h->curl);
+	curl_multi_cleanup(h->multi);
 	free(h->resp);
 	free(h);
 }
@@ -146,9 +158,55 @@ static bool permanent_curl_error(CURLcode rc)
 	}
 }
 
+/*
+ * curl_easy_perform through the multi handle, given up (*cancelled) once
+ * hl_pipeline_cancel_at has passed: checked before the request and at
+ * least every CANCEL_POLL_MS while it runs.
+ */
+static CURLcode perform(struct hl_http *h, bool *cancelled)
+{
+	CURLcode rc = CURLE_GOT_NOTHING;
+	int running = 1;
+
+	*cancelled = false;
+	if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		uint64_t at = hl_pipeline_cancel_at(), now = hl_mono_ns();
+		int ms = CANCEL_POLL_MS, left;
+		CURLMsg *m;
+
+		if (now >= at) {
+			*cancelled = true;
+			rc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+			rc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		if (!running) {
+			while ((m = curl_multi_info_read(h->multi, &left)))
+				if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl)
+					rc = m->data.result;
+			break;
+		}
+		if (at - now < (uint64_t)ms * 1000000ULL)
+			ms = (int)((at - now) / 1000000ULL) + 1;
+		/* returns early on activity, or when a curl timer (timeout) is due */
+		if (curl_multi_poll(h->multi, NULL, 0, ms, NULL) != CURLM_OK) {
+			rc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+	}
+	curl_multi_remove_handle(h->multi, h->curl);
+	return rc;
+}
+
 int hl_http_post(struct hl_http *h, struct curl_slist *headers, const void *body, size_t len,
 		 struct hl_http_response *resp, char *msg, size_t msglen)
 {
+	bool cancelled;
 	CURLcode rc;
 	long code = 0;
 
@@ -159,8 +217,12 @@ int hl_http_post(struct hl_http *h, struct curl_slist *headers, const void *body
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	rc = curl_easy_perform(h->curl);
+	rc = perform(h, &cancelled);
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL); /* the caller frees headers */
+	if (cancelled) {
+		snprintf(msg, msglen, "request cancelled: the exporter is stopping");
+		return -EAGAIN;
+	}
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 	/* a body cut at max_response stops the transfer with a write error */
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->resp_truncated && code)) {

@@ -3,6 +3,8 @@
  * HTTP POSTs over one libcurl easy handle: the URL, TLS files, timeouts,
  * a bounded response body and its Retry-After header. A handle is used by
  * one thread at a time; curl_global_init is the core's (agent/core/main.c).
+ * On a pipeline's thread a request is cancelled when the pipeline stops
+ * (hl_pipeline_cancel_at, agent/core/pipeline.h).
  */
 #ifndef HOSTLAT_HTTP_TRANSPORT_H
 #define HOSTLAT_HTTP_TRANSPORT_H
@@ -39,7 +41,8 @@ struct hl_http_response {
  * POST len bytes of body with the given header lines. 0 when a response
  * came (also one whose body was cut at max_response); else no response,
  * msg says why: -EAGAIN when trying again may help (connection refused,
- * timeout...), -EINVAL when it cannot (a URL or protocol libcurl refuses).
+ * timeout, cancelled...), -EINVAL when it cannot (a URL or protocol libcurl
+ * refuses).
  */
 int hl_http_post(struct hl_http *h, struct curl_slist *headers, const void *body, size_t len,
 		 struct hl_http_response *resp, char *msg, size_t msglen);

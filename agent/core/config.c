@@ -93,6 +93,16 @@ static const struct hl_option agent_options[] = {
 	 .def = "info",
 	 .names = log_level_names,
 	 .help = "log verbosity on standard error (--log-level overrides it)"},
+	{.name = "shutdown_timeout",
+	 .type = HL_OPT_DURATION,
+	 .offset = CFG_OFF(agent.shutdown_timeout_ns),
+	 .def = "10s",
+	 .min = HL_SEC(1),
+	 .max = HL_SEC(600),
+	 .help = "the longest the agent takes to exit after SIGINT/SIGTERM: queued batches get one "
+		 "interval, ending 0.5s before this at the latest, then requests in flight are "
+		 "cancelled; an exporter still busy at this time is abandoned (what it held is "
+		 "counted as dropped)"},
 	{.name = "health",
 	 .type = HL_OPT_SECTION,
 	 .sub = health_options,

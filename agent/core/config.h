@@ -140,7 +140,8 @@ struct hl_config {
 	char *path; /* file it came from, or "<embedded>" */
 	struct {
 		uint64_t interval_ns;
-		int log_level; /* enum hl_log_level */
+		int log_level;		      /* enum hl_log_level */
+		uint64_t shutdown_timeout_ns; /* SIGINT/SIGTERM to exit, at most */
 		struct {
 			char *listen; /* address:port of /healthz and /readyz; NULL: off */
 		} health;

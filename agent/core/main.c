@@ -49,7 +49,20 @@ struct exporter {
 };
 
 /* Self-metrics of the pipelines: one metric per statistic. */
-enum { XS_SENT, XS_FAILED, XS_DROPPED, XS_RETRIES, XS_REJECTED, XS_COUNT };
+enum { XS_SENT, XS_FAILED, XS_DROPPED, XS_RETRIES, XS_REJECTED, XS_THROTTLED, XS_COUNT };
+
+/*
+ * Exporters a SIGHUP replaced (or that a rejected reload had started),
+ * stopping on their own threads: the event loop only looks whether they
+ * have ended (reap_retired), and the exit waits for them with the rest.
+ */
+struct retired {
+	struct exporter *v;
+	size_t n;
+	uint64_t drain_at; /* CLOCK_MONOTONIC ns */
+	bool warned;	   /* that one is still running long after drain_at */
+	struct retired *next;
+};
 
 struct agent {
 	struct hl_config cfg;
@@ -63,6 +76,8 @@ struct agent {
 	struct hl_health *health;   /* agent.health; NULL: off */
 	const char *config_path;    /* --config, read again on SIGHUP; NULL: embedded */
 	bool log_level_fixed;	    /* --log-level given: a reload keeps it */
+	struct retired *retired;    /* replaced exporters still stopping */
+	uint64_t stop_ns;	    /* CLOCK_MONOTONIC ns of SIGINT/SIGTERM; 0: none */
 };
 
 /* The exporters array: the health thread reads it, a SIGHUP reload swaps it. */
@@ -126,9 +141,11 @@ static int start_exporters(struct agent *a)
 		if (!state) {
 			hl_err("agent", "%s:%d:%d: exporter %s: %s", a->cfg.path, ec->line,
 			       ec->column, e->name, err[0] ? err : strerror(errno));
+			hl_plugin_unload(e->plugin);
+			e->plugin = NULL;
 			return -EINVAL;
 		}
-		a->n_exporters++; /* from here on stop_exporters unloads the plugin */
+		a->n_exporters++; /* from here on finish_stop unloads the plugin */
 		e->pipe = hl_pipeline_start(e->name, ops, state, ec);
 		if (!e->pipe) {
 			hl_err("agent", "exporter %s: cannot start its thread", e->name);
@@ -156,17 +173,105 @@ static bool exporters_ready(void *arg, char *why, size_t len)
 	return ready;
 }
 
-static void stop_exporters(struct agent *a, uint64_t drain_ns)
+/* Tell each exporter to stop; nothing waits here. */
+static void begin_stop(struct exporter *v, size_t n, uint64_t drain_at)
 {
-	for (size_t i = 0; i < a->n_exporters; i++) {
-		hl_pipeline_stop(a->exporters[i].pipe, drain_ns);
-		hl_plugin_unload(a->exporters[i].plugin);
+	for (size_t i = 0; i < n; i++)
+		hl_pipeline_stop_begin(v[i].pipe, drain_at);
+}
+
+/*
+ * Wait for each stopping exporter until deadline (0: only look), free
+ * those that ended and unload their modules; with abandon, give up on the
+ * others (their modules stay loaded: their threads may still run them).
+ * Returns how many have not ended (abandoned, with abandon).
+ */
+static size_t finish_stop(struct exporter *v, size_t n, uint64_t deadline, bool abandon)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct exporter *e = &v[i];
+
+		if (e->pipe && !hl_pipeline_wait(e->pipe, deadline) && !abandon) {
+			left++;
+			continue;
+		}
+		if (hl_pipeline_release(e->pipe))
+			hl_plugin_unload(e->plugin);
+		else
+			left++;
+		e->pipe = NULL;
+		e->plugin = NULL;
 	}
-	free(a->exporters);
-	free(a->xs_points);
-	a->exporters = NULL;
-	a->xs_points = NULL;
-	a->n_exporters = 0;
+	return left;
+}
+
+/*
+ * Move exporters (v, n, with their self-metric points) to the retired
+ * list in r (allocated beforehand, so this cannot fail): each gets until
+ * drain_at to send what it queued, on its own thread.
+ */
+static void retire(struct agent *a, struct retired *r, struct exporter *v, size_t n,
+		   struct hl_point *xs_points, uint64_t drain_at)
+{
+	free(xs_points);
+	begin_stop(v, n, drain_at);
+	*r = (struct retired){.v = v, .n = n, .drain_at = drain_at, .next = a->retired};
+	a->retired = r;
+}
+
+/*
+ * Free the retired exporters that have ended (deadline 0: without
+ * waiting); at the exit (abandon), wait until deadline and give up on
+ * the rest. Returns how many were abandoned.
+ */
+static size_t reap_retired(struct agent *a, uint64_t deadline, bool abandon)
+{
+	struct retired **pp = &a->retired;
+	size_t abandoned = 0;
+
+	while (*pp) {
+		struct retired *r = *pp;
+		size_t left = finish_stop(r->v, r->n, deadline, abandon);
+
+		if (abandon)
+			abandoned += left;
+		if (!left || abandon) {
+			*pp = r->next;
+			free(r->v);
+			free(r);
+			continue;
+		}
+		if (!r->warned && hl_mono_ns() > r->drain_at + 10000000000ULL) {
+			hl_warn("agent",
+				"%zu exporter(s) replaced by SIGHUP still busy 10s after their "
+				"deadline: their threads and modules stay until they return",
+				left);
+			r->warned = true;
+		}
+		pp = &r->next;
+	}
+	return abandoned;
+}
+
+/* Statistic k (XS_*) of st. */
+static uint64_t xs_value(const struct hl_pipeline_stats *st, int k)
+{
+	switch (k) {
+	case XS_SENT:
+		return st->sent;
+	case XS_FAILED:
+		return st->failed;
+	case XS_DROPPED:
+		return st->dropped;
+	case XS_RETRIES:
+		return st->retries;
+	case XS_REJECTED:
+		return st->rejected;
+	default:
+		return st->throttled;
+	}
 }
 
 /* hostlat.exporter.* counters, from the pipelines' statistics. */
@@ -186,6 +291,10 @@ static size_t exporter_metrics(struct agent *a, struct hl_metric *out, size_t ma
 		[XS_REJECTED] = {"hostlat.exporter.rejected",
 				 "Data points the receiver refused in partial successes",
 				 "{point}"},
+		[XS_THROTTLED] = {"hostlat.exporter.throttled",
+				  "Hold-offs: a receiver's Retry-After outlasted a batch's retry "
+				  "time; the batch was dropped and nothing sent until it ended",
+				  "{holdoff}"},
 	};
 	size_t m = 0;
 
@@ -200,16 +309,8 @@ static size_t exporter_metrics(struct agent *a, struct hl_metric *out, size_t ma
 			uint64_t v, was;
 
 			hl_pipeline_get_stats(e->pipe, &st);
-			v = k == XS_SENT      ? st.sent
-			    : k == XS_FAILED  ? st.failed
-			    : k == XS_DROPPED ? st.dropped
-			    : k == XS_RETRIES ? st.retries
-					      : st.rejected;
-			was = k == XS_SENT	? e->prev.sent
-			      : k == XS_FAILED	? e->prev.failed
-			      : k == XS_DROPPED ? e->prev.dropped
-			      : k == XS_RETRIES ? e->prev.retries
-						: e->prev.rejected;
+			v = xs_value(&st, k);
+			was = xs_value(&e->prev, k);
 			memset(&pts[i], 0, sizeof(pts[i]));
 			pts[i].attrs[0] = (struct hl_attr){"exporter", e->name};
 			pts[i].n_attrs = 1;
@@ -318,6 +419,88 @@ static void handled_signals(sigset_t *mask)
 	sigaddset(mask, SIGHUP);
 }
 
+/* The signal mask the agent was started with (the commands and --check get it back). */
+static sigset_t start_mask;
+
+/*
+ * From the first instruction on, SIGINT, SIGTERM and SIGHUP are the
+ * agent's to handle (a SIGTERM exits 0), not the default's (killed): they
+ * are blocked from the executable's .preinit_array, which runs before any
+ * library is initialised. Threads inherit the mask, so the signals reach
+ * only the event loop's signalfd.
+ */
+static void block_signals_early(int argc, char **argv, char **envp)
+{
+	sigset_t mask;
+
+	(void)argc;
+	(void)argv;
+	(void)envp;
+	handled_signals(&mask);
+	sigprocmask(SIG_BLOCK, &mask, &start_mask);
+}
+
+typedef void (*preinit_fn)(int, char **, char **);
+__attribute__((section(".preinit_array"), used)) static const preinit_fn preinit =
+	block_signals_early;
+
+/* SIGTERM or SIGINT arrived (blocked, not read yet): its number, else 0. */
+static int stop_pending(void)
+{
+	sigset_t set;
+
+	if (sigpending(&set))
+		return 0;
+	return sigismember(&set, SIGTERM) ? SIGTERM : sigismember(&set, SIGINT) ? SIGINT : 0;
+}
+
+/* Before the event loop runs: a SIGTERM or SIGINT so far stops the agent (exit 0). */
+static bool stopped_early(struct agent *a)
+{
+	int sig = stop_pending();
+
+	if (!sig)
+		return false;
+	a->stop_ns = hl_mono_ns();
+	hl_info("agent", "%s before the agent was running: stopping", strsignal(sig));
+	return true;
+}
+
+/*
+ * Stop every exporter, SIGHUP's retired ones included, within the
+ * shutdown deadline (agent.shutdown_timeout after SIGINT/SIGTERM): the
+ * queues get one interval, ending 0.5 s before the deadline at the latest
+ * (then requests in flight are cancelled); an exporter that has still not
+ * ended at the deadline is abandoned. The probes are detached meanwhile.
+ * Returns how many exporters were abandoned.
+ */
+static size_t shutdown_all(struct agent *a)
+{
+	uint64_t t0 = a->stop_ns ? a->stop_ns : hl_mono_ns();
+	uint64_t timeout = a->cfg.agent.shutdown_timeout_ns, deadline = t0 + timeout;
+	uint64_t drain = a->cfg.agent.interval_ns, lead = 500000000ULL;
+	uint64_t latest = timeout > 2 * lead ? timeout - lead : timeout / 2;
+	size_t abandoned;
+
+	if (drain > latest)
+		drain = latest;
+	begin_stop(a->exporters, a->n_exporters, t0 + drain);
+	for (struct retired *r = a->retired; r; r = r->next)
+		begin_stop(r->v, r->n, t0 + drain);
+	hl_health_stop(a->health);
+	a->health = NULL;
+	hl_probeset_free(a->probes);
+	a->probes = NULL;
+	abandoned = finish_stop(a->exporters, a->n_exporters, deadline, true);
+	abandoned += reap_retired(a, deadline, true);
+	free(a->exporters);
+	free(a->xs_points);
+	a->exporters = NULL;
+	a->xs_points = NULL;
+	a->n_exporters = 0;
+	return abandoned;
+}
+
 /* Collect every iv ns from now on; the first expiry one interval from now. */
 static int arm_timer(int tfd, uint64_t iv)
 {
@@ -332,9 +515,11 @@ static int arm_timer(int tfd, uint64_t iv)
 /*
  * SIGHUP: read the config file again. What can change while the agent runs
  * is applied: agent.interval, agent.log_level (unless --log-level was
- * given), resource and exporters (all restarted when the list changed; the
- * old ones get up to one interval, at most 1 s, to send what they queued);
- * a new interval also moves the health server's staleness limit.
+ * given), agent.shutdown_timeout, resource and exporters (all restarted
+ * when the list changed; the old ones get up to one interval, at most 1 s,
+ * to send what they queued, on their own threads: the event loop never
+ * waits for them); a new interval also moves the health server's
+ * staleness limit.
  * Anything else, the probes above all, needs a restart: the agent drops
  * the capabilities that load probes once they run. A config that does not
  * load, changes such a key, or whose exporters cannot start is rejected
@@ -342,15 +527,18 @@ static int arm_timer(int tfd, uint64_t iv)
  */
 static void reload(struct agent *a, int tfd)
 {
-	static const char *const reloadable[] = {"agent.interval", "agent.log_level", "resource",
-						 "exporters", NULL};
+	static const char *const reloadable[] = {
+		"agent.interval", "agent.log_level", "agent.shutdown_timeout",
+		"resource",	  "exporters",	     NULL,
+	};
 	static const char *const not_exporters[] = {"agent", "resource", NULL};
 	static const char *const not_resource[] = {"agent", "exporters", NULL};
-	struct agent fresh = {0}, old = {0};
+	struct agent fresh = {0};
 	struct hl_config n, tmp;
 	char err[1024], key[256];
 	bool new_exporters, new_resource;
-	uint64_t iv;
+	struct retired *r = NULL;
+	uint64_t iv, drain;
 
 	if (!a->config_path) {
 		hl_warn("agent",
@@ -365,17 +553,27 @@ static void reload(struct agent *a, int tfd)
 	if (hl_config_diff(&a->cfg, &n, reloadable, key, sizeof(key))) {
 		hl_err("agent",
 		       "SIGHUP: config %s rejected, the running one is kept: '%s' changed; only "
-		       "agent.interval, agent.log_level, resource and exporters can change while "
-		       "the agent runs (restart it to apply the rest)",
+		       "agent.interval, agent.log_level, agent.shutdown_timeout, resource and "
+		       "exporters can change while the agent runs (restart it to apply the rest)",
 		       n.path, key);
 		goto out;
 	}
 	new_exporters = hl_config_diff(&a->cfg, &n, not_exporters, key, sizeof(key));
 	new_resource = hl_config_diff(&a->cfg, &n, not_resource, key, sizeof(key));
 	if (new_exporters) {
+		/* Allocated first: retiring either set of exporters cannot fail. */
+		r = calloc(1, sizeof(*r));
+		if (!r) {
+			hl_err("agent", "SIGHUP: config %s rejected, the running one is kept: %s",
+			       n.path, strerror(ENOMEM));
+			goto out;
+		}
 		fresh.cfg = n; /* shares n's exporter list: n.exporters moves to a->cfg below */
+		drain = a->cfg.agent.interval_ns < 1000000000ULL ? a->cfg.agent.interval_ns
+								 : 1000000000ULL;
 		if (start_exporters(&fresh)) {
-			stop_exporters(&fresh, 0);
+			retire(a, r, fresh.exporters, fresh.n_exporters, fresh.xs_points,
+			       hl_mono_ns());
 			hl_err("agent",
 			       "SIGHUP: config %s rejected, the running one is kept: an exporter "
 			       "cannot start (above)",
@@ -383,16 +581,11 @@ static void reload(struct agent *a, int tfd)
 			goto out;
 		}
 		pthread_mutex_lock(&exporters_lock);
-		old.exporters = a->exporters;
-		old.n_exporters = a->n_exporters;
-		old.xs_points = a->xs_points;
+		retire(a, r, a->exporters, a->n_exporters, a->xs_points, hl_mono_ns() + drain);
 		a->exporters = fresh.exporters;
 		a->n_exporters = fresh.n_exporters;
 		a->xs_points = fresh.xs_points;
 		pthread_mutex_unlock(&exporters_lock);
-		stop_exporters(&old, a->cfg.agent.interval_ns < 1000000000ULL
-					     ? a->cfg.agent.interval_ns
-					     : 1000000000ULL);
 		tmp.exporters = a->cfg.exporters;
 		a->cfg.exporters = n.exporters;
 		n.exporters = tmp.exporters; /* freed with n */
@@ -413,6 +606,7 @@ static void reload(struct agent *a, int tfd)
 		}
 	}
 	a->cfg.agent.log_level = n.agent.log_level;
+	a->cfg.agent.shutdown_timeout_ns = n.agent.shutdown_timeout_ns;
 	if (!a->log_level_fixed)
 		hl_log_level = n.agent.log_level;
 	hl_info("agent", "SIGHUP: config %s reloaded: exporting every %.3gs to %zu exporter(s)%s%s",
@@ -469,6 +663,8 @@ static int run_loop(struct agent *a)
 					collect_and_export(a, false);
 					hl_health_beat(a->health);
 				}
+				if (a->retired)
+					reap_retired(a, 0, false);
 			} else if (got[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 
@@ -478,6 +674,7 @@ static int run_loop(struct agent *a)
 					reload(a, tfd);
 					continue;
 				}
+				a->stop_ns = hl_mono_ns();
 				hl_info("agent", "%s: exporting once more and stopping",
 					strsignal((int)si.ssi_signo));
 				collect_and_export(a, true);
@@ -513,7 +710,12 @@ int main(int argc, char **argv)
 	int log_override = -1, c, ret = 1;
 	bool check = false;
 	char err[1024] = "";
+	size_t abandoned;
 
+	/* Signals are blocked since block_signals_early; the commands get them back. */
+	if (argc > 1 && (!strcmp(argv[1], "traffic") || !strcmp(argv[1], "ping") ||
+			 !strcmp(argv[1], "respond")))
+		sigprocmask(SIG_SETMASK, &start_mask, NULL);
 	if (argc > 1 && !strcmp(argv[1], "traffic"))
 		return hl_traffic_cli(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "ping"))
@@ -577,6 +779,10 @@ int main(int argc, char **argv)
 		hl_warn("agent", "config %s: users other than root can change it: %s", config_path,
 			err);
 
+	if (!check && stopped_early(&a)) {
+		ret = 0;
+		goto out;
+	}
 	a.probes = hl_probeset_new(hl_probes);
 	if (!a.probes) {
 		hl_err("agent", "out of memory");
@@ -590,6 +796,7 @@ int main(int argc, char **argv)
 	}
 
 	if (check) {
+		sigprocmask(SIG_SETMASK, &start_mask, NULL);
 		/* What the exporters need at start: files, host names (a lookup). */
 		if (hl_config_check_system(&a.cfg, err, sizeof(err))) {
 			fprintf(stderr, "hostlat: error: config: %s\n", err);
@@ -620,17 +827,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* Before any thread exists: threads inherit the mask, so the signals
-	 * reach only the event loop's signalfd. */
-	{
-		sigset_t mask;
-
-		handled_signals(&mask);
-		sigprocmask(SIG_BLOCK, &mask, NULL);
-		signal(SIGPIPE, SIG_IGN);
-	}
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	hl_resource_build(&a.resource, &a.cfg.resource.attributes);
+	if (stopped_early(&a)) {
+		ret = 0;
+		goto out;
+	}
 	if (start_exporters(&a)) {
 		ret = EXIT_CONFIG;
 		goto out;
@@ -643,6 +846,10 @@ int main(int argc, char **argv)
 		hl_err("agent", "%s", err);
 		goto out;
 	}
+	if (stopped_early(&a)) {
+		ret = 0;
+		goto out;
+	}
 	if (hl_probeset_start(a.probes, &a.cfg))
 		goto out;
 	hl_privs_drop_after_start(a.probes);
@@ -652,11 +859,13 @@ int main(int argc, char **argv)
 		HOSTLAT_VERSION, a.cfg.agent.interval_ns * 1e-9, a.n_exporters);
 	ret = run_loop(&a);
 out:
-	hl_health_stop(a.health);
-	hl_probeset_free(a.probes);
-	/* The final batch gets at most one interval (capped at 10 s) to leave. */
-	stop_exporters(&a, a.cfg.agent.interval_ns < 10000000000ULL ? a.cfg.agent.interval_ns
-								    : 10000000000ULL);
+	abandoned = shutdown_all(&a);
+	if (abandoned) {
+		/* Their threads may still run in the exporters, libcurl or stdio: exit now. */
+		hl_warn("agent", "exiting with %zu exporter thread(s) abandoned", abandoned);
+		fflush(stderr);
+		_exit(ret);
+	}
 	hl_resource_free(&a.resource);
 	hl_config_free(&a.cfg);
 	hl_kernel_cleanup();

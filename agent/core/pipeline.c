@@ -168,19 +168,32 @@ struct hl_pipeline {
 	uint64_t retry_initial, retry_max, retry_max_elapsed;
 
 	pthread_t thread;
-	bool started;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;	    /* the thread waits on it: a batch, stopping */
+	pthread_cond_t done_cond;   /* hl_pipeline_wait waits on it: the thread ended */
 	struct hl_snapshot **queue; /* ring of capacity cap */
 	uint32_t cap, head, n;
 	bool stopping;
-	uint64_t drain_deadline; /* CLOCK_MONOTONIC ns, when stopping */
+	bool busy;		    /* the thread holds a batch (in export_batch or its backoff) */
+	bool done;		    /* the thread has shut the exporter down and is ending */
+	bool abandoned;		    /* given up on: the thread counts nothing more and ends */
+	uint64_t drain_deadline;    /* CLOCK_MONOTONIC ns, when stopping */
+	uint64_t hold_until;	    /* no export before (a Retry-After that outlasted a batch) */
+	_Atomic uint64_t cancel_at; /* drain_deadline once stopping, read without the lock */
 
 	struct hl_pipeline_stats stats; /* under lock */
 	uint64_t last_log_ns;
 	unsigned int suppressed;
 	uint64_t rng;
+	struct hl_pipeline *next_abandoned;
 };
+
+/* The pipeline whose thread this is (hl_pipeline_cancel_at). */
+static _Thread_local struct hl_pipeline *self;
+
+/* Abandoned pipelines: never freed, kept reachable for the leak checker. */
+static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hl_pipeline *abandoned;
 
 /* Log a failure at most once every 30 s per exporter, saying how many were not logged. */
 static void log_failure(struct hl_pipeline *p, const char *what, const char *msg)
@@ -218,10 +231,22 @@ static uint64_t backoff(struct hl_pipeline *p, unsigned int attempt)
 	return d;
 }
 
+/* Stopping and past the drain deadline; lock held. */
+static bool out_of_time(struct hl_pipeline *p)
+{
+	return p->stopping && hl_mono_ns() >= p->drain_deadline;
+}
+
+/* Stopping, and held off past the drain deadline: nothing can leave any more; lock held. */
+static bool held_to_the_end(struct hl_pipeline *p)
+{
+	return p->stopping && p->hold_until >= p->drain_deadline;
+}
+
 /* Sleep until deadline (monotonic ns), or the drain deadline once stopping; lock held. */
 static void wait_until(struct hl_pipeline *p, uint64_t deadline)
 {
-	for (;;) {
+	while (!p->abandoned) {
 		uint64_t d = deadline;
 		struct timespec ts;
 
@@ -235,6 +260,27 @@ static void wait_until(struct hl_pipeline *p, uint64_t deadline)
 	}
 }
 
+/*
+ * The receiver asked for no request for ns, longer than the batch it
+ * answered could be retried: that batch is dropped (by the caller), and
+ * nothing is sent until then, at most HL_PIPELINE_HOLD_OFF_MAX_NS; lock held.
+ */
+static void hold_off(struct hl_pipeline *p, uint64_t now, uint64_t ns, const char *msg)
+{
+	char d[32], what[128];
+
+	if (ns > HL_PIPELINE_HOLD_OFF_MAX_NS)
+		ns = HL_PIPELINE_HOLD_OFF_MAX_NS;
+	if (now + ns > p->hold_until)
+		p->hold_until = now + ns;
+	p->stats.throttled++;
+	hl_format_duration(ns, d, sizeof(d));
+	snprintf(what, sizeof(what),
+		 "Retry-After beyond the batch's retry time: batch dropped, nothing sent for %s",
+		 d);
+	log_failure(p, what, msg);
+}
+
 /* Export one snapshot with retries; returns with lock held. */
 static void deliver(struct hl_pipeline *p, struct hl_snapshot *s)
 {
@@ -244,12 +290,15 @@ static void deliver(struct hl_pipeline *p, struct hl_snapshot *s)
 	for (;;) {
 		struct hl_export_status st = {0};
 		enum hl_export_result r;
-		uint64_t delay;
+		uint64_t delay, now;
+		bool late;
 
 		pthread_mutex_unlock(&p->lock);
 		r = p->ops->export_batch(p->state, hl_snapshot_batch(s), &st);
 		st.message[sizeof(st.message) - 1] = 0;
 		pthread_mutex_lock(&p->lock);
+		if (p->abandoned)
+			return; /* counted as dropped when it was abandoned */
 		p->stats.bytes += st.bytes;
 		if (r == HL_EXPORT_OK) {
 			p->stats.sent++;
@@ -266,18 +315,28 @@ static void deliver(struct hl_pipeline *p, struct hl_snapshot *s)
 			return;
 		}
 		attempt++;
+		now = hl_mono_ns();
 		delay = backoff(p, attempt);
 		if (st.retry_after_ns > delay)
 			delay = st.retry_after_ns;
-		if ((p->retry_max_elapsed && hl_mono_ns() + delay - first > p->retry_max_elapsed) ||
-		    (p->stopping && hl_mono_ns() + delay > p->drain_deadline)) {
+		late = p->stopping && now + delay > p->drain_deadline;
+		if (late || (p->retry_max_elapsed && now + delay - first > p->retry_max_elapsed)) {
 			p->stats.dropped++;
-			log_failure(p, "batch dropped after retries", st.message);
+			/* A receiver that asked for quiet gets it, also for the next batch. */
+			if (st.retry_after_ns &&
+			    (late || now + st.retry_after_ns - first > p->retry_max_elapsed))
+				hold_off(p, now, st.retry_after_ns, st.message);
+			else if (late)
+				log_failure(p, "batch dropped: the agent is stopping", st.message);
+			else
+				log_failure(p, "batch dropped after retries", st.message);
 			return;
 		}
 		log_failure(p, "export failed, will retry", st.message);
-		wait_until(p, hl_mono_ns() + delay);
-		if (p->stopping && hl_mono_ns() >= p->drain_deadline) {
+		wait_until(p, now + delay);
+		if (p->abandoned)
+			return;
+		if (out_of_time(p)) {
 			p->stats.dropped++;
 			return;
 		}
@@ -285,36 +344,59 @@ static void deliver(struct hl_pipeline *p, struct hl_snapshot *s)
 	}
 }
 
+/* Drop and count what is queued; lock held. */
+static void drop_queued(struct hl_pipeline *p)
+{
+	while (p->n) {
+		hl_snapshot_unref(p->queue[p->head]);
+		p->head = (p->head + 1) % p->cap;
+		p->n--;
+		p->stats.dropped++;
+	}
+}
+
 static void *pipeline_thread(void *arg)
 {
 	struct hl_pipeline *p = arg;
 
+	self = p;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct hl_snapshot *s;
 
-		while (!p->n && !p->stopping)
+		while (!p->n && !p->stopping && !p->abandoned)
 			pthread_cond_wait(&p->cond, &p->lock);
-		if (!p->n)
+		/* Held off by a Retry-After: the queue waits (and overflows, counted). */
+		while (p->n && !p->abandoned && p->hold_until > hl_mono_ns() && !out_of_time(p) &&
+		       !held_to_the_end(p))
+			wait_until(p, p->hold_until);
+		if (p->abandoned || !p->n)
 			break; /* stopping and drained */
-		if (p->stopping && hl_mono_ns() >= p->drain_deadline) {
-			/* out of time: what is left is dropped, and counted */
-			while (p->n) {
-				hl_snapshot_unref(p->queue[p->head]);
-				p->head = (p->head + 1) % p->cap;
-				p->n--;
-				p->stats.dropped++;
-			}
+		if (out_of_time(p) || held_to_the_end(p)) {
+			drop_queued(p); /* out of time: what is left is dropped, and counted */
 			break;
 		}
 		s = p->queue[p->head];
 		p->head = (p->head + 1) % p->cap;
 		p->n--;
+		p->busy = true;
 		deliver(p, s);
+		p->busy = false;
 		pthread_mutex_unlock(&p->lock);
 		hl_snapshot_unref(s);
 		pthread_mutex_lock(&p->lock);
 	}
+	if (p->abandoned) {
+		/* Too late: the agent went on without it; its exporter is left as it is. */
+		pthread_mutex_unlock(&p->lock);
+		return NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	/* Here, not on the stopping thread: a shutdown that blocks is bounded too. */
+	p->ops->shutdown(p->state);
+	pthread_mutex_lock(&p->lock);
+	p->done = true;
+	pthread_cond_broadcast(&p->done_cond);
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
@@ -335,6 +417,7 @@ struct hl_pipeline *hl_pipeline_start(const char *name, const struct hl_exporter
 	p->retry_max = ec->retry_max_ns > p->retry_initial ? ec->retry_max_ns : p->retry_initial;
 	p->retry_max_elapsed = ec->retry_max_elapsed_ns;
 	p->rng = hl_mono_ns() | 1;
+	atomic_init(&p->cancel_at, UINT64_MAX);
 	p->queue = calloc(p->cap, sizeof(*p->queue));
 	if (!p->queue)
 		goto fail;
@@ -342,13 +425,14 @@ struct hl_pipeline *hl_pipeline_start(const char *name, const struct hl_exporter
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->cond, &ca);
+	pthread_cond_init(&p->done_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&p->thread, NULL, pipeline_thread, p)) {
+		pthread_cond_destroy(&p->done_cond);
 		pthread_cond_destroy(&p->cond);
 		pthread_mutex_destroy(&p->lock);
 		goto fail;
 	}
-	p->started = true;
 	return p;
 fail:
 	if (p)
@@ -361,6 +445,7 @@ fail:
 void hl_pipeline_push(struct hl_pipeline *p, struct hl_snapshot *s)
 {
 	pthread_mutex_lock(&p->lock);
+	p->stats.batches++;
 	if (p->n == p->cap) {
 		/* Full: the oldest waiting batch makes room, and is counted. */
 		hl_snapshot_unref(p->queue[p->head]);
@@ -375,26 +460,91 @@ void hl_pipeline_push(struct hl_pipeline *p, struct hl_snapshot *s)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void hl_pipeline_stop(struct hl_pipeline *p, uint64_t drain_ns)
+void hl_pipeline_stop_begin(struct hl_pipeline *p, uint64_t drain_at)
 {
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
+	if (!p->stopping || drain_at < p->drain_deadline)
+		p->drain_deadline = drain_at;
 	p->stopping = true;
-	p->drain_deadline = hl_mono_ns() + drain_ns;
+	atomic_store(&p->cancel_at, p->drain_deadline);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
-	while (p->n) {
-		hl_snapshot_unref(p->queue[p->head]);
-		p->head = (p->head + 1) % p->cap;
-		p->n--;
+}
+
+bool hl_pipeline_wait(struct hl_pipeline *p, uint64_t deadline)
+{
+	bool done;
+
+	if (!p)
+		return true;
+	pthread_mutex_lock(&p->lock);
+	while (!p->done && hl_mono_ns() < deadline) {
+		struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ULL),
+				      .tv_nsec = (long)(deadline % 1000000000ULL)};
+
+		pthread_cond_timedwait(&p->done_cond, &p->lock, &ts);
 	}
-	p->ops->shutdown(p->state);
+	done = p->done;
+	pthread_mutex_unlock(&p->lock);
+	return done;
+}
+
+static void log_stopped(const struct hl_pipeline *p, const struct hl_pipeline_stats *st,
+			const char *how)
+{
+	hl_info("exporter", "%s: %s: %llu batches, %llu sent, %llu dropped", p->name, how,
+		(unsigned long long)st->batches, (unsigned long long)st->sent,
+		(unsigned long long)st->dropped);
+}
+
+bool hl_pipeline_release(struct hl_pipeline *p)
+{
+	struct hl_pipeline_stats st;
+	unsigned int held;
+
+	if (!p)
+		return true;
+	pthread_mutex_lock(&p->lock);
+	if (!p->done) {
+		/* Still inside the exporter: what it holds will never be sent. */
+		held = p->n + (p->busy ? 1 : 0);
+		p->stats.dropped += p->busy ? 1 : 0;
+		drop_queued(p);
+		p->abandoned = true;
+		pthread_cond_broadcast(&p->cond);
+		st = p->stats;
+		pthread_mutex_unlock(&p->lock);
+		pthread_detach(p->thread);
+		pthread_mutex_lock(&abandoned_lock);
+		p->next_abandoned = abandoned;
+		abandoned = p;
+		pthread_mutex_unlock(&abandoned_lock);
+		hl_warn("exporter",
+			"%s: did not stop in time (inside export_batch or shutdown): its thread is "
+			"abandoned, the %u batch%s it held dropped",
+			p->name, held, held == 1 ? "" : "es");
+		log_stopped(p, &st, "abandoned");
+		return false;
+	}
+	st = p->stats;
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	log_stopped(p, &st, "stopped");
+	pthread_cond_destroy(&p->done_cond);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p->queue);
 	free(p);
+	return true;
+}
+
+void hl_pipeline_stop(struct hl_pipeline *p, uint64_t drain_ns)
+{
+	hl_pipeline_stop_begin(p, hl_mono_ns() + drain_ns);
+	hl_pipeline_wait(p, UINT64_MAX);
+	hl_pipeline_release(p);
 }
 
 void hl_pipeline_get_stats(struct hl_pipeline *p, struct hl_pipeline_stats *out)
@@ -415,4 +565,9 @@ int hl_pipeline_ever_sent(struct hl_pipeline *p)
 const char *hl_pipeline_name(const struct hl_pipeline *p)
 {
 	return p->name;
+}
+
+uint64_t hl_pipeline_cancel_at(void)
+{
+	return self ? atomic_load(&self->cancel_at) : UINT64_MAX;
 }

@@ -32,9 +32,10 @@ bad() {
 	[ "$(wc -l <"$f.err")" -eq 1 ] || { cat "$f.err" >&2; fail "config $n: more than one line"; }
 }
 
-bad 'agent:\n  intervall: 5s\n' "2:3: unknown key 'intervall'; valid keys: interval, log_level, health (key 'agent.intervall')"
+bad 'agent:\n  intervall: 5s\n' "2:3: unknown key 'intervall'; valid keys: interval, log_level, shutdown_timeout, health (key 'agent.intervall')"
 bad 'agent:\n  interval: 5ms\n' "2:13: duration '5ms' is out of range 100ms..1h (key 'agent.interval')"
 bad 'agent: {interval: 10}\n' "1:19: invalid duration '10'"
+bad 'agent: { shutdown_timeout: 500ms }\n' "1:28: duration '500ms' is out of range 1s..10m (key 'agent.shutdown_timeout')"
 bad 'probes:\n  stack_latency:\n    histogram_scale: yes\n' "3:22: expected an unsigned integer, got 'yes'"
 bad 'probes:\n  stack_latency:\n    stages: [ip-start, tcp-end]\n' "3:24: unknown name 'tcp-end'"
 bad 'probes:\n  stack_latency:\n    filters: {network_namespace: blue}\n' "3:34: invalid network namespace 'blue'"

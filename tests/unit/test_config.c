@@ -817,8 +817,8 @@ static const struct {
 	{"agnet:\n  interval: 10s\n", "bad.yaml:1:1:",
 	 "unknown key 'agnet'; valid keys: agent, resource, probes, exporters (key 'agnet')"},
 	{"agent:\n  intervall: 5s\n", "bad.yaml:2:3:",
-	 "unknown key 'intervall'; valid keys: interval, log_level, health (key "
-	 "'agent.intervall')"},
+	 "unknown key 'intervall'; valid keys: interval, log_level, shutdown_timeout, health "
+	 "(key 'agent.intervall')"},
 	{"probes:\n  stack_latency:\n    filters:\n      pid: [1]\n", "bad.yaml:4:7:",
 	 "valid keys: interfaces, network_namespace, cgroups, pids, min_queue_length (key "
 	 "'probes.stack_latency.filters.pid')"},
@@ -1307,6 +1307,7 @@ static void test_probe_sections(void)
 static const char *const all_keys[] = {
 	"agent.interval",
 	"agent.log_level",
+	"agent.shutdown_timeout",
 	"agent.health.listen",
 	"resource.attributes",
 	"probes.stack_latency.enabled",

@@ -3,9 +3,14 @@
  * The export pipeline with a scripted in-process exporter: snapshots are
  * deep copies; a full queue drops the oldest batch and counts it; RETRY is
  * retried with backoff (Retry-After wins when longer); DROP is counted;
- * stopping drains within its deadline.
+ * stopping drains within its deadline. A Retry-After beyond the batch's
+ * retry time holds the exporter off; a stopping pipeline tells its
+ * exporter when to cancel; one that does not return is abandoned, what
+ * it held counted, and is never shut down; shutdown runs on the
+ * pipeline's thread.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -250,6 +255,161 @@ static void test_stop_deadline(void)
 	      (unsigned long long)(mono() - t0));
 }
 
+static void test_hold_off(void)
+{
+	struct script s = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			   .results = {HL_EXPORT_RETRY},
+			   .retry_after_ns = {10000000000ULL}, /* 10 s */
+			   .n_results = 1};
+	struct hl_exporter_conf ec = conf(4, 50, 100, 200);
+	struct hl_pipeline *p = hl_pipeline_start("t", &test_ops, &s, &ec);
+	struct hl_pipeline_stats st = {0};
+	uint64_t t0;
+
+	for (uint64_t t = 1; t <= 2; t++) {
+		struct hl_snapshot *snap = make_snapshot(t);
+
+		hl_pipeline_push(p, snap);
+		hl_snapshot_unref(snap);
+	}
+	for (int i = 0; i < 300 && !st.throttled; i++) {
+		usleep(10000);
+		hl_pipeline_get_stats(p, &st);
+	}
+	usleep(500000);
+	hl_pipeline_get_stats(p, &st);
+	CHECK(st.throttled == 1 && st.dropped == 1 && st.sent == 0, "throttled %llu dropped %llu",
+	      (unsigned long long)st.throttled, (unsigned long long)st.dropped);
+	CHECK(s.calls == 1, "%d calls: the second batch was sent during the hold-off", s.calls);
+	/* Stopping ends the hold-off at the drain deadline: the held batch is dropped. */
+	t0 = mono();
+	hl_pipeline_stop_begin(p, mono() + 100000000ULL);
+	CHECK(hl_pipeline_wait(p, mono() + 2000000000ULL), "the held pipeline did not stop");
+	CHECK(mono() - t0 < 1000000000ULL, "stop took %llu ns", (unsigned long long)(mono() - t0));
+	hl_pipeline_get_stats(p, &st);
+	CHECK(st.batches == 2 && st.dropped == 2 && s.calls == 1,
+	      "batches %llu dropped %llu calls %d", (unsigned long long)st.batches,
+	      (unsigned long long)st.dropped, s.calls);
+	CHECK(hl_pipeline_release(p), "release");
+}
+
+/* An exporter that waits for a gate, or for the pipeline's cancellation when cooperative. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool open, cooperative, in_call;
+	uint64_t cancel_before, cancel_during; /* hl_pipeline_cancel_at() at entry, at return */
+	atomic_int shutdowns;
+	pthread_t shutdown_thread;
+};
+
+static enum hl_export_result g_export(void *state, const struct hl_batch *b,
+				      struct hl_export_status *st)
+{
+	struct gate *g = state;
+
+	(void)b;
+	pthread_mutex_lock(&g->lock);
+	g->cancel_before = hl_pipeline_cancel_at();
+	g->in_call = true;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open && !(g->cooperative && mono() >= hl_pipeline_cancel_at())) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+	}
+	g->cancel_during = hl_pipeline_cancel_at();
+	pthread_mutex_unlock(&g->lock);
+	snprintf(st->message, sizeof(st->message), "cancelled");
+	return HL_EXPORT_RETRY;
+}
+
+static void g_shutdown(void *state)
+{
+	struct gate *g = state;
+
+	g->shutdown_thread = pthread_self();
+	atomic_fetch_add(&g->shutdowns, 1);
+}
+
+static const struct hl_exporter_ops gate_ops = {
+	.abi_version = HL_EXPORTER_ABI_VERSION,
+	.name = "gate",
+	.init = t_init,
+	.export_batch = g_export,
+	.shutdown = g_shutdown,
+};
+
+static struct hl_pipeline *gate_pipeline(struct gate *g, int queued)
+{
+	struct hl_exporter_conf ec = conf(4, 10, 10, 0);
+	struct hl_pipeline *p = hl_pipeline_start("gate", &gate_ops, g, &ec);
+
+	for (int i = 0; i < queued; i++) {
+		struct hl_snapshot *snap = make_snapshot((uint64_t)i + 1);
+
+		hl_pipeline_push(p, snap);
+		hl_snapshot_unref(snap);
+	}
+	pthread_mutex_lock(&g->lock);
+	while (!g->in_call)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	return p;
+}
+
+static void test_cancel(void)
+{
+	struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			 .cond = PTHREAD_COND_INITIALIZER,
+			 .cooperative = true};
+	struct hl_pipeline *p = gate_pipeline(&g, 2);
+	struct hl_pipeline_stats st;
+	uint64_t t0 = mono(), drain_at = t0 + 200000000ULL;
+
+	CHECK(hl_pipeline_cancel_at() == UINT64_MAX, "cancel_at off a pipeline's thread");
+	hl_pipeline_stop_begin(p, drain_at);
+	CHECK(hl_pipeline_wait(p, t0 + 3000000000ULL), "a cooperative exporter did not stop");
+	CHECK(mono() - t0 < 1000000000ULL, "stop took %llu ns", (unsigned long long)(mono() - t0));
+	CHECK(g.cancel_before == UINT64_MAX && g.cancel_during == drain_at,
+	      "cancel_at %llu before the stop, %llu after", (unsigned long long)g.cancel_before,
+	      (unsigned long long)g.cancel_during);
+	hl_pipeline_get_stats(p, &st);
+	CHECK(st.batches == 2 && st.dropped == 2 && st.sent == 0,
+	      "batches %llu dropped %llu (in flight + queued)", (unsigned long long)st.batches,
+	      (unsigned long long)st.dropped);
+	CHECK(atomic_load(&g.shutdowns) == 1 && !pthread_equal(g.shutdown_thread, pthread_self()),
+	      "shutdown: %d calls, on the pipeline's thread", atomic_load(&g.shutdowns));
+	CHECK(hl_pipeline_release(p), "release after the thread ended");
+}
+
+static void test_abandon(void)
+{
+	/* static: the abandoned thread may use it after this returns */
+	static struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER,
+				.cond = PTHREAD_COND_INITIALIZER};
+	struct hl_pipeline *p = gate_pipeline(&g, 3);
+	uint64_t t0 = mono();
+
+	hl_pipeline_stop_begin(p, t0 + 100000000ULL);
+	CHECK(!hl_pipeline_wait(p, t0 + 300000000ULL), "a blocked exporter stopped");
+	CHECK(mono() - t0 < 1000000000ULL, "wait took %llu ns", (unsigned long long)(mono() - t0));
+	CHECK(!hl_pipeline_release(p), "a blocked exporter was not abandoned");
+	/* Let it return: the abandoned thread ends without shutting it down. */
+	pthread_mutex_lock(&g.lock);
+	g.open = true;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	usleep(200000);
+	CHECK(atomic_load(&g.shutdowns) == 0, "an abandoned exporter was shut down");
+}
+
 int main(void)
 {
 	test_snapshot();
@@ -257,5 +417,8 @@ int main(void)
 	test_drop_and_queue_full();
 	test_stats_counts();
 	test_stop_deadline();
+	test_hold_off();
+	test_cancel();
+	test_abandon();
 	return UNIT_DONE();
 }
