@@ -15,12 +15,32 @@ _cleanup_cmds=()
 
 on_exit() { _cleanup_cmds+=("$*"); }
 
+# Whatever the test left running in the background ends before its files
+# go: TERM, up to 5 s to exit, then KILL (a daemon still writing into $TMP
+# once made rm fail).
+_reap_children() {
+	local pids _i
+	pids=$(jobs -p)
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill $pids 2>/dev/null
+	for ((_i = 0; _i < 50; _i++)); do
+		# shellcheck disable=SC2086
+		kill -0 $pids 2>/dev/null || break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null
+	wait 2>/dev/null
+}
+
 _cleanup() {
 	local rc=$? _k
 	for ((_k = ${#_cleanup_cmds[@]} - 1; _k >= 0; _k--)); do
 		eval "${_cleanup_cmds[$_k]}" >/dev/null 2>&1 || true
 	done
-	rm -rf "$TMP"
+	_reap_children || true
+	rm -rf "$TMP" 2>/dev/null || { sleep 0.5; rm -rf "$TMP" 2>/dev/null; } || true
 	exit $rc
 }
 trap _cleanup EXIT
