@@ -7,7 +7,9 @@
 # not retried (still every point exactly once), logged, and counted in
 # hostlat.exporter.rejected. Last, every 5th request gets a 503: the batch
 # is retried from the request that failed (the ones already accepted are
-# not sent again), so still every point arrives exactly once.
+# not sent again), so still every point arrives exactly once. Each phase
+# lasts until the receiver's log shows what it is for (the receiver logs
+# the mode it answered each request in), never a fixed time.
 source "$(dirname "$0")/40-otlp-common.sh"
 
 start_receiver
@@ -27,30 +29,47 @@ exporters:
 YAML
 only_probes "$TMP/hostlat.yaml" stack_latency
 
+# answered MODE STATUS: how many requests the receiver answered in MODE with STATUS.
+answered() {
+	"$PY" - "$RCV_LOG" "$1" "$2" <<'PY'
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    if l.strip():
+        r = json.loads(l)
+        n += r.get("mode") == sys.argv[2] and r.get("status") == int(sys.argv[3])
+print(n)
+PY
+}
+# logged MODE STATUS N: at least N such requests.
+logged() { [ "$(answered "$1" "$2")" -ge "$3" ]; }
+
 start_agent "$TMP/hostlat.yaml"
 traffic 20
-sleep 1.5
+wait_for 60 logged ok 200 2 || fail "no batch reached the receiver"
 receiver_mode '{"mode": "partial", "rejected": "3", "errorMessage": "3 points too old"}'
-partial_from=$(n_requests)
 traffic 20
-sleep 2
+wait_for 60 logged partial 200 2 || fail "no partial success was answered"
 receiver_mode '{"mode": "flaky", "every": 5, "code": 503}'
-flaky_from=$(n_requests)
 traffic 20
-sleep 2.5
+wait_for 60 logged flaky 503 2 || fail "no request got a 503"
+# Back to plain successes until a whole batch more (a batch is at most 10
+# requests here) has left: what was being retried is delivered before the stop.
+ok_before=$(answered ok 200)
+receiver_mode '{"mode": "ok"}'
+wait_for 60 logged ok 200 $((ok_before + 11)) || fail "no batch after the flaky phase"
 stop_agent
 grep "exporter" "$TMP/agent.err" || true
 grep -q "larger than max_request_bytes" "$TMP/agent.err" && fail "points were dropped as too large"
 grep -q "otlp-small: the receiver rejected data points: partial success: 3 points rejected: 3 points too old" \
 	"$TMP/agent.err" || fail "the partial success is not logged"
 
-TMP=$TMP "$PY" - "$RCV_LOG" "$TMP/metrics.jsonl" "$partial_from" "$flaky_from" <<'PY'
+TMP=$TMP "$PY" - "$RCV_LOG" "$TMP/metrics.jsonl" <<'PY'
 import collections, os, sys
 sys.path.insert(0, os.environ["TMP"])
 from rcv import requests, batch_time, stdout_lines, stdout_time
 
 reqs = requests(sys.argv[1])
-partial_from, flaky_from = int(sys.argv[3]), int(sys.argv[4])
 bad = [(r["seq"], r["errors"][:2]) for r in reqs if not r["valid"]]
 if bad:
     sys.exit("invalid requests: %s" % bad)
@@ -63,9 +82,9 @@ def key(p):
 
 got = collections.defaultdict(list)
 n_req = collections.Counter()
-unavailable = [r for r in reqs[flaky_from:] if r["status"] == 503]
-if len(unavailable) < 2:
-    sys.exit("only %d requests got a 503" % len(unavailable))
+unavailable = [r for r in reqs if r["status"] == 503]
+if len(unavailable) < 2 or any(r["mode"] != "flaky" for r in unavailable):
+    sys.exit("503s: %s" % [(r["seq"], r["mode"]) for r in unavailable])
 for r in reqs:
     if r["status"] != 200:
         continue
@@ -89,7 +108,7 @@ print("%d batches, requests per batch %s, every point exactly once (%d requests 
       % (len(lines), sorted(n_req.values()), len(unavailable)))
 if min(n_req.values()) < 2:
     sys.exit("a batch was not split")
-partial = reqs[partial_from:flaky_from]
+partial = [r for r in reqs if r["mode"] == "partial"]
 if not partial or any(r["status"] != 200 for r in partial):
     sys.exit("partial phase: %s" % [r["status"] for r in partial])
 rejected = {}
