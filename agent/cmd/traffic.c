@@ -229,64 +229,6 @@ static void error_line(const char *prefix, const char *msg)
 	fputc('\n', stderr);
 }
 
-#define MAX_CONFIG_BYTES (1024 * 1024)
-
-/*
- * The config at path, opened without blocking and only when it is a
- * regular file (a FIFO would hang the command). 0, or -errno with err.
- */
-static int load_config(struct hl_config *cfg, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	size_t len = 0;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		e = -errno;
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-e));
-		if (fd >= 0)
-			close(fd);
-		return e;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return -EINVAL;
-	}
-	buf = malloc(MAX_CONFIG_BYTES + 1);
-	if (!buf) {
-		close(fd);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	while (len <= MAX_CONFIG_BYTES &&
-	       (n = read(fd, buf + len, MAX_CONFIG_BYTES + 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = -errno;
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-e));
-			close(fd);
-			free(buf);
-			return e;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > MAX_CONFIG_BYTES) {
-		snprintf(err, errlen, "%s: the file is larger than %d bytes", path,
-			 MAX_CONFIG_BYTES);
-		free(buf);
-		return -EFBIG;
-	}
-	e = hl_config_load_string(cfg, buf, len, path, err, errlen);
-	free(buf);
-	return e;
-}
-
 /* The store directory from --dir, else from the config. 0 or exit status. */
 static int store_dir(const char *dir, const char *config, char **out)
 {
@@ -298,8 +240,8 @@ static int store_dir(const char *dir, const char *config, char **out)
 		*out = strdup(dir);
 		return *out ? 0 : 1;
 	}
-	e = config ? load_config(&cfg, config, err, sizeof(err))
-		   : hl_config_load(&cfg, NULL, err, sizeof(err));
+	/* hl_config_load reads only a regular file, without blocking (a FIFO). */
+	e = hl_config_load(&cfg, config, err, sizeof(err));
 	if (e) {
 		fprintf(stderr, "hostlat: error: config: %s\n", err);
 		return EXIT_USAGE;
