@@ -5,13 +5,24 @@
 # then again with HOSTLAT_DISABLE_HOOKS=fentry --expect-kprobe: the stages
 # and functions that have a kprobe hook must run on kprobes.
 # Its logs, --check output and per-item table stay in $BUILD/kernels/NAME/.
+#
+# matrix.sh --cases NAME: the same kernel runs, in one boot, the test cases
+# that tests/kernels/guest-cases.list names (tests/cases/*.sh written to
+# hold on any kernel): each with the kernel's preferred hooks (fentry) and,
+# where the line says `kprobe`, again with HOSTLAT_DISABLE_HOOKS=fentry.
+# Logs in $BUILD/kernels/NAME-cases/.
 # Exit 77 (skipped, with the reason) when the kernel or QEMU cannot be had
 # here; never passes without having run.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-name=${1:?usage: matrix.sh NAME}
-out=$BUILD/kernels/$name
+cases=
+if [ "${1:-}" = --cases ]; then
+	cases=1
+	shift
+fi
+name=${1:?usage: matrix.sh [--cases] NAME}
+out=$BUILD/kernels/$name${cases:+-cases}
 skip() { echo "SKIP: $*"; exit 77; }
 rm -rf "$out" # no earlier run's results stand for this one
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -30,6 +41,22 @@ fi
 echo "kernel $name: $kdir"
 mkdir -p "$out"
 rc=0
+if [ -n "$cases" ]; then
+	# One line per run: CASE [kprobe]; the guest runs them in turn and
+	# prints PASS/FAIL/SKIP per run (a case's output follows a failure).
+	list=$(grep -vE '^[[:space:]]*(#|$)' tests/kernels/guest-cases.list 2>/dev/null) ||
+		skip "tests/kernels/guest-cases.list names no case"
+	rc=0
+	tests/kernels/boot.sh "$kdir" "$out" env BUILD="$BUILD" HOSTLAT="$BUILD/hostlat" \
+		CASES="$list" bash tests/kernels/cases.sh || rc=$?
+	cat "$out/cmd.log" 2>/dev/null
+	[ $rc -eq 0 ] && { echo "ok: kernel $name: the guest cases passed"; exit 0; }
+	grep -n -m1 -E 'BUG:|Oops|general protection|Kernel panic' "$out/console.log" 2>/dev/null &&
+		tail -n +"$(grep -n -m1 -E 'BUG:|Oops|general protection|Kernel panic' "$out/console.log" | cut -d: -f1)" \
+			"$out/console.log" | head -n 40
+	echo "FAIL: kernel $name: guest cases (exit $rc; logs in $out)"
+	exit 1
+fi
 tests/kernels/boot.sh "$kdir" "$out" env BUILD="$BUILD" HOSTLAT="$BUILD/hostlat" \
 	SMOKE_REPORT=/hostlat-out/report.tsv sh -c '
 		SMOKE_ARTIFACTS=/hostlat-out/artifacts bash tests/kernels/smoke.sh --require-all || exit
