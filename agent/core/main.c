@@ -5,6 +5,7 @@
  * batch and hands it to every exporter.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -853,6 +854,9 @@ int main(int argc, char **argv)
 	if (hl_probeset_start(a.probes, &a.cfg))
 		goto out;
 	hl_privs_drop_after_start(a.probes);
+	/* What only the start needed (kernel BTF, object files, verifier logs) goes back. */
+	hl_kernel_release_btf();
+	malloc_trim(0);
 	hl_health_started(a.health, a.probes);
 	a.start_ns = a.prev_ns = hl_unix_ns();
 	hl_info("agent", "hostlat %s running; exporting every %.3gs to %zu exporter(s)",

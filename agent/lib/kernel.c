@@ -587,11 +587,16 @@ void hl_cgroup_label(uint64_t id, char *buf, size_t len, bool *resolved)
 	}
 }
 
-void hl_kernel_cleanup(void)
+void hl_kernel_release_btf(void)
 {
 	btf__free(vmlinux_btf);
 	vmlinux_btf = NULL;
 	btf_tried = false;
+}
+
+void hl_kernel_cleanup(void)
+{
+	hl_kernel_release_btf();
 	cg_cache_clear();
 	free(cg_cache);
 	cg_cache = NULL;

@@ -14,6 +14,11 @@ const struct btf *hl_kernel_btf(void);
 /* Why hl_kernel_btf() is NULL (a sentence), or NULL. */
 const char *hl_kernel_btf_error(void);
 bool hl_kernel_has_func(const char *name);
+/*
+ * Free the kernel's BTF (several MB parsed) once the probes are loaded; a
+ * later hl_kernel_btf() loads it again.
+ */
+void hl_kernel_release_btf(void);
 /* A tp_btf target exists (BTF has btf_trace_<name>). */
 bool hl_kernel_has_tp_btf(const char *name);
 bool hl_kernel_has_enum_value(const char *enum_name, const char *value);
