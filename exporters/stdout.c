@@ -44,10 +44,23 @@ static const struct hl_option stdout_options[] = {
 	{0},
 };
 
+/*
+ * The pretty output shows what changed: a gauge is printed when it is new
+ * or its value moved (this table remembers the last value shown, by a hash
+ * of name and attributes; when it is full, gauges are always printed).
+ */
+#define SEEN_SLOTS 512
+
+struct seen_gauge {
+	uint64_t key; /* 0: free */
+	double value;
+};
+
 struct stdout_state {
 	FILE *f;
 	bool own; /* f was opened by us */
 	bool json, delta;
+	struct seen_gauge seen[SEEN_SLOTS];
 };
 
 static void *stdout_init(const void *conf, char *err, size_t errlen)
@@ -212,6 +225,12 @@ static void print_hist_point(FILE *f, const struct hl_metric *m, const struct hl
 
 	if (!h || !h->count)
 		return;
+	if (h->count == h->zero_count) {
+		fprintf(f, "%s", m->name);
+		print_attrs(f, p);
+		fprintf(f, ": %llu samples, all 0\n", (unsigned long long)h->count);
+		return;
+	}
 	fmt_value(h, hl_hist_quantile(h, 0.50), p50, sizeof(p50));
 	fmt_value(h, hl_hist_quantile(h, 0.90), p90, sizeof(p90));
 	fmt_value(h, hl_hist_quantile(h, 0.99), p99, sizeof(p99));
@@ -229,9 +248,160 @@ static void print_hist_point(FILE *f, const struct hl_metric *m, const struct hl
 	print_bars(f, h);
 }
 
+static const char *attr_of(const struct hl_point *p, const char *key)
+{
+	for (unsigned int a = 0; a < p->n_attrs; a++)
+		if (!strcmp(p->attrs[a].key, key))
+			return p->attrs[a].value;
+	return NULL;
+}
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h ^ 0xff) * 1099511628211ULL;
+}
+
+/* True when the gauge is new or moved since it was last shown. */
+static bool gauge_changed(struct stdout_state *st, const struct hl_metric *m,
+			  const struct hl_point *p)
+{
+	uint64_t k = fnv(14695981039346656037ULL, m->name);
+
+	for (unsigned int a = 0; a < p->n_attrs; a++)
+		k = fnv(fnv(k, p->attrs[a].key), p->attrs[a].value);
+	k |= 1;
+	for (unsigned int i = 0; i < SEEN_SLOTS; i++) {
+		struct seen_gauge *g = &st->seen[(k + i) % SEEN_SLOTS];
+
+		if (g->key == k) {
+			if (g->value == p->gauge)
+				return false;
+			g->value = p->gauge;
+			return true;
+		}
+		if (!g->key) {
+			g->key = k;
+			g->value = p->gauge;
+			return true;
+		}
+	}
+	return true;
+}
+
+/*
+ * Traffic runs: one line per interface and granularity (the samples of the
+ * runs finished in the interval, per direction the peak rate, bursts,
+ * bytes per sample and flows), instead of a histogram per series.
+ */
+#define TRAFFIC_PREFIX "hostlat.traffic."
+#define MAX_TRAFFIC_GROUPS 64
+
+struct traffic_dir {
+	const struct hl_hist *bytes, *flows;
+	double peak;
+	uint64_t bursts;
+};
+
+struct traffic_group {
+	const char *iface, *gran;
+	struct traffic_dir dir[2]; /* receive, transmit */
+	uint64_t ce_bytes, retransmits;
+};
+
+static bool traffic_series(const struct hl_metric *m, const struct hl_point *p)
+{
+	return !strncmp(m->name, TRAFFIC_PREFIX, strlen(TRAFFIC_PREFIX)) &&
+	       attr_of(p, "hostlat.granularity") && attr_of(p, "network.interface.name");
+}
+
+static struct traffic_group *traffic_group(struct traffic_group *g, size_t *n,
+					   const struct hl_point *p)
+{
+	const char *iface = attr_of(p, "network.interface.name");
+	const char *gran = attr_of(p, "hostlat.granularity");
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(g[i].iface, iface) && !strcmp(g[i].gran, gran))
+			return &g[i];
+	if (*n == MAX_TRAFFIC_GROUPS)
+		return NULL;
+	memset(&g[*n], 0, sizeof(g[*n]));
+	g[*n].iface = iface;
+	g[*n].gran = gran;
+	return &g[(*n)++];
+}
+
+static void traffic_add(struct traffic_group *g, const struct hl_metric *m,
+			const struct hl_point *p, bool delta)
+{
+	const char *d = attr_of(p, "network.io.direction");
+	struct traffic_dir *td = &g->dir[d && !strcmp(d, "transmit")];
+	const char *what = m->name + strlen(TRAFFIC_PREFIX);
+	uint64_t v = delta ? p->value_delta : p->value;
+
+	if (!strcmp(what, "sample.bytes"))
+		td->bytes = delta ? p->delta : p->cumulative;
+	else if (!strcmp(what, "flows"))
+		td->flows = delta ? p->delta : p->cumulative;
+	else if (!strcmp(what, "peak.rate"))
+		td->peak = p->gauge;
+	else if (!strcmp(what, "bursts"))
+		td->bursts = v;
+	else if (!strcmp(what, "ecn.ce.bytes"))
+		g->ce_bytes = v;
+	else if (!strcmp(what, "retransmits"))
+		g->retransmits = v;
+}
+
+static void print_traffic_dir(FILE *f, const char *name, const struct traffic_dir *td)
+{
+	char peak[32], p99[32], mx[32], flows[32];
+	const struct hl_hist *b = td->bytes;
+
+	if (!b || b->count == b->zero_count) {
+		fprintf(f, "  %s idle", name);
+		return;
+	}
+	fmt_plain(td->peak, peak, sizeof(peak));
+	fmt_plain(hl_hist_quantile(b, 0.99), p99, sizeof(p99));
+	fmt_plain(b->has_max ? (double)b->max_ns : hl_hist_quantile(b, 1.0), mx, sizeof(mx));
+	fmt_plain(td->flows && td->flows->count ? hl_hist_quantile(td->flows, 1.0) : 0, flows,
+		  sizeof(flows));
+	fprintf(f, "  %s peak %sB/s, %llu burst%s, bytes/sample p99 %s max %s, flows <=%s", name,
+		peak, (unsigned long long)td->bursts, td->bursts == 1 ? "" : "s", p99, mx, flows);
+}
+
+static void print_traffic(FILE *f, const struct traffic_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct hl_hist *rx = g[i].dir[0].bytes, *tx = g[i].dir[1].bytes;
+		uint64_t samples = rx ? rx->count : tx ? tx->count : 0;
+
+		if (!samples)
+			continue; /* no run of this granularity ended in the interval */
+		fprintf(f, "traffic %s %s: %llu samples;", g[i].iface, g[i].gran,
+			(unsigned long long)samples);
+		if ((!rx || rx->count == rx->zero_count) && (!tx || tx->count == tx->zero_count)) {
+			fprintf(f, " idle\n");
+			continue;
+		}
+		print_traffic_dir(f, "receive", &g[i].dir[0]);
+		print_traffic_dir(f, ";", &g[i].dir[1]);
+		if (g[i].ce_bytes || g[i].retransmits)
+			fprintf(f, "; ECN CE %llu bytes, %llu retransmits",
+				(unsigned long long)g[i].ce_bytes,
+				(unsigned long long)g[i].retransmits);
+		fputc('\n', f);
+	}
+}
+
 static void print_pretty(struct stdout_state *st, const struct hl_batch *b)
 {
 	time_t t = (time_t)(b->time_unix_ns / 1000000000ULL);
+	struct traffic_group groups[MAX_TRAFFIC_GROUPS];
+	size_t n_groups = 0, quiet = 0;
 	struct tm tm;
 	char when[64];
 	FILE *f = st->f;
@@ -247,9 +417,19 @@ static void print_pretty(struct stdout_state *st, const struct hl_batch *b)
 		for (size_t j = 0; j < m->n_points; j++) {
 			const struct hl_point *p = &m->points[j];
 			uint64_t v = st->delta ? p->value_delta : p->value;
+			struct traffic_group *g;
 
+			if (traffic_series(m, p) && (g = traffic_group(groups, &n_groups, p))) {
+				traffic_add(g, m, p, st->delta);
+				continue;
+			}
 			switch (m->kind) {
 			case HL_METRIC_EXPHIST:
+				/* Cumulative: a series with nothing new is counted, not shown. */
+				if (!st->delta && p->delta && !p->delta->count) {
+					quiet++;
+					break;
+				}
 				print_hist_point(f, m, p, st->delta);
 				break;
 			case HL_METRIC_COUNTER:
@@ -260,6 +440,10 @@ static void print_pretty(struct stdout_state *st, const struct hl_batch *b)
 				fprintf(f, " %llu\n", (unsigned long long)v);
 				break;
 			case HL_METRIC_GAUGE:
+				if (!gauge_changed(st, m, p)) {
+					quiet++;
+					break;
+				}
 				fprintf(f, "%s", m->name);
 				print_attrs(f, p);
 				fprintf(f, " %g\n", p->gauge);
@@ -267,6 +451,9 @@ static void print_pretty(struct stdout_state *st, const struct hl_batch *b)
 			}
 		}
 	}
+	print_traffic(f, groups, n_groups);
+	if (quiet)
+		fprintf(f, "(%zu series unchanged, not shown)\n", quiet);
 	fputc('\n', f);
 }
 
