@@ -361,7 +361,7 @@ static void print_traffic_dir(FILE *f, const char *name, const struct traffic_di
 	const struct hl_hist *b = td->bytes;
 
 	if (!b || b->count == b->zero_count) {
-		fprintf(f, "  %s idle", name);
+		fprintf(f, " %s idle", name);
 		return;
 	}
 	fmt_plain(td->peak, peak, sizeof(peak));
@@ -369,7 +369,7 @@ static void print_traffic_dir(FILE *f, const char *name, const struct traffic_di
 	fmt_plain(b->has_max ? (double)b->max_ns : hl_hist_quantile(b, 1.0), mx, sizeof(mx));
 	fmt_plain(td->flows && td->flows->count ? hl_hist_quantile(td->flows, 1.0) : 0, flows,
 		  sizeof(flows));
-	fprintf(f, "  %s peak %sB/s, %llu burst%s, bytes/sample p99 %s max %s, flows <=%s", name,
+	fprintf(f, " %s peak %sB/s, %llu burst%s, bytes/sample p99 %s max %s, flows <=%s", name,
 		peak, (unsigned long long)td->bursts, td->bursts == 1 ? "" : "s", p99, mx, flows);
 }
 
@@ -388,7 +388,8 @@ static void print_traffic(FILE *f, const struct traffic_group *g, size_t n)
 			continue;
 		}
 		print_traffic_dir(f, "receive", &g[i].dir[0]);
-		print_traffic_dir(f, ";", &g[i].dir[1]);
+		fputc(';', f);
+		print_traffic_dir(f, "transmit", &g[i].dir[1]);
 		if (g[i].ce_bytes || g[i].retransmits)
 			fprintf(f, "; ECN CE %llu bytes, %llu retransmits",
 				(unsigned long long)g[i].ce_bytes,
