@@ -357,7 +357,7 @@ static void traffic_add(struct traffic_group *g, const struct hl_metric *m,
 
 static void print_traffic_dir(FILE *f, const char *name, const struct traffic_dir *td)
 {
-	char peak[32], p99[32], mx[32], flows[32];
+	char peak[32], mx[32], flows[32];
 	const struct hl_hist *b = td->bytes;
 
 	if (!b || b->count == b->zero_count) {
@@ -365,12 +365,12 @@ static void print_traffic_dir(FILE *f, const char *name, const struct traffic_di
 		return;
 	}
 	fmt_plain(td->peak, peak, sizeof(peak));
-	fmt_plain(hl_hist_quantile(b, 0.99), p99, sizeof(p99));
 	fmt_plain(b->has_max ? (double)b->max_ns : hl_hist_quantile(b, 1.0), mx, sizeof(mx));
 	fmt_plain(td->flows && td->flows->count ? hl_hist_quantile(td->flows, 1.0) : 0, flows,
 		  sizeof(flows));
-	fprintf(f, " %s peak %sB/s, %llu burst%s, bytes/sample p99 %s max %s, flows <=%s", name,
-		peak, (unsigned long long)td->bursts, td->bursts == 1 ? "" : "s", p99, mx, flows);
+	fprintf(f, " %s peak %sB/s, %llu burst%s, %llu busy samples, max %s bytes, flows <=%s",
+		name, peak, (unsigned long long)td->bursts, td->bursts == 1 ? "" : "s",
+		(unsigned long long)(b->count - b->zero_count), mx, flows);
 }
 
 static void print_traffic(FILE *f, const struct traffic_group *g, size_t n)

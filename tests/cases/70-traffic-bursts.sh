@@ -27,6 +27,7 @@ probes:
     store: { dir: $TMP/store }
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
+  - { type: stdout, format: pretty, output: $TMP/pretty.txt }
 YAML
 only_traffic "$TMP/hostlat.yaml"
 start_agent_in "$NS_B" "$TMP/hostlat.yaml"
@@ -109,4 +110,9 @@ for d, name in (("rx", "receive"), ("tx", "transmit")):
     cands = [max(s["bytes"] for s in r[d]) * 1e9 / r["gran_ns"] for r in allruns]
     assert any(abs(peaks[name] - c) < 1 for c in cands), (peaks, cands)
 PY
+# The pretty screen: a run is one line per interface and granularity, with
+# its bursts in both directions, and no traffic histogram is printed.
+grep -E "^traffic $VETH_B 1ms: [0-9]+ samples; receive peak [0-9.]+[kMG]?B/s, [1-9][0-9]* bursts?, .*; transmit peak .*[1-9][0-9]* bursts?," \
+	"$TMP/pretty.txt" | head -n 2 | grep . || { cat "$TMP/pretty.txt"; fail "pretty: no one-line traffic run with bursts"; }
+! grep -q '^hostlat.traffic.sample.bytes' "$TMP/pretty.txt" || fail "pretty: traffic histograms printed"
 ok "bursts sampled in 1 ms slots, both directions"
