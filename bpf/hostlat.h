@@ -24,7 +24,22 @@ enum hl_drop_reason {
 	HL_DROP_FUTURE,	       /* stamp later than now (clock step) */
 	HL_DROP_TX_TSTAMP,     /* skb carries a transmit delivery time */
 	HL_DROP_MAP_FULL,      /* no room for a new group-by key */
+	HL_DROP_HOL_BLOCKED,   /* TCP read that may have waited behind a lost segment */
 	HL_DROP_REASON_COUNT,
+};
+
+/*
+ * Series ids past the stages in the stage histogram maps: standing-queue
+ * episodes at the socket-read stages (bpf/sockstate.h). A duration series
+ * holds each ended episode's length; an episodes series one 0 ns sample per
+ * episode started (its count is the episode count).
+ */
+enum hl_sq_series {
+	HL_SQ_TCP_DURATION = HL_STAGE_COUNT,
+	HL_SQ_UDP_DURATION,
+	HL_SQ_TCP_EPISODES,
+	HL_SQ_UDP_EPISODES,
+	HL_SQ_SERIES_END,
 };
 
 /* Group-by flags (rodata group_by). */

@@ -332,6 +332,8 @@ static __always_inline void record_sk_skb(__u32 stage, const struct sock *sk,
 	record(stage, skb_tstamp(skb, kp), ifindex, sk_netns(sk, kp), 0);
 }
 
+#include "sockstate.h" /* per-socket state: HOL-blocked reads, standing queues */
+
 /* A socket read, in the reading task's context. */
 static __always_inline void record_read(__u32 stage, const struct sock *sk, __u64 tstamp,
 					__u32 ifindex, bool kp)
@@ -346,9 +348,14 @@ static __always_inline void record_read(__u32 stage, const struct sock *sk, __u6
 		ifindex = sk_rx_ifindex(sk, kp);
 	if (!iface_match(ifindex))
 		return;
+	if (stage == HL_STAGE_TCP_SOCK_READ && hl_hol_blocked(sk, kp)) {
+		count(stage, HL_CNT_DROP0 + HL_DROP_HOL_BLOCKED);
+		return;
+	}
 	if (group_by & HL_GROUP_CGROUP)
 		cgroup = bpf_get_current_cgroup_id();
 	record(stage, tstamp, ifindex, sk_netns(sk, kp), cgroup);
+	hl_standing_queue(stage, sk, tstamp, cgroup, kp);
 }
 
 /* The UDP read: skb_consume_udp(sk, skb, len) after a datagram was copied. */

@@ -901,6 +901,8 @@ static int parse_durlist(struct ctx *c, const struct hl_option *o, const yaml_no
 	return 0;
 }
 
+static void free_options(const struct hl_option *opts, void *base);
+
 /* Parse node n (present in the document) into option o of base. */
 static int parse_value(struct ctx *c, const struct hl_option *o, const yaml_node_t *n, void *base,
 		       const char *path)
@@ -915,6 +917,30 @@ static int parse_value(struct ctx *c, const struct hl_option *o, const yaml_node
 	case HL_OPT_SECTION:
 		return parse_section(c, o->sub, n, base, path, NULL);
 	case HL_OPT_STRUCT:
+		if (o->optional && n && n->type == YAML_SEQUENCE_NODE)
+			return fail(c, n, path, "expected a mapping, true or false, got a list");
+		if (o->optional && (!n || n->type == YAML_SCALAR_NODE)) {
+			bool on = false;
+
+			if (n && !is_null(n)) {
+				s = scalar(n);
+				on = !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
+				     !strcasecmp(s, "on");
+				if (!on && strcasecmp(s, "false") && strcasecmp(s, "no") &&
+				    strcasecmp(s, "off"))
+					return fail(c, n, path,
+						    "expected a mapping, true or false, got %s",
+						    describe(n, d, sizeof(d)));
+			}
+			if (!on) {
+				if (*(void **)p)
+					free_options(o->sub, *(void **)p);
+				free(*(void **)p);
+				*(void **)p = NULL;
+				return 0;
+			}
+			n = NULL; /* true: every key at its default */
+		}
 		if (!*(void **)p) {
 			*(void **)p = calloc(1, o->size ? o->size : 1);
 			if (!*(void **)p)
@@ -1108,7 +1134,7 @@ static int parse_default(struct ctx *c, const struct hl_option *o, void *base, c
 	int e;
 
 	if (o->type == HL_OPT_SECTION || o->type == HL_OPT_STRUCT)
-		return parse_value(c, o, NULL, base, path);
+		return parse_value(c, o, NULL, base, path); /* an optional struct: NULL */
 	if (!o->def)
 		return 0;
 	dc.doc = &doc;
@@ -2005,7 +2031,7 @@ static void put_type(FILE *f, const struct hl_option *o)
 		break;
 	case HL_OPT_SECTION:
 	case HL_OPT_STRUCT:
-		fprintf(f, "mapping");
+		fprintf(f, o->optional ? "mapping, true or false" : "mapping");
 		break;
 	case HL_OPT_EXPORTERS:
 		fprintf(f, "list of exporters");
@@ -2073,6 +2099,13 @@ static void print_options(FILE *f, const struct hl_option *opts, const char *pre
 		const struct hl_option *o = &opts[i];
 
 		child_path(path, sizeof(path), prefix, o->name);
+		if (o->optional) {
+			fprintf(f, "| `%s` | ", path);
+			put_type(f, o);
+			fprintf(f, " | `false` | ");
+			put_cell(f, o->help ? o->help : "");
+			fprintf(f, " |\n");
+		}
 		if (o->type == HL_OPT_SECTION || o->type == HL_OPT_STRUCT) {
 			print_options(f, o->sub, path);
 			continue;

@@ -44,6 +44,12 @@ struct hl_option {
 	const char *help;	     /* one line for docs */
 	size_t size;		     /* HL_OPT_STRUCT: the struct sub[] fills */
 	/*
+	 * HL_OPT_STRUCT: a feature switched on by writing its mapping. Absent,
+	 * no value or false leaves the pointer NULL (off); true is the mapping
+	 * of defaults. def is ignored.
+	 */
+	bool optional;
+	/*
 	 * Optional, HL_OPT_STRING and each item of HL_OPT_STRLIST: what the
 	 * value means, past its type. Nonzero with the message in why.
 	 */

@@ -25,6 +25,7 @@
 #include "probeutil.h"
 #include "series.h"
 #include "stages.h"
+#include "standing_queue.h"
 #include "stack_latency.h"
 #include "stack_latency.skel.h"
 
@@ -96,6 +97,8 @@ static const char *const drop_reason_names[HL_DROP_REASON_COUNT] = {
 	[HL_DROP_FUTURE] = "future_timestamp",
 	[HL_DROP_TX_TSTAMP] = "tx_timestamp",
 	[HL_DROP_MAP_FULL] = "map_full",
+	/* bpf/sockstate.h */
+	[HL_DROP_HOL_BLOCKED] = "hol_blocked",
 };
 
 struct hl_stack_latency {
@@ -113,6 +116,9 @@ struct hl_stack_latency {
 	struct hl_point *lat_points, *hook_points;
 	struct hl_point event_points[HL_STAGE_COUNT];
 	struct hl_point drop_points[HL_STAGE_COUNT * HL_DROP_REASON_COUNT];
+	struct hl_sq_points sq; /* standing_queue metrics */
+	bool sq_on;
+	uint32_t read_mask; /* socket-read stages measured (standing_queue metrics) */
 };
 
 static const struct hl_stack_latency_conf *stack_latency_conf(const struct hl_config *cfg)
@@ -306,6 +312,33 @@ static int refuse_stages(struct hl_stack_latency *s)
 	return n;
 }
 
+/*
+ * Per-socket state (bpf/sockstate.h): HOL exclusion at tcp-socket-read
+ * unless include_hol_blocked, the standing-queue rule at the read stages
+ * when configured; the kprobe variant's LRU sized only when a read stage
+ * runs on kprobes with either on. Off, the rodata prunes all of it.
+ */
+static void sockstate_configure(struct hl_stack_latency *s, const struct hl_stack_latency_conf *sc,
+				uint32_t mask)
+{
+	const uint32_t tcp = 1U << HL_STAGE_TCP_SOCK_READ, udp = 1U << HL_STAGE_UDP_SOCK_READ;
+	struct stack_latency_bpf__rodata *ro = s->skel->rodata;
+	bool kprobe = false;
+
+	ro->hol_exclude = (mask & tcp) && !sc->include_hol_blocked;
+	s->read_mask = mask & (tcp | udp);
+	s->sq_on = sc->standing_queue && s->read_mask;
+	if (s->sq_on) {
+		ro->sq_target_ns = sc->standing_queue->target_ns;
+		ro->sq_interval_ns = sc->standing_queue->interval_ns;
+	}
+	for (int st = HL_STAGE_TCP_SOCK_READ; st <= HL_STAGE_UDP_SOCK_READ; st++)
+		if ((mask & (1U << st)) && !strcmp(s->plan[st].hook, "kprobe"))
+			kprobe = true;
+	if (kprobe && (ro->hol_exclude || s->sq_on))
+		bpf_map__set_max_entries(s->skel->maps.sockstate_lru, sc->max_sockets);
+}
+
 static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, char *err,
 		     size_t errlen)
 {
@@ -334,6 +367,7 @@ static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, ch
 	ro->filter_cgroups = sc->filters.cgroups.n > 0;
 	ro->filter_pids = sc->filters.pids.n > 0;
 	ro->min_queue_len = sc->filters.min_queue_length;
+	sockstate_configure(s, sc, mask);
 
 	s->max_series = sc->max_groups;
 	s->max_entries = sc->max_bucket_entries;
@@ -341,7 +375,7 @@ static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, ch
 			   s->max_entries);
 	/* Not grouped: the series are the stages, in the dense layout. */
 	if (!sc->group_by)
-		hl_series_set_dense(&s->ss, HL_STAGE_COUNT);
+		hl_series_set_dense(&s->ss, sc->standing_queue ? HL_SQ_SERIES_END : HL_STAGE_COUNT);
 	HL_LATHIST_PREPARE(s->skel, &s->ss);
 	if (sc->filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
 		bpf_map__set_max_entries(s->skel->maps.iface_filter, sc->filters.interfaces.n);
@@ -475,6 +509,7 @@ void hl_stack_latency_stop(struct hl_stack_latency *s)
 	if (s->rx_ts_fd >= 0)
 		close(s->rx_ts_fd);
 	hl_series_set_free(&s->ss);
+	hl_sq_points_free(&s->sq);
 	free(s->lat_points);
 	free(s->hook_points);
 	free(s);
@@ -532,7 +567,7 @@ int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, 
 	size_t m = 0, np = 0;
 	int e;
 
-	if (max < 4)
+	if (max < (s->sq_on ? 6U : 4U))
 		return -ENOSPC;
 	e = collect_histograms(s);
 	if (e)
@@ -547,8 +582,11 @@ int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, 
 		return -ENOMEM;
 	for (size_t i = 0; i < s->ss.n; i++) {
 		struct hl_series *sr = &s->ss.v[i];
-		struct hl_point *p = &s->lat_points[np++];
+		struct hl_point *p;
 
+		if (sr->key.stage >= HL_STAGE_COUNT)
+			continue; /* standing-queue series, below */
+		p = &s->lat_points[np++];
 		hl_point_attr(p, "stage", hl_stage_names[sr->key.stage]);
 		if (sr->key.ifindex)
 			hl_point_attr(p, "network.interface.name", sr->ifname);
@@ -610,6 +648,12 @@ int hl_stack_latency_collect(struct hl_stack_latency *s, struct hl_metric *out, 
 		.points = s->drop_points,
 		.n_points = np,
 	};
+	if (s->sq_on) {
+		e = hl_sq_metrics(&s->sq, &s->ss, s->read_mask, &out[m]);
+		if (e < 0)
+			return e;
+		m += e;
+	}
 	if (!s->hook_points) {
 		s->hook_points = calloc(HL_STAGE_COUNT, sizeof(*s->hook_points));
 		if (!s->hook_points)
@@ -687,6 +731,26 @@ static const struct hl_option filter_options[] = {
 	{0},
 };
 
+static const struct hl_option standing_queue_options[] = {
+	{.name = "target",
+	 .type = HL_OPT_DURATION,
+	 .offset = offsetof(struct hl_standing_queue_conf, target_ns),
+	 .def = "5ms",
+	 .min = 1,
+	 .max = HL_SEC(60),
+	 .help = "a read's sojourn time (now - the packet's receive stamp) above this is above "
+		 "target"},
+	{.name = "interval",
+	 .type = HL_OPT_DURATION,
+	 .offset = offsetof(struct hl_standing_queue_conf, interval_ns),
+	 .def = "100ms",
+	 .min = 1,
+	 .max = HL_SEC(3600),
+	 .help = "above target at every read for this long starts an episode (at least "
+		 "target)"},
+	{0},
+};
+
 static const struct hl_option stack_latency_options[] = {
 	{.name = "enabled",
 	 .type = HL_OPT_BOOL,
@@ -743,6 +807,29 @@ static const struct hl_option stack_latency_options[] = {
 	 .names = group_names,
 	 .help = "split series by receiving interface and/or by the reading task's cgroup "
 		 "(socket-read stages); empty: one series per stage"},
+	{.name = "include_hol_blocked",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(include_hol_blocked),
+	 .def = "false",
+	 .help = "keep tcp-socket-read samples of reads that may have waited behind a lost "
+		 "segment (rcv_ooopack grew; false: counted as dropped, reason hol_blocked)"},
+	{.name = "standing_queue",
+	 .type = HL_OPT_STRUCT,
+	 .offset = OFF(standing_queue),
+	 .size = sizeof(struct hl_standing_queue_conf),
+	 .sub = standing_queue_options,
+	 .optional = true,
+	 .help = "detect standing socket queues at the socket-read stages, per socket, by "
+		 "CoDel's rule (a mapping or true turns it on; false: off)"},
+	{.name = "max_sockets",
+	 .type = HL_OPT_UINT,
+	 .offset = OFF(max_sockets),
+	 .def = "16384",
+	 .min = 64,
+	 .max = 4194304,
+	 .help = "socket-read stages on kprobes: most sockets whose per-socket state (HOL "
+		 "exclusion, standing queue) is kept, least recently read evicted (elsewhere "
+		 "the state lives in the socket)"},
 	{0},
 };
 
@@ -758,6 +845,25 @@ static int stack_latency_validate(const struct hl_config *cfg, char *err, size_t
 {
 	return hl_validate_netns(cfg, stack_latency_conf(cfg)->filters.network_namespace,
 				 "probes.stack_latency.filters.network_namespace", err, errlen);
+}
+
+/* standing_queue: interval at least target. */
+static int stack_latency_check_config(const void *conf, struct hl_config_problem *pb)
+{
+	const struct hl_stack_latency_conf *c = conf;
+	char t[32], i[32];
+
+	if (!c->standing_queue || c->standing_queue->interval_ns >= c->standing_queue->target_ns)
+		return 0;
+	hl_format_duration(c->standing_queue->target_ns, t, sizeof(t));
+	hl_format_duration(c->standing_queue->interval_ns, i, sizeof(i));
+	pb->key = "standing_queue.interval";
+	pb->near = "standing_queue";
+	snprintf(pb->msg, sizeof(pb->msg),
+		 "the standing-queue interval (%s) is shorter than its target (%s): a queue must "
+		 "stand above target for at least target",
+		 i, t);
+	return -EINVAL;
 }
 
 static void stack_latency_check(const struct hl_config *cfg, FILE *f)
@@ -809,6 +915,7 @@ const struct hl_probe_ops hl_stack_latency_probe = {
 	.report = stack_latency_report,
 	.start = stack_latency_start,
 	.validate = stack_latency_validate,
+	.check_config = stack_latency_check_config,
 	.collect = stack_latency_collect,
 	.stop = stack_latency_stop,
 };

@@ -23,6 +23,12 @@ struct hl_stack_latency_filters {
 	uint32_t min_queue_length;
 };
 
+/* probes.stack_latency.standing_queue (CoDel's rule per socket at the reads) */
+struct hl_standing_queue_conf {
+	uint64_t target_ns;
+	uint64_t interval_ns;
+};
+
 struct hl_stack_latency_conf {
 	bool enabled;
 	uint32_t stages; /* bit per enum hl_stage */
@@ -31,7 +37,10 @@ struct hl_stack_latency_conf {
 	uint32_t max_groups;	     /* `max_series`: kernel map bound for group-by keys */
 	uint32_t max_bucket_entries; /* kernel per-bucket counter map capacity */
 	struct hl_stack_latency_filters filters;
-	uint32_t group_by; /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
+	uint32_t group_by;			       /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
+	bool include_hol_blocked;		       /* keep TCP reads blocked behind a loss */
+	struct hl_standing_queue_conf *standing_queue; /* NULL: off */
+	uint32_t max_sockets; /* kprobe variant: sockets with per-socket state */
 };
 
 struct hl_stack_latency;

@@ -1322,6 +1322,11 @@ static const char *const all_keys[] = {
 	"probes.stack_latency.filters.pids",
 	"probes.stack_latency.filters.min_queue_length",
 	"probes.stack_latency.group_by",
+	"probes.stack_latency.include_hol_blocked",
+	"probes.stack_latency.standing_queue",
+	"probes.stack_latency.standing_queue.target",
+	"probes.stack_latency.standing_queue.interval",
+	"probes.stack_latency.max_sockets",
 	"probes.traffic.enabled",
 	"probes.traffic.interfaces",
 	"probes.traffic.granularities",
@@ -1394,7 +1399,7 @@ static size_t count_leaves(const struct hl_option *opts)
 
 	for (size_t i = 0; opts && opts[i].name; i++)
 		n += opts[i].type == HL_OPT_SECTION || opts[i].type == HL_OPT_STRUCT
-			     ? count_leaves(opts[i].sub)
+			     ? count_leaves(opts[i].sub) + opts[i].optional /* its own row */
 			     : 1;
 	return n;
 }
