@@ -14,6 +14,8 @@ const struct btf *hl_kernel_btf(void);
 /* Why hl_kernel_btf() is NULL (a sentence), or NULL. */
 const char *hl_kernel_btf_error(void);
 bool hl_kernel_has_func(const char *name);
+/* name is a function in the BTF of a loaded module. */
+bool hl_kernel_module_has_func(const char *name);
 /* A tp_btf target exists (BTF has btf_trace_<name>). */
 bool hl_kernel_has_tp_btf(const char *name);
 bool hl_kernel_has_enum_value(const char *enum_name, const char *value);
