@@ -9,6 +9,7 @@
 /* Network-stack latency stages, in the order packets meet them. */
 enum hl_stage {
 	HL_STAGE_IP_START = 0,
+	HL_STAGE_CONNTRACK, /* PREROUTING, after ip_rcv_core: the packet meets connection tracking */
 	HL_STAGE_TCP_START,
 	HL_STAGE_UDP_START,
 	HL_STAGE_TCP_SOCK_ENQUEUED,

@@ -31,8 +31,15 @@ enum hl_xr_type {
 #define HL_XR_F_USER (1U << 3)	  /* the agent has refreshed the user part */
 #define HL_XR_F_PCT (1U << 4)	  /* stack_pct_ns: percentiles of an exported interval */
 
-#define HL_XR_STAGES 7 /* HL_STAGE_COUNT (hostlat.h) */
-#define HL_XR_PCTS 3   /* p50, p90, p99 */
+/*
+ * The stages a version-1 reply carries, in this wire order: ip-start,
+ * tcp-start, udp-start, tcp/udp-socket-enqueued, tcp/udp-socket-read.
+ * Stages added to enum hl_stage later (conntrack) are not on the wire;
+ * hl_xr_stage() maps a wire slot to its enum hl_stage (hostlat.h).
+ */
+#define HL_XR_STAGES 7
+#define hl_xr_stage(slot) ((slot) < HL_STAGE_CONNTRACK ? (slot) : (slot) + 1)
+#define HL_XR_PCTS 3 /* p50, p90, p99 */
 
 struct hl_xr_msg {
 	__be32 magic; /* HL_XR_MAGIC */

@@ -596,3 +596,7 @@ int BPF_PROG(hl_tp_sock_recv_length, struct sock *sk, int ret, int flags)
 		record_read(HL_STAGE_TCP_SOCK_READ, sk, ts, p->ifindex, false);
 	return 0;
 }
+
+/* ---- conntrack ---------------------------------------------------------------- */
+
+#include "stack_conntrack.h"

@@ -89,7 +89,7 @@ struct {
 
 struct sums {
 	struct hl_xr_stats st;
-	__u64 stack[HL_STAGE_COUNT];
+	__u64 stack[HL_XR_STAGES]; /* wire order */
 	__u64 drops, rx_runs, rx_ns;
 };
 
@@ -124,8 +124,8 @@ static long sum_cpu(__u32 cpu, void *data)
 	}
 	if (have_stack) {
 #pragma unroll
-		for (int i = 0; i < HL_STAGE_COUNT; i++) {
-			k = i * HL_CNT_PER_STAGE + HL_CNT_EVENTS;
+		for (int i = 0; i < HL_XR_STAGES; i++) {
+			k = hl_xr_stage(i) * HL_CNT_PER_STAGE + HL_CNT_EVENTS;
 			v = bpf_map_lookup_percpu_elem(&stack_counters, &k, cpu);
 			if (v)
 				s->stack[i] += *v;
@@ -178,7 +178,7 @@ static __always_inline void fill(struct hl_xr_msg *m, const struct sums *s,
 	m->net_rx_runs = bpf_cpu_to_be64(s->rx_runs);
 	m->net_rx_ns = bpf_cpu_to_be64(s->rx_ns);
 #pragma unroll
-	for (int i = 0; i < HL_STAGE_COUNT; i++)
+	for (int i = 0; i < HL_XR_STAGES; i++)
 		m->stack_events[i] = bpf_cpu_to_be64(s->stack[i]);
 	if (have_stack)
 		flags |= HL_XR_F_STACK;

@@ -230,7 +230,8 @@ static int send_request(struct ping *p)
 	return 0;
 }
 
-static const char *const stage_short[HL_STAGE_COUNT] = {
+static const char *const stage_short[HL_XR_STAGES] = {
+	/* wire order */
 	"ip", "tcp", "udp", "tcp-enq", "udp-enq", "tcp-read", "udp-read",
 };
 
@@ -247,7 +248,7 @@ static void print_text(const struct ping *p, uint64_t rtt, const struct hl_ping_
 		       m->load_milli[1] / 1e3, m->load_milli[2] / 1e3, m->mem_available_kb / 1024.0,
 		       m->user_age_ns / 1e9);
 	if (m->flags & HL_XR_F_PCT) {
-		for (int s = 0; s < HL_STAGE_COUNT; s++)
+		for (int s = 0; s < HL_XR_STAGES; s++)
 			if (m->stack_pct_ns[s][2])
 				printf(" %s_p99=%.1fus", stage_short[s],
 				       m->stack_pct_ns[s][2] / 1e3);
@@ -288,8 +289,9 @@ static void print_json(uint64_t rtt, const struct hl_ping_reply *m)
 	}
 	if (flags & HL_XR_F_STACK) {
 		a = cJSON_AddObjectToObject(o, "stack_events");
-		for (int s = 0; a && s < HL_STAGE_COUNT; s++)
-			cJSON_AddNumberToObject(a, hl_stage_names[s], (double)m->stack_events[s]);
+		for (int s = 0; a && s < HL_XR_STAGES; s++)
+			cJSON_AddNumberToObject(a, hl_stage_names[hl_xr_stage(s)],
+						(double)m->stack_events[s]);
 	} else {
 		cJSON_AddNullToObject(o, "stack_events");
 	}
@@ -308,8 +310,8 @@ static void print_json(uint64_t rtt, const struct hl_ping_reply *m)
 		static const char *const names[HL_XR_PCTS] = {"p50", "p90", "p99"};
 
 		a = cJSON_AddObjectToObject(o, "stack_percentiles_ns");
-		for (int s = 0; a && s < HL_STAGE_COUNT; s++) {
-			cJSON *st = cJSON_AddObjectToObject(a, hl_stage_names[s]);
+		for (int s = 0; a && s < HL_XR_STAGES; s++) {
+			cJSON *st = cJSON_AddObjectToObject(a, hl_stage_names[hl_xr_stage(s)]);
 
 			for (int k = 0; st && k < HL_XR_PCTS; k++)
 				cJSON_AddNumberToObject(st, names[k],

@@ -26,6 +26,7 @@
 #include "health.h"
 #include "hostlat_exporter.h"
 #include "kernel.h"
+#include "nflink.h"
 #include "log.h"
 #include "pipeline.h"
 #include "plugin.h"
@@ -361,7 +362,7 @@ static void collect_and_export(struct agent *a, bool final)
 }
 
 /*
- * HOSTLAT_DISABLE_HOOKS=fentry,kprobe: hooks not to use even where the
+ * HOSTLAT_DISABLE_HOOKS=fentry,kprobe,netfilter: hooks not to use even where the
  * kernel has them (a kernel whose trampolines or kprobes misbehave, or a
  * test of the fallbacks). -1 with a message for an unknown name.
  */
@@ -377,10 +378,12 @@ static int disable_hooks(const char *list)
 			hl_kernel_disable_trampolines("not used: HOSTLAT_DISABLE_HOOKS");
 		else if (!strcmp(t, "kprobe"))
 			hl_kernel_disable_kprobes("not used: HOSTLAT_DISABLE_HOOKS");
+		else if (!strcmp(t, "netfilter"))
+			hl_nf_disable("not used: HOSTLAT_DISABLE_HOOKS");
 		else {
 			fprintf(stderr,
 				"hostlat: error: HOSTLAT_DISABLE_HOOKS: unknown hook '%s' (fentry, "
-				"kprobe)\n",
+				"kprobe, netfilter)\n",
 				t);
 			return -1;
 		}

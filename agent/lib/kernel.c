@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 
 #ifndef ENOTSUPP
@@ -57,6 +58,39 @@ bool hl_kernel_has_func(const char *name)
 	const struct btf *btf = hl_kernel_btf();
 
 	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+}
+
+/*
+ * A function of a loaded module (its BTF under /sys/kernel/btf, split on
+ * vmlinux's): libbpf finds fentry targets there too (module BTF).
+ */
+bool hl_kernel_module_has_func(const char *name)
+{
+	const struct btf *base = hl_kernel_btf();
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (!base)
+		return false;
+	d = opendir("/sys/kernel/btf");
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char path[300];
+		struct btf *mod;
+
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "vmlinux"))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
+		mod = btf__parse_split(path, (struct btf *)base);
+		if (!mod)
+			continue;
+		found = btf__find_by_name_kind(mod, name, BTF_KIND_FUNC) > 0;
+		btf__free(mod);
+	}
+	closedir(d);
+	return found;
 }
 
 bool hl_kernel_has_tp_btf(const char *name)
@@ -245,7 +279,7 @@ static int tramp_once(const char *func, bool fexit, char *why, size_t whylen)
 		snprintf(why, whylen, "no kernel BTF");
 		return -ENOENT;
 	}
-	if (!hl_kernel_has_func(func)) {
+	if (!hl_kernel_has_func(func) && !hl_kernel_module_has_func(func)) {
 		snprintf(why, whylen, "%s() is not in the kernel's BTF (inlined or absent)", func);
 		return -ENOENT;
 	}

@@ -19,6 +19,8 @@ bool hl_kernel_has_func(const char *name);
  * later hl_kernel_btf() loads it again.
  */
 void hl_kernel_release_btf(void);
+/* name is a function in the BTF of a loaded module. */
+bool hl_kernel_module_has_func(const char *name);
 /* A tp_btf target exists (BTF has btf_trace_<name>). */
 bool hl_kernel_has_tp_btf(const char *name);
 bool hl_kernel_has_enum_value(const char *enum_name, const char *value);

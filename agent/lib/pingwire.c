@@ -14,7 +14,8 @@
 #include "pingwire.h"
 #include "stages.h"
 
-_Static_assert(HL_XR_STAGES == HL_STAGE_COUNT, "one wire stage per stage");
+_Static_assert(hl_xr_stage(HL_XR_STAGES - 1) == HL_STAGE_COUNT - 1,
+	       "one wire stage per stage but conntrack");
 
 /* -EINVAL, with the message in err. */
 static int reject(char *err, size_t errlen, const char *fmt, ...)
@@ -124,7 +125,7 @@ int hl_ping_decode_reply(const void *buf, size_t len, uint64_t id_base, uint64_t
 					return reject(err, errlen,
 						      "stage %s: %s %" PRIu64
 						      " ns below %s %" PRIu64 " ns",
-						      hl_stage_names[s], pct_names[k],
+						      hl_stage_names[hl_xr_stage(s)], pct_names[k],
 						      r.stack_pct_ns[s][k], pct_names[k - 1],
 						      r.stack_pct_ns[s][k - 1]);
 			}

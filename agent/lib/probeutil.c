@@ -19,6 +19,7 @@
 #include "config.h"
 #include "kernel.h"
 #include "log.h"
+#include "nflink.h"
 #include "probeutil.h"
 
 void hl_bpf_load_error(int e, const char *what, char *err, size_t errlen)
@@ -118,7 +119,9 @@ int hl_bpf_attach_loaded(struct bpf_object *obj, const char *comp, struct hl_lin
 	{
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(prog))
+		/* Netfilter programs are linked by their probe (nflink.h). */
+		if (!bpf_program__autoload(prog) ||
+		    bpf_program__type(prog) == (enum bpf_prog_type)HL_BPF_PROG_TYPE_NETFILTER)
 			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {

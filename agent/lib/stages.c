@@ -10,6 +10,7 @@
 
 const char *const hl_stage_names[] = {
 	[HL_STAGE_IP_START] = "ip-start",
+	[HL_STAGE_CONNTRACK] = "conntrack",
 	[HL_STAGE_TCP_START] = "tcp-start",
 	[HL_STAGE_UDP_START] = "udp-start",
 	[HL_STAGE_TCP_SOCK_ENQUEUED] = "tcp-socket-enqueued",

@@ -26,6 +26,7 @@
 #include "series.h"
 #include "stages.h"
 #include "standing_queue.h"
+#include "stack_conntrack.h"
 #include "stack_latency.h"
 #include "stack_latency.skel.h"
 
@@ -44,6 +45,9 @@ struct stage_def {
 	const char *no_tp_why;	       /* why there is no tracepoint fallback */
 };
 
+/* The conntrack stage's last tier, planned and linked by stack_conntrack.c. */
+static const struct hook ct_netfilter[MAX_HOOKS] = {{HL_CT_NF_PROG, "netfilter"}};
+
 static const struct stage_def stage_defs[HL_STAGE_COUNT] = {
 	[HL_STAGE_IP_START] =
 		{
@@ -52,6 +56,12 @@ static const struct stage_def stage_defs[HL_STAGE_COUNT] = {
 			.kprobe = {{"hl_kp_ip4_rcv_core", "ip_rcv_core"},
 				   {"hl_kp_ip6_rcv_core", "ip6_rcv_core"}},
 			.tp = {{"hl_tp_netif_receive_skb", "netif_receive_skb"}},
+		},
+	/* nf_conntrack_in, often a module's; its netfilter tier: stack_conntrack.c. */
+	[HL_STAGE_CONNTRACK] =
+		{
+			.tramp = {{"hl_nf_conntrack_in", "nf_conntrack_in"}},
+			.kprobe = {{"hl_kp_nf_conntrack_in", "nf_conntrack_in"}},
 		},
 	[HL_STAGE_TCP_START] =
 		{
@@ -110,6 +120,7 @@ struct hl_stack_latency {
 	int ncpus;
 	uint32_t max_buckets, max_series, max_entries;
 	int rx_ts_fd;
+	int ct_links[2]; /* the conntrack stage's netfilter links, or -1 */
 	/* collection state */
 	struct hl_series_set ss;
 	uint64_t counters[HL_COUNTERS_SIZE], prev_counters[HL_COUNTERS_SIZE];
@@ -198,8 +209,11 @@ static void plan_stage(int st, bool wanted, struct hl_stage_plan *p)
 		return;
 	}
 	if (!d->tp[0].prog) {
-		snprintf(reason, sizeof(reason), "no tracepoint fallback: %s", d->no_tp_why);
-		add_why(p, reason);
+		if (d->no_tp_why) {
+			snprintf(reason, sizeof(reason), "no tracepoint fallback: %s",
+				 d->no_tp_why);
+			add_why(p, reason);
+		}
 		return;
 	}
 	for (int i = 0; i < MAX_HOOKS && d->tp[i].prog; i++) {
@@ -221,6 +235,7 @@ void hl_stack_latency_plan(const struct hl_config *cfg, struct hl_stage_plan pla
 {
 	for (int st = 0; st < HL_STAGE_COUNT; st++)
 		plan_stage(st, stage_wanted(cfg, st), &plan[st]);
+	hl_ct_plan(&plan[HL_STAGE_CONNTRACK], stack_latency_conf(cfg)->filters.network_namespace);
 }
 
 void hl_stack_latency_print_plan(FILE *f, const struct hl_stage_plan plan[])
@@ -274,6 +289,8 @@ static const struct hook *chosen_hooks(const struct hl_stage_plan *p, int st)
 		return stage_defs[st].tp;
 	if (!strcmp(p->hook, "kprobe"))
 		return stage_defs[st].kprobe;
+	if (!strcmp(p->hook, "netfilter"))
+		return ct_netfilter;
 	return stage_defs[st].tramp;
 }
 
@@ -395,7 +412,7 @@ static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, ch
 				return e;
 		}
 	}
-	return 0;
+	return hl_ct_prepare(s->skel->obj, &s->plan[HL_STAGE_CONNTRACK]);
 }
 
 /* Open the object with the programs of the stages that can run and load it. */
@@ -430,6 +447,7 @@ struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, cha
 		return NULL;
 	}
 	s->rx_ts_fd = -1;
+	s->ct_links[0] = s->ct_links[1] = -1;
 	s->max_buckets = stack_latency_conf(cfg)->max_buckets;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
@@ -484,7 +502,11 @@ struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, cha
 			"cannot turn on software RX timestamps (%s): only packets stamped "
 			"for other reasons will be measured",
 			strerror(-s->rx_ts_fd));
-	if (hl_bpf_attach_loaded(s->skel->obj, "stack", &s->links) <= 0) {
+	e = hl_bpf_attach_loaded(s->skel->obj, "stack", &s->links);
+	if (e >= 0)
+		e += hl_ct_attach(s->skel->obj, &s->plan[HL_STAGE_CONNTRACK],
+				  stack_latency_conf(cfg)->filters.network_namespace, s->ct_links);
+	if (e <= 0) {
 		snprintf(err, errlen, "no stack-latency program could be attached");
 		goto fail;
 	}
@@ -505,6 +527,7 @@ void hl_stack_latency_stop(struct hl_stack_latency *s)
 	if (!s)
 		return;
 	hl_links_destroy(&s->links);
+	hl_ct_detach(s->ct_links);
 	stack_latency_bpf__destroy(s->skel);
 	if (s->rx_ts_fd >= 0)
 		close(s->rx_ts_fd);
@@ -764,7 +787,8 @@ static const struct hl_option stack_latency_options[] = {
 		"tcp-socket-read, udp-socket-read]",
 	 .min = 1,
 	 .names = hl_stage_names,
-	 .help = "stages to measure, each from the packet's receive timestamp"},
+	 .help = "stages to measure, each from the packet's receive timestamp; conntrack (the "
+		 "packet meets connection tracking) only when listed"},
 	{.name = "histogram_scale",
 	 .type = HL_OPT_UINT,
 	 .offset = OFF(histogram_scale),

@@ -50,7 +50,7 @@ struct hl_stage_plan {
 	const char *stage;
 	bool wanted;	  /* enabled in the config */
 	bool available;	  /* a hook can run here */
-	const char *hook; /* "fentry", "fexit", "kprobe", "tp_btf" or "none" */
+	const char *hook; /* "fentry", "fexit", "kprobe", "tp_btf", "netfilter" or "none" */
 	char detail[160]; /* hook targets, e.g. "tp_btf/netif_receive_skb" */
 	char why[480];	  /* when a preferred hook or every hook is unusable: each reason */
 };

@@ -43,7 +43,8 @@
 
 #define COMP "xdp_responder"
 
-_Static_assert(HL_XR_STAGES == HL_STAGE_COUNT, "the wire format has one slot per stage");
+_Static_assert(hl_xr_stage(HL_XR_STAGES - 1) == HL_STAGE_COUNT - 1,
+	       "the wire format has one slot per stage but conntrack");
 
 /* The `result` attribute of each counter (enum hl_xr_result). */
 static const char *const result_names[HL_XR_RESULTS] = {
@@ -612,10 +613,10 @@ static void xdp_responder_observe(void *state, const struct hl_batch *b)
 	}
 	if (have_stack) {
 		u.flags |= HL_XR_F_PCT;
-		for (int s = 0; s < HL_STAGE_COUNT; s++)
+		for (int w = 0; w < HL_XR_STAGES; w++)
 			for (int k = 0; k < HL_XR_PCTS; k++)
-				u.stack_pct_ns[s][k] =
-					(__u64)llround(hl_hist_quantile(&x->pct[s], q[k]) * 1e9);
+				u.stack_pct_ns[w][k] = (__u64)llround(
+					hl_hist_quantile(&x->pct[hl_xr_stage(w)], q[k]) * 1e9);
 	}
 	refresh_local(x);
 	u.local = x->local;

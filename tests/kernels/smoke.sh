@@ -5,7 +5,8 @@
 #
 #  1. `hostlat --check` with every probe on: what it says runs is what the
 #     kernel loaded and attached (every probe's programs verified).
-#  2. The agent runs in the receiver's namespace with that config while the
+#  2. The agent runs in the receiver's namespace (which tracks connections:
+#     a `ct state` rule, for the conntrack stage) with that config while the
 #     sender makes UDP and TCP traffic, datagrams to a closed port (drops),
 #     requests to the XDP responder (`hostlat ping`, generic XDP) and a TCP
 #     receiver under receive-buffer pressure (tcp_collapse, seed 002).
@@ -47,11 +48,26 @@ ip -n "$NS_A" addr add 198.18.1.1/24 dev "hlc$HL_ID"
 ip -n "$NS_B" addr add 198.18.1.2/24 dev "hld$HL_ID"
 ip -n "$NS_A" link set "hlc$HL_ID" up
 ip -n "$NS_B" link set "hld$HL_ID" up
+# Connection tracking in the receiver (a `ct state` rule) for the
+# conntrack stage; before --check, which plans it (it loads nf_conntrack
+# where that is a module).
+modprobe nf_conntrack 2>/dev/null || true
+if command -v nft >/dev/null; then
+	ip netns exec "$NS_B" nft -f - <<'NFT' || fail "nft rule failed"
+table inet hl_ct { chain in { type filter hook input priority 0; ct state established,related,new accept; } }
+NFT
+else
+	ip netns exec "$NS_B" iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED,NEW -j ACCEPT ||
+		fail "iptables conntrack rule failed"
+fi
 XDP_PORT=7101
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
 probes:
-  stack_latency: { enabled: true }
+  stack_latency:
+    enabled: true
+    stages: [ip-start, conntrack, tcp-start, udp-start, tcp-socket-enqueued, udp-socket-enqueued,
+      tcp-socket-read, udp-socket-read]
   softirq: { enabled: true, vectors: [net_rx, net_tx] }
   napi: { enabled: true }
   function_latency: { enabled: true, functions: [net_rx_action, tcp_collapse] }

@@ -28,9 +28,10 @@ sys.path.insert(0, "tests/tools")
 from otlp_check import points  # noqa: E402
 
 # What has a kprobe hook: used when BPF trampolines are not.
-KPROBE_ITEMS = ("stage ip-start", "stage tcp-start", "stage udp-start", "stage tcp-socket-read",
-                "stage udp-socket-read", "function net_rx_action", "function tcp_collapse")
-STAGES = ("ip-start", "tcp-start", "udp-start", "tcp-socket-enqueued",
+KPROBE_ITEMS = ("stage ip-start", "stage conntrack", "stage tcp-start", "stage udp-start",
+                "stage tcp-socket-read", "stage udp-socket-read", "function net_rx_action",
+                "function tcp_collapse")
+STAGES = ("ip-start", "conntrack", "tcp-start", "udp-start", "tcp-socket-enqueued",
           "udp-socket-enqueued", "tcp-socket-read", "udp-socket-read")
 
 

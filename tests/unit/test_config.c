@@ -31,7 +31,8 @@
 #include "xdp_responder.h"
 #include "unit.h"
 
-#define ALL_STAGES ((1U << HL_STAGE_COUNT) - 1)
+/* The default stages: all but conntrack (opt-in). */
+#define ALL_STAGES (((1U << HL_STAGE_COUNT) - 1) & ~(1U << HL_STAGE_CONNTRACK))
 
 /* Each probe's section of a loaded config. */
 static const struct hl_stack_latency_conf *stack_of(const struct hl_config *c)
