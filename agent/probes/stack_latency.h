@@ -32,6 +32,7 @@ struct hl_stack_latency_conf {
 	uint32_t max_bucket_entries; /* kernel per-bucket counter map capacity */
 	struct hl_stack_latency_filters filters;
 	uint32_t group_by; /* HL_GROUP_IFACE | HL_GROUP_CGROUP */
+	bool exemplars;	   /* the worst sample of every interval, with its context */
 };
 
 struct hl_stack_latency;
