@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #include "hostlat.h"
 #include "exphist.h"
@@ -19,6 +20,7 @@
 #include "maphelp.h"
 #include "lathist.h"
 #include "taskfilter.h"
+#include "exemplar.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -141,8 +143,10 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(hl_rq_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	struct hl_series_key key = {};
+	struct hl_ex_slot *ex;
 	struct task_rq *st;
-	__u64 now, queued;
+	__u64 now, queued, rank;
+	__u32 seq;
 
 	if (still_runnable(prev))
 		enqueue(prev);
@@ -156,7 +160,16 @@ int BPF_PROG(hl_rq_switch, bool preempt, struct task_struct *prev, struct task_s
 		return 0;
 	if (group_cgroup)
 		key.cgroup = task_cgroup(next);
-	if (hl_lathist_add(&key, now - queued))
+	if (hl_lathist_add(&key, now - queued)) {
 		hl_count(&counters, HL_STALL_MAP_FULL);
+		return 0;
+	}
+	/* A new maximum of the interval: the task that waited (exemplar.h). */
+	ex = hl_ex_better(&key, now - queued, &rank);
+	if (ex) {
+		seq = hl_ex_begin(ex, rank, now - queued);
+		hl_ex_task(ex, next, task_cgroup(next), false);
+		hl_ex_end(ex, seq);
+	}
 	return 0;
 }

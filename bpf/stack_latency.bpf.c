@@ -22,6 +22,7 @@
 #include "maphelp.h"
 #include "lathist.h" /* the maps hist and series, and the bucketing rodata */
 #include "taskfilter.h"
+#include "exemplar.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -257,11 +258,35 @@ static __always_inline bool queue_match(const struct sock *sk, bool kp)
 }
 
 /*
+ * A new maximum of the interval: its exemplar, with the connection of sk
+ * (when not NULL) and the current task (when in_task: a read).
+ */
+static __always_inline void note_exemplar(const struct hl_series_key *skey, __u64 v,
+					  const struct sock *sk, bool in_task, bool kp)
+{
+	struct hl_ex_slot *sl;
+	__u64 rank;
+	__u32 seq;
+
+	sl = hl_ex_better(skey, v, &rank);
+	if (!sl)
+		return;
+	seq = hl_ex_begin(sl, rank, v);
+	if (in_task)
+		hl_ex_task(sl, (const struct task_struct *)bpf_get_current_task(),
+			   bpf_get_current_cgroup_id(), true);
+	if (sk)
+		hl_ex_sock(sl, sk, kp);
+	hl_ex_end(sl, seq);
+}
+
+/*
  * Record one sample of stage: now - tstamp. cgroup is 0 unless the caller
- * runs in the reading task's context.
+ * runs in the reading task's context. sk and in_task: the exemplar's
+ * context (note_exemplar).
  */
 static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u32 netns,
-				   __u64 cgroup)
+				   __u64 cgroup, const struct sock *sk, bool in_task, bool kp)
 {
 	struct hl_series_key skey = {.stage = stage};
 	__u64 now, v;
@@ -289,6 +314,7 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 		return;
 	}
 	count(stage, HL_CNT_EVENTS);
+	note_exemplar(&skey, v, sk, in_task, kp);
 }
 
 /* A stage fed by an skb in softirq context (no task filters apply). */
@@ -308,7 +334,8 @@ static __always_inline void record_skb(__u32 stage, const struct sk_buff *skb, b
 		return;
 	}
 	note_ifname(skb_dev(skb, kp), ifindex, dev_netns(skb_dev(skb, kp), kp), kp);
-	record(stage, skb_tstamp(skb, kp), ifindex, dev_netns(skb_dev(skb, kp), kp), 0);
+	record(stage, skb_tstamp(skb, kp), ifindex, dev_netns(skb_dev(skb, kp), kp), 0, 0, false,
+	       kp);
 }
 
 /* A socket stage with a known skb (enqueue). */
@@ -329,7 +356,7 @@ static __always_inline void record_sk_skb(__u32 stage, const struct sock *sk,
 		return;
 	}
 	note_ifname(skb_dev(skb, kp), ifindex, sk_netns(sk, kp), kp);
-	record(stage, skb_tstamp(skb, kp), ifindex, sk_netns(sk, kp), 0);
+	record(stage, skb_tstamp(skb, kp), ifindex, sk_netns(sk, kp), 0, sk, false, kp);
 }
 
 #include "sockstate.h" /* per-socket state: HOL-blocked reads, standing queues */
@@ -354,7 +381,7 @@ static __always_inline void record_read(__u32 stage, const struct sock *sk, __u6
 	}
 	if (group_by & HL_GROUP_CGROUP)
 		cgroup = bpf_get_current_cgroup_id();
-	record(stage, tstamp, ifindex, sk_netns(sk, kp), cgroup);
+	record(stage, tstamp, ifindex, sk_netns(sk, kp), cgroup, sk, true, kp);
 	hl_standing_queue(stage, sk, tstamp, cgroup, kp);
 }
 

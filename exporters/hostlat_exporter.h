@@ -49,6 +49,30 @@ struct hl_hist {
 	uint64_t min_ns, max_ns;
 	bool has_min, has_max; /* set only when known exactly */
 	bool raw_values;       /* plain values, not ns (see above) */
+	/*
+	 * The largest sample of the last interval with its context, or NULL
+	 * (the same on a point's cumulative and delta histograms). Not part
+	 * of the module ABI: an agent of the same ABI version may end the
+	 * structure before it, so modules must not read it.
+	 */
+	const struct hl_exemplar *exemplar;
+};
+
+/* An exemplar attribute: key, value as text; is_int: an integer (intValue in OTLP). */
+struct hl_exemplar_attr {
+	const char *key; /* a string constant */
+	char value[256];
+	bool is_int;
+};
+
+#define HL_EXEMPLAR_MAX_ATTRS 6
+
+/* One sample of a histogram, as in OTLP's Exemplar (self-contained: copied as is). */
+struct hl_exemplar {
+	uint64_t value_ns; /* in the histogram's values (ns unless raw_values) */
+	uint64_t time_unix_ns;
+	unsigned int n_attrs;
+	struct hl_exemplar_attr attrs[HL_EXEMPLAR_MAX_ATTRS];
 };
 
 enum hl_metric_kind {

@@ -133,6 +133,44 @@ static cJSON *attributes(const struct hl_attr *attrs, size_t n)
 	return arr;
 }
 
+/* The histogram's exemplar (the largest sample of the interval), as OTLP's Exemplar. */
+static int add_exemplars(cJSON *dp, const struct hl_hist *h)
+{
+	const struct hl_exemplar *e = h->exemplar;
+	cJSON *arr, *ex, *attrs;
+	int err = 0;
+
+	if (!e)
+		return 0;
+	arr = cJSON_AddArrayToObject(dp, "exemplars");
+	ex = cJSON_CreateObject();
+	if (!arr || !ex || !cJSON_AddItemToArray(arr, ex)) {
+		cJSON_Delete(ex);
+		return -1;
+	}
+	attrs = cJSON_AddArrayToObject(ex, "filteredAttributes");
+	for (unsigned int i = 0; attrs && i < e->n_attrs && i < HL_EXEMPLAR_MAX_ATTRS; i++) {
+		const struct hl_exemplar_attr *a = &e->attrs[i];
+		cJSON *kv = cJSON_CreateObject(), *val = cJSON_CreateObject();
+
+		if (!kv || !val || !cJSON_AddItemToArray(attrs, kv)) {
+			cJSON_Delete(kv);
+			cJSON_Delete(val);
+			return -1;
+		}
+		cJSON_AddStringToObject(kv, "key", a->key);
+		cJSON_AddItemToObject(kv, "value", val);
+		/* int64 in the protobuf JSON mapping: a decimal string */
+		if (!cJSON_AddStringToObject(val, a->is_int ? "intValue" : "stringValue", a->value))
+			err = -1;
+	}
+	if (!attrs)
+		err = -1;
+	err |= add_u64_string(ex, "timeUnixNano", e->time_unix_ns);
+	err |= add_double(ex, "asDouble", hl_hist_value(h, e->value_ns));
+	return err;
+}
+
 static void add_times(cJSON *dp, const struct hl_batch *b, bool delta, bool with_start)
 {
 	if (with_start)
@@ -153,6 +191,10 @@ static cJSON *exphist_point(const struct hl_batch *b, const struct hl_point *p, 
 		return NULL;
 	cJSON_AddItemToObject(dp, "attributes", attributes(p->attrs, p->n_attrs));
 	add_times(dp, b, delta, true);
+	if (add_exemplars(dp, h)) {
+		cJSON_Delete(dp);
+		return NULL;
+	}
 	return dp;
 }
 

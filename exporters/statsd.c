@@ -383,6 +383,29 @@ static bool fmt_sample(const struct hl_hist *h, double v, char *buf, size_t len)
 	return h->raw_values ? fmt_double(v, buf, len) : fmt_s_as_ms(v, buf, len);
 }
 
+/*
+ * DogStatsD: the interval's max (the exemplar's value) with the
+ * exemplar's attributes as extra tags, in place of the plain .max line.
+ */
+static void enc_exemplar_max(struct enc *e, const struct hl_hist *h)
+{
+	const struct hl_exemplar *x = h->exemplar;
+	size_t tags_len = e->tags.len;
+	bool tags_over = e->tags.over;
+	char val[512];
+
+	fmt_total(h, x->value_ns, val, sizeof(val));
+	for (unsigned int i = 0; i < x->n_attrs && i < HL_EXEMPLAR_MAX_ATTRS; i++) {
+		sb_puts(&e->tags, e->tags.len ? "," : "|#");
+		sb_sanitized(&e->tags, x->attrs[i].key, true);
+		sb_putc(&e->tags, ':');
+		sb_sanitized(&e->tags, x->attrs[i].value, true);
+	}
+	enc_simple(e, ".max", val, "g", NULL);
+	e->tags.len = tags_len; /* the point's own tags for the lines after */
+	e->tags.over = tags_over;
+}
+
 static void enc_hist(struct enc *e, const struct hl_hist *h)
 {
 	static const struct {
@@ -398,12 +421,16 @@ static void enc_hist(struct enc *e, const struct hl_hist *h)
 		enc_simple(e, ".sum", val, "c", NULL);
 		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
 			enc_value_gauge(e, h, qs[i].suffix, hl_hist_quantile(h, qs[i].q));
-		if (h->has_max) {
+		if (e->dogstatsd && h->exemplar) {
+			enc_exemplar_max(e, h);
+		} else if (h->has_max) {
 			fmt_total(h, h->max_ns, val, sizeof(val));
 			enc_simple(e, ".max", val, "g", NULL);
 		}
 		return;
 	}
+	if (e->dogstatsd && h->exemplar)
+		enc_exemplar_max(e, h);
 	/* StatsD has no other distribution type than the timer: a raw_values
 	 * histogram's samples are in its own unit, not milliseconds. */
 	if (h->zero_count)

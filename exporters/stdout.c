@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exemplar.h"
 #include "hist.h"
 #include "otlp_json.h"
 
@@ -243,8 +244,19 @@ static void print_hist_point(FILE *f, const struct hl_metric *m, const struct hl
 	fprintf(f, "\n    count %llu", (unsigned long long)h->count);
 	if (delta && p->cumulative)
 		fprintf(f, " (total %llu)", (unsigned long long)p->cumulative->count);
-	fprintf(f, "  p50 %s  p90 %s  p99 %s  max %s%s\n", p50, p90, p99,
-		h->has_max ? "" : "<=", mx);
+	fprintf(f, "  p50 %s  p90 %s  p99 %s  max %s%s", p50, p90, p99, h->has_max ? "" : "<=", mx);
+	if (h->exemplar) {
+		char who[600], ev[32];
+
+		fmt_value(h, hl_hist_value(h, h->exemplar->value_ns), ev, sizeof(ev));
+		hl_exemplar_describe(h->exemplar, who, sizeof(who));
+		/* the interval's worst sample and whose it was */
+		if (h->has_max && h->exemplar->value_ns == h->max_ns)
+			fprintf(f, " (%s)", who);
+		else
+			fprintf(f, " (interval max %s%s%s)", ev, who[0] ? ": " : "", who);
+	}
+	fputc('\n', f);
 	print_bars(f, h);
 }
 

@@ -51,6 +51,7 @@ static const char *arena_str(struct arena *a, const char *s)
 
 static const struct hl_hist *arena_hist(struct arena *a, const struct hl_hist *h)
 {
+	struct hl_exemplar *ex = NULL;
 	struct hl_hist *c;
 	uint64_t *counts;
 
@@ -58,8 +59,13 @@ static const struct hl_hist *arena_hist(struct arena *a, const struct hl_hist *h
 		return NULL;
 	c = arena_get(a, sizeof(*c));
 	counts = arena_get(a, (h->len ? h->len : 1) * sizeof(uint64_t));
+	if (h->exemplar)
+		ex = arena_get(a, sizeof(*ex));
 	if (c) {
 		*c = *h;
+		c->exemplar = ex;
+		if (ex)
+			*ex = *h->exemplar;
 		c->counts = counts;
 		c->max_size = h->len;
 		if (h->len)

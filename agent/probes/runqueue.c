@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "probes.h"
+#include "exemplar.h"
 #include "kernel.h"
 #include "latprobe.h"
 #include "log.h"
@@ -33,6 +34,7 @@ struct runqueue_plan {
 struct runqueue {
 	struct runqueue_bpf *skel;
 	struct hl_latprobe lp;
+	struct hl_ex_reader ex;
 	struct runqueue_plan plan;
 	bool group_cgroup;
 };
@@ -109,6 +111,7 @@ static void runqueue_stop(void *state)
 	if (!r)
 		return;
 	hl_latprobe_free(&r->lp);
+	hl_ex_free(&r->ex);
 	runqueue_bpf__destroy(r->skel);
 	free(r);
 }
@@ -157,12 +160,15 @@ static void *runqueue_start(const struct hl_config *cfg, char *err, size_t errle
 	r->skel->rodata->filter_pids = c->pids.n > 0;
 	r->skel->rodata->filter_cgroups = c->cgroups.n > 0;
 	r->skel->rodata->group_cgroup = r->group_cgroup;
+	r->skel->rodata->exemplars_on = c->exemplars;
+	hl_ex_size_maps(&r->lp.ss, c->exemplars, r->skel->maps.ex_dense, r->skel->maps.ex_hash);
 	if (c->pids.n > bpf_map__max_entries(r->skel->maps.pid_filter))
 		bpf_map__set_max_entries(r->skel->maps.pid_filter, c->pids.n);
 	if (c->cgroups.n > bpf_map__max_entries(r->skel->maps.cgroup_filter))
 		bpf_map__set_max_entries(r->skel->maps.cgroup_filter, c->cgroups.n);
 	if (hl_skel_load(r->skel->skeleton, "the run-queue programs", err, errlen))
 		goto fail;
+	hl_ex_init(&r->ex, c->exemplars, r->lp.ss.ncpus, &r->skel->bss->ex_epoch);
 	e = hl_fill_cgroup_filter(r->skel->maps.cgroup_filter, &c->cgroups,
 				  "probes.runqueue.filters.cgroups", err, errlen);
 	if (!e)
@@ -200,6 +206,10 @@ static int runqueue_collect(void *state, struct hl_metric *out, size_t max)
 			     bpf_map__fd(r->skel->maps.counters));
 	if (e)
 		return e;
+	e = hl_ex_collect(&r->ex, &r->lp.ss, bpf_map__fd(r->skel->maps.ex_dense),
+			  bpf_map__fd(r->skel->maps.ex_hash));
+	if (e)
+		hl_warn(COMP, "exemplars of this interval lost: %s", strerror(-e));
 	n = r->lp.ss.n;
 	pts = hl_latprobe_points(&r->lp, n);
 	if (!pts)
@@ -291,6 +301,12 @@ static const struct hl_option runqueue_options[] = {
 	 .max = 65536,
 	 .help = "most cgroups tracked when grouped; samples of further ones are counted as "
 		 "lost"},
+	{.name = "exemplars",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(exemplars),
+	 .def = "true",
+	 .help = "per series and interval, the longest wait with its task (exported as the "
+		 "histogram's exemplar)"},
 	{0},
 };
 

@@ -21,6 +21,7 @@ struct hl_runqueue_conf {
 	uint32_t histogram_scale;
 	uint32_t max_buckets;
 	uint32_t max_series;
+	bool exemplars; /* the longest wait of every interval, with its task */
 };
 
 #endif

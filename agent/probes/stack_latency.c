@@ -17,6 +17,7 @@
 
 #include "probes.h"
 #include "hist.h"
+#include "exemplar.h"
 #include "hostlat.h"
 #include "kernel.h"
 #include "log.h"
@@ -123,6 +124,7 @@ struct hl_stack_latency {
 	int ct_links[2]; /* the conntrack stage's netfilter links, or -1 */
 	/* collection state */
 	struct hl_series_set ss;
+	struct hl_ex_reader ex;
 	uint64_t counters[HL_COUNTERS_SIZE], prev_counters[HL_COUNTERS_SIZE];
 	struct hl_point *lat_points, *hook_points;
 	struct hl_point event_points[HL_STAGE_COUNT];
@@ -394,6 +396,8 @@ static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, ch
 	if (!sc->group_by)
 		hl_series_set_dense(&s->ss, sc->standing_queue ? HL_SQ_SERIES_END : HL_STAGE_COUNT);
 	HL_LATHIST_PREPARE(s->skel, &s->ss);
+	ro->exemplars_on = sc->exemplars;
+	hl_ex_size_maps(&s->ss, sc->exemplars, s->skel->maps.ex_dense, s->skel->maps.ex_hash);
 	if (sc->filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
 		bpf_map__set_max_entries(s->skel->maps.iface_filter, sc->filters.interfaces.n);
 	if (sc->filters.cgroups.n > bpf_map__max_entries(s->skel->maps.cgroup_filter))
@@ -490,6 +494,7 @@ struct hl_stack_latency *hl_stack_latency_start(const struct hl_config *cfg, cha
 	}
 	if (e)
 		goto fail;
+	hl_ex_init(&s->ex, stack_latency_conf(cfg)->exemplars, s->ncpus, &s->skel->bss->ex_epoch);
 	e = fill_filters(s, cfg, err, errlen);
 	if (e) {
 		if (!err[0])
@@ -533,6 +538,7 @@ void hl_stack_latency_stop(struct hl_stack_latency *s)
 		close(s->rx_ts_fd);
 	hl_series_set_free(&s->ss);
 	hl_sq_points_free(&s->sq);
+	hl_ex_free(&s->ex);
 	free(s->lat_points);
 	free(s->hook_points);
 	free(s);
@@ -578,6 +584,10 @@ static int collect_histograms(struct hl_stack_latency *s)
 
 	if (e)
 		return e;
+	e = hl_ex_collect(&s->ex, &s->ss, bpf_map__fd(s->skel->maps.ex_dense),
+			  bpf_map__fd(s->skel->maps.ex_hash));
+	if (e)
+		hl_warn("stack", "exemplars of this interval lost: %s", strerror(-e));
 	for (size_t i = 0; i < s->ss.n; i++) {
 		hl_series_resolve_cgroup(&s->ss.v[i]);
 		series_resolve_ifname(s, &s->ss.v[i]);
@@ -854,6 +864,12 @@ static const struct hl_option stack_latency_options[] = {
 	 .help = "socket-read stages on kprobes: most sockets whose per-socket state (HOL "
 		 "exclusion, standing queue) is kept, least recently read evicted (elsewhere "
 		 "the state lives in the socket)"},
+	{.name = "exemplars",
+	 .type = HL_OPT_BOOL,
+	 .offset = OFF(exemplars),
+	 .def = "true",
+	 .help = "per series and interval, the largest sample with its task and connection "
+		 "(exported as the histogram's exemplar)"},
 	{0},
 };
 
