@@ -445,12 +445,16 @@ void hl_traffic_merge_chart(FILE *f, const struct hl_traffic_merge *m,
 	}
 	hl_format_duration(m->gran_ns * per, c, sizeof(c));
 	fprintf(f, "%8s  0%*s\n", "", ncols - 1, dur);
+	fprintf(f, "%8s  (bit/s summed over the hosts; one column = %s, the highest slot shown)\n",
+		"", c);
 	fprintf(f,
-		"%8s  (bit/s summed over the hosts; one column = %s, the highest slot shown; '#' "
-		"a host bursting;\n%8s   bursting: most hosts bursting in one slot of the "
-		"column%s)\n",
-		"", c, "",
-		over ? "; capacity: '!' above it with no host bursting, '^' above it" : "");
+		"%8s  '#' a host bursting; bursting: most hosts bursting at once in the column\n",
+		"");
+	if (over)
+		fprintf(f,
+			"%8s  capacity: '!' above it with no host bursting, '^' above it with "
+			"one\n",
+			"");
 	if (hidden) {
 		uint32_t shown = 0;
 
