@@ -45,9 +45,9 @@
 #define HIST_SCALE 3	     /* exponential histograms of bytes and flows */
 #define HIST_MAX_BUCKETS 160 /* per exported histogram */
 #define RUN_GRACE_NS 2000000 /* after a run's end, before it is read */
-#define ARM_LEAD_NS 20000000 /* wallclock: a run is armed this long before its start */
+#define ARM_LEAD_NS 50000000 /* wallclock: a run is armed this long before its start */
 #define ARM_MARGIN_NS 50000  /* at least this between arming and the start */
-#define RUN_GAP_NS 50000000  /* wallclock: between runs of a round (grace, reading) */
+#define RUN_GAP_NS 100000000 /* wallclock: between runs of a round (grace, reading) */
 #define READ_CHUNK_BYTES (4u << 20)
 #define MAX_GRANS 8
 #define N_SERIES_METRICS 7 /* metrics with a point per series */

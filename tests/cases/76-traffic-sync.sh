@@ -30,6 +30,10 @@ for h in 1 2; do
 	ip link add "hls$h$HL_ID" netns "$NS_S" type veth peer name "hlh$h$HL_ID" netns "${!ns}"
 	ip -n "$NS_S" addr add "198.18.$h.1/24" dev "hls$h$HL_ID"
 	ip -n "${!ns}" addr add "198.18.$h.2/24" dev "hlh$h$HL_ID"
+	# Jumbo frames: a burst is a few datagrams, sent in tens of microseconds,
+	# so it rarely straddles a slot boundary.
+	ip -n "$NS_S" link set "hls$h$HL_ID" mtu 9000
+	ip -n "${!ns}" link set "hlh$h$HL_ID" mtu 9000
 	ip -n "$NS_S" link set "hls$h$HL_ID" up
 	ip -n "${!ns}" link set "hlh$h$HL_ID" up
 	ip netns exec "$NS_S" sysctl -qw "net.ipv6.conf.hls$h$HL_ID.disable_ipv6=1"
@@ -94,10 +98,10 @@ print(sum(1 for r in runs(sys.argv[1], 10**6) if r["start"] >= int(sys.argv[2]))
 }
 both_have_run_after() { [ "$(runs_after "$TMP/store1" "$1")" -ge 1 ] && [ "$(runs_after "$TMP/store2" "$1")" -ge 1 ]; }
 
-# Bursts of 40 x 1400 bytes (57680 on the wire: above 4 % of 10 Gbit/s in
-# 1 ms), then 25 x 1400 (36050: below it), every 20.3 ms.
-ip netns exec "$NS_S" "$PY" tests/tools/traffic_sync.py 198.18.1.2 198.18.2.2 6000 1400 20.3 "$TMP/sync.log" \
-	together:40 alternate:40 together:25 >"$TMP/sender.out" &
+# Bursts of 8 x 8800 bytes (70736 on the wire: above 4 % of 10 Gbit/s, 50000
+# bytes, in 1 ms), then 4 x 8800 (35368: below it), every 20.3 ms.
+ip netns exec "$NS_S" "$PY" tests/tools/traffic_sync.py 198.18.1.2 198.18.2.2 6000 8800 20.3 "$TMP/sync.log" \
+	together:8 alternate:8 together:4 >"$TMP/sender.out" &
 SENDER=$!
 on_exit "kill $SENDER"
 for k in 0 1 2; do
@@ -142,14 +146,15 @@ with open(tmp + "/pairs", "w") as f:
     for k in range(3):
         lo, hi = starts[k], starts[k + 1]
         inside = lambda r: r["start"] >= lo + 50 * 10**6 and r["start"] + r["n"] * r["gran_ns"] <= hi
-        pair = [(a, b) for a in r1 for b in r2 if inside(a) and inside(b) and a["start"] == b["start"]]
-        assert pair, "phase %d: no pair of runs of the same start within it" % k
+        # the same round: at most a slot apart (a run armed late moves to the next slot)
+        pair = [(a, b) for a in r1 for b in r2 if inside(a) and inside(b) and abs(a["start"] - b["start"]) <= 10**6]
+        assert pair, "phase %d: no pair of runs within a slot of each other in it" % k
         a, b = pair[0]
         f.write("%s %s %d %d\n" % (a["path"], b["path"], a["start"], a["start"] + a["n"] * a["gran_ns"]))
         print("phase %d: runs from %d" % (k, a["start"]))
 PY
 
-CAP=500Mbit # 62500 bytes per 1 ms slot: above one host's 57680 and 36050, below two hosts' 72100
+CAP=500Mbit # 62500 bytes per 1 ms slot: above one host's 35368 (and its threshold), below two hosts' 70736
 k=0
 while read -r p1 p2 _ _; do
 	"$HOSTLAT" traffic merge --trust-clocks --capacity $CAP --width 100 "$p1" "$p2" >"$TMP/merge$k.txt" ||
@@ -179,7 +184,7 @@ for k, (p1, p2, s, e) in enumerate(pairs):
           "%d with one, %d above capacity with none" % (k, n, both, one, hidden))
     assert n >= 5, "phase %d: only %d bursts in the run" % (k, n)
     if k == 0:
-        assert both >= n // 4 and both >= 1, "simultaneous bursts not found"
+        assert both >= n // 3 and both >= 1, "simultaneous bursts not found"
     elif k == 1:
         assert both == 0, "alternating bursts merged as simultaneous"
         assert one >= n // 2, "alternating bursts not seen"
