@@ -48,6 +48,7 @@
 #define ARM_LEAD_NS 50000000 /* wallclock: a run is armed this long before its start */
 #define ARM_MARGIN_NS 50000  /* at least this between arming and the start */
 #define RUN_GAP_NS 100000000 /* wallclock: between runs of a round (grace, reading) */
+#define PLAN_SLACK_NS (5 * ARM_LEAD_NS + RUN_GAP_NS) /* a plan is never further ahead */
 #define READ_CHUNK_BYTES (4u << 20)
 #define MAX_GRANS 8
 #define N_SERIES_METRICS 7 /* metrics with a point per series */
@@ -110,7 +111,6 @@ struct hl_traffic {
 	uint64_t every_ns;
 	bool aligned;			/* align: wallclock */
 	char host[HL_TRAFFIC_HOST_MAX]; /* host.name of the resource, into the run files */
-	uint64_t late_arms;		/* runs moved to a later slot (armed late) */
 	struct hl_point clock_pts[N_CLOCK_METRICS];
 	const char *store_dir; /* NULL: runs are not stored */
 	uint64_t store_max_bytes, store_max_age_ns;
@@ -940,10 +940,12 @@ static void finish_run(struct hl_traffic *t, int g)
 }
 
 /*
- * Wait (lock held) until `lead` before Unix time `at`, following the
- * realtime clock if it is set meanwhile. true when stopping.
+ * Wait (lock held) until ARM_LEAD_NS before Unix time *at, following the
+ * realtime clock if it is set meanwhile. A clock set back (the plan more
+ * than every, or step, ahead) makes *at the next multiple of step instead
+ * of a wait of that long. true when stopping.
  */
-static bool wait_until_unix(struct hl_traffic *t, uint64_t at, uint64_t lead)
+static bool wait_until_unix(struct hl_traffic *t, uint64_t *at, uint64_t step)
 {
 	for (;;) {
 		int64_t off = hl_realtime_offset_ns();
@@ -951,10 +953,17 @@ static bool wait_until_unix(struct hl_traffic *t, uint64_t at, uint64_t lead)
 
 		if (t->stopping)
 			return true;
-		if (at <= now + lead)
+		/* beyond what any plan reaches: the next step boundary is at most step away */
+		if (*at > now + (t->every_ns > step ? t->every_ns : step) + PLAN_SLACK_NS) {
+			hl_info("traffic",
+				"the realtime clock was set back (the next run was %.3f s "
+				"away): runs planned anew",
+				(double)(*at - now) * 1e-9);
+			*at = hl_traffic_align_up(now + ARM_LEAD_NS, step);
+		}
+		if (*at <= now + ARM_LEAD_NS)
 			return false;
-		/* a few ms past the target, not more: the clock may have moved */
-		wait_until(t, (uint64_t)((int64_t)(at - lead) - off));
+		wait_until(t, (uint64_t)((int64_t)(*at - ARM_LEAD_NS) - off));
 	}
 }
 
@@ -978,7 +987,6 @@ static void arm_run(struct hl_traffic *t, struct hl_traffic_run *run, int g, uin
 
 		unix_start = hl_traffic_arm_start(planned, now, gran, ARM_MARGIN_NS);
 		if (unix_start != planned) {
-			t->late_arms++;
 			hl_info("traffic",
 				"run of %s armed %.3f ms after its planned start: starts %" PRIu64
 				" slots later",
@@ -1015,9 +1023,11 @@ static void *scheduler(void *arg)
 			uint32_t id;
 
 			if (t->aligned) {
+				if (!g && wait_until_unix(t, &round_unix, t->every_ns))
+					break;
 				planned = hl_traffic_align_up(g ? next_unix : round_unix,
 							      t->grans[g]);
-				if (wait_until_unix(t, planned, ARM_LEAD_NS))
+				if (wait_until_unix(t, &planned, t->grans[g]))
 					break;
 			}
 			id = ++t->run_id ? t->run_id : ++t->run_id;
