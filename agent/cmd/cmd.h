@@ -10,7 +10,7 @@
 int hl_ping_cli(int argc, char **argv);
 /* `hostlat respond`: the same protocol answered by a user-space UDP server. */
 int hl_respond_cli(int argc, char **argv);
-/* `hostlat traffic show|list`: the traffic runs the agent stored. */
+/* `hostlat traffic show|list|merge`: the traffic runs the agent stored. */
 int hl_traffic_cli(int argc, char **argv);
 
 #endif

@@ -26,8 +26,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: hostlat traffic show [OPTIONS] [FILE]\n"
 		"       hostlat traffic list [OPTIONS]\n"
+		"       hostlat traffic merge [OPTIONS] FILE...   (hostlat traffic merge --help)\n"
 		"Print a stored traffic sampling run (default: the newest) as a chart of the\n"
-		"rate over time with bursts marked, or as CSV; or list the stored runs.\n"
+		"rate over time with bursts marked, or as CSV; or list the stored runs; or\n"
+		"merge runs of several hosts slot by slot.\n"
 		"\n"
 		"  -d, --dir DIR        the runs' directory (default: probes.traffic.store.dir)\n"
 		"  -c, --config FILE    take the directory from this config (default: the\n"
@@ -69,6 +71,16 @@ static void si(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.0f", v);
 	else
 		snprintf(buf, len, "%.3g%s", v, pre[i]);
+}
+
+void hl_traffic_put_escaped(FILE *f, const char *s)
+{
+	put_escaped(f, s);
+}
+
+void hl_traffic_si(double v, char *buf, size_t len)
+{
+	si(v, buf, len);
 }
 
 static double rate_bps(const struct hl_traffic_rundata *r, uint64_t bytes)
@@ -355,8 +367,11 @@ int hl_traffic_cli(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	cmd = argv[1];
+	if (!strcmp(cmd, "merge"))
+		return hl_traffic_merge_cli(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") && strcmp(cmd, "list")) {
-		fprintf(stderr, "hostlat: traffic: unknown command '%s' (show, list)\n", cmd);
+		fprintf(stderr, "hostlat: traffic: unknown command '%s' (show, list, merge)\n",
+			cmd);
 		return EXIT_USAGE;
 	}
 	optind = 1;

@@ -106,7 +106,7 @@ static void usage(FILE *f)
 		"Exit status: 0 success, 1 runtime failure, 2 bad usage or config.\n"
 		"Runs until SIGINT or SIGTERM, then exports once more and detaches every probe.\n"
 		"\n"
-		"Other commands (each with --help): hostlat traffic show|list, hostlat ping\n"
+		"Other commands (each with --help): hostlat traffic show|list|merge, hostlat ping\n"
 		"HOST[:PORT] (ask an XDP responder), hostlat respond (answer from user space).\n");
 }
 

@@ -4,8 +4,16 @@
  * and run sampling runs from a scheduler thread. Every `every`, one run per
  * granularity, one after the other (all interfaces sample at the same time,
  * each into its own slots, so runs never overlap on an interface). After a
- * run the thread sums the CPUs, stores the series on disk, and folds it into
- * the metrics that the next collection exports.
+ * run the thread sums the CPUs, arms the next run, then stores the series on
+ * disk and folds it into the metrics that the next collection exports.
+ *
+ * align: wallclock (SyncMillisampler): rounds start on multiples of `every`
+ * in Unix time and each run on a multiple of its granularity, so agents on
+ * hosts with synchronized clocks sample the same slots. The kernel counts
+ * slot (now - start) / gran in CLOCK_MONOTONIC and nothing before start: a
+ * run is armed ahead of its start (ARM_LEAD_NS), its start the aligned Unix
+ * instant converted to monotonic time; a late wake-up moves the run to a
+ * later slot boundary (hl_traffic_arm_start), never off the grid.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,10 +45,15 @@
 #define HIST_SCALE 3	     /* exponential histograms of bytes and flows */
 #define HIST_MAX_BUCKETS 160 /* per exported histogram */
 #define RUN_GRACE_NS 2000000 /* after a run's end, before it is read */
+#define ARM_LEAD_NS 50000000 /* wallclock: a run is armed this long before its start */
+#define ARM_MARGIN_NS 50000  /* at least this between arming and the start */
+#define RUN_GAP_NS 100000000 /* wallclock: between runs of a round (grace, reading) */
+#define PLAN_SLACK_NS (5 * ARM_LEAD_NS + RUN_GAP_NS) /* a plan is never further ahead */
 #define READ_CHUNK_BYTES (4u << 20)
 #define MAX_GRANS 8
-#define N_SERIES_METRICS 6 /* metrics with a point per series */
-#define N_METRICS (N_SERIES_METRICS + 1)
+#define N_SERIES_METRICS 7 /* metrics with a point per series */
+#define N_CLOCK_METRICS 3
+#define N_METRICS (N_SERIES_METRICS + N_CLOCK_METRICS + 1)
 
 static const char *const dir_attr[2] = {"receive", "transmit"};
 
@@ -70,6 +83,8 @@ struct tseries {
 	uint64_t bursts, ce_bytes, retrans;
 	double peak, interval_peak;
 	bool peak_fresh;
+	uint64_t run_bursts; /* in the latest run */
+	char run_start[40];  /* its start, RFC 3339 UTC with nanoseconds */
 	/* what the last collect exported */
 	struct hl_hist xb_cum, xb_delta, xf_cum, xf_delta;
 	uint64_t x_bursts, x_ce_bytes, x_retrans;
@@ -94,6 +109,9 @@ struct hl_traffic {
 	int n_grans;
 	uint32_t samples, burst_pct;
 	uint64_t every_ns;
+	bool aligned;			/* align: wallclock */
+	char host[HL_TRAFFIC_HOST_MAX]; /* host.name of the resource, into the run files */
+	struct hl_point clock_pts[N_CLOCK_METRICS];
 	const char *store_dir; /* NULL: runs are not stored */
 	uint64_t store_max_bytes, store_max_age_ns;
 	/* failed writes (scheduler thread; the counters under the lock) */
@@ -146,6 +164,55 @@ bool hl_traffic_is_burst(uint64_t bytes, uint64_t gran_ns, uint64_t link_bps, ui
 		return false;
 	return (unsigned __int128)bytes * 8 * 1000000000ULL * 100 >
 	       (unsigned __int128)link_bps * pct * gran_ns;
+}
+
+uint64_t hl_traffic_align_up(uint64_t t, uint64_t step)
+{
+	uint64_t r = t % step;
+
+	return r ? t - r + step : t;
+}
+
+uint64_t hl_traffic_arm_start(uint64_t planned, uint64_t now, uint64_t gran_ns, uint64_t margin_ns)
+{
+	if (planned >= now + margin_ns)
+		return planned;
+	return hl_traffic_align_up(now + margin_ns, gran_ns);
+}
+
+/* RFC 3339, UTC, nanoseconds: 2026-12-02T13:05:10.000100000Z */
+static void format_rfc3339(uint64_t unix_ns, char *buf, size_t len)
+{
+	time_t secs = (time_t)(unix_ns / 1000000000ULL);
+	struct tm tm;
+	size_t n;
+
+	n = gmtime_r(&secs, &tm) ? strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) : 0;
+	if (!n)
+		n = (size_t)snprintf(buf, len, "%" PRIu64, (uint64_t)secs);
+	if (n < len)
+		snprintf(buf + n, len - n, ".%09uZ", (unsigned int)(unix_ns % 1000000000ULL));
+}
+
+/* The clock line of --check and of the start log; true when synchronized. */
+static bool describe_clock(char *buf, size_t len)
+{
+	struct hl_clock_state c;
+	int e = hl_clock_state(&c);
+	char maxe[32], este[32];
+
+	if (e) {
+		snprintf(buf, len, "cannot be read (adjtimex: %s)", strerror(-e));
+		return false;
+	}
+	hl_format_duration(c.max_error_ns, maxe, sizeof(maxe));
+	hl_format_duration(c.est_error_ns, este, sizeof(este));
+	snprintf(buf, len, "%s (adjtimex: maximum error %s, estimated error %s)%s",
+		 c.synchronized ? "synchronized" : "NOT synchronized", maxe, este,
+		 c.synchronized ? ""
+				: "; STA_UNSYNC or TIME_ERROR: no time daemon keeps it in step, "
+				  "hostlat traffic merge refuses this host's runs");
+	return c.synchronized;
 }
 
 /* Mbit/s from /sys/class/net/IF/speed; 0 when the interface reports none. */
@@ -247,6 +314,25 @@ static const struct hl_traffic_conf *traffic_conf(const struct hl_config *cfg)
 	return hl_probe_config(cfg, &hl_traffic_probe);
 }
 
+/*
+ * The host name the run files carry: the resource's host.name from the
+ * config, else the Kubernetes node (K8S_NODE_NAME), else the system's.
+ */
+static void host_name(const struct hl_config *cfg, char *out, size_t len)
+{
+	const char *env = getenv("K8S_NODE_NAME");
+
+	out[0] = 0;
+	for (size_t i = 0; i < cfg->resource.attributes.n; i++)
+		if (!strcmp(cfg->resource.attributes.v[i].key, "host.name"))
+			snprintf(out, len, "%s", cfg->resource.attributes.v[i].value);
+	if (!out[0] && env && *env)
+		snprintf(out, len, "%s", env);
+	if (!out[0] && gethostname(out, len - 1) != 0)
+		out[0] = 0;
+	out[len - 1] = 0;
+}
+
 /* Interfaces, speeds and granularities; 0 (maybe t->idle) or -errno. */
 static int resolve(struct hl_traffic *t, const struct hl_config *cfg, char *err, size_t errlen)
 {
@@ -256,6 +342,8 @@ static int resolve(struct hl_traffic *t, const struct hl_config *cfg, char *err,
 
 	t->samples = tc->samples;
 	t->every_ns = tc->every_ns;
+	t->aligned = tc->align == HL_TRAFFIC_ALIGN_WALLCLOCK;
+	host_name(cfg, t->host, sizeof(t->host));
 	t->burst_pct = tc->burst_threshold;
 	t->n_grans = (int)(tc->granularities.n < MAX_GRANS ? tc->granularities.n : MAX_GRANS);
 	for (int g = 0; g < t->n_grans; g++) {
@@ -558,6 +646,16 @@ static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen
 			" bytes of kernel memory per CPU",
 			desc, t->ifaces[0].att.tcx ? "tcx" : "tc clsact", t->samples, grans, every,
 			mem_per_cpu(t->n_ifaces, t->samples));
+		if (t->aligned) {
+			bool sync = describe_clock(desc, sizeof(desc));
+
+			if (sync)
+				hl_info("traffic",
+					"runs aligned to UTC multiples of every; clock %s", desc);
+			else
+				hl_warn("traffic",
+					"runs aligned to UTC multiples of every; clock %s", desc);
+		}
 		if (round_ns > t->every_ns)
 			hl_warn("traffic",
 				"a round of runs takes %.3gs, longer than every (%s): rounds "
@@ -717,7 +815,7 @@ static void fold_run(struct hl_traffic *t, int g)
 
 		for (int d = 0; d < HL_TRAFFIC_DIRS; d++) {
 			struct tseries *s = series_of(t, i, g, d);
-			uint64_t peak = 0;
+			uint64_t peak = 0, bursts = 0;
 
 			for (uint32_t k = 0; k < r->n; k++) {
 				const struct hl_traffic_sample *x = &r->samples[d][k];
@@ -731,12 +829,15 @@ static void fold_run(struct hl_traffic *t, int g)
 				hl_hist_record_at(&s->flows_delta, HIST_SCALE, fi, x->flows);
 				if (hl_traffic_is_burst(x->bytes, r->gran_ns, r->link_bps,
 							r->burst_pct))
-					s->bursts++;
+					bursts++;
 				s->ce_bytes += x->ce_bytes;
 				s->retrans += x->retrans;
 				if (x->bytes > peak)
 					peak = x->bytes;
 			}
+			s->bursts += bursts;
+			s->run_bursts = bursts;
+			format_rfc3339(r->start_unix_ns, s->run_start, sizeof(s->run_start));
 			s->peak = (double)peak * 1e9 / (double)r->gran_ns;
 			if (!s->peak_fresh || s->peak > s->interval_peak)
 				s->interval_peak = s->peak;
@@ -801,16 +902,30 @@ static void store_result(struct hl_traffic *t, int e, const char *path)
 		t->store_dir, strerror(-e), name ? name : "?");
 }
 
-static void finish_run(struct hl_traffic *t, int g, uint32_t id, uint64_t start_unix)
+/* The run's slots into t->rd, before the next run can reuse them. */
+static void read_run(struct hl_traffic *t, int g, uint32_t id, uint64_t start_unix,
+		     const struct hl_clock_state *clk)
+{
+	hl_traffic_read_slots(&t->slots, id, t->rd);
+	for (int i = 0; i < t->n_ifaces; i++) {
+		struct hl_traffic_rundata *r = &t->rd[i];
+
+		r->gran_ns = t->grans[g];
+		r->n = t->samples;
+		r->start_unix_ns = start_unix;
+		r->version = HL_TRAFFIC_STORE_VERSION;
+		snprintf(r->host, sizeof(r->host), "%s", t->host);
+		r->aligned = t->aligned;
+		r->clock_known = true;
+		r->clock = *clk;
+	}
+}
+
+/* Store the run read into t->rd and fold it into the metrics. */
+static void finish_run(struct hl_traffic *t, int g)
 {
 	char path[4096];
 
-	hl_traffic_read_slots(&t->slots, id, t->rd);
-	for (int i = 0; i < t->n_ifaces; i++) {
-		t->rd[i].gran_ns = t->grans[g];
-		t->rd[i].n = t->samples;
-		t->rd[i].start_unix_ns = start_unix;
-	}
 	if (t->store_dir) {
 		for (int i = 0; i < t->n_ifaces; i++) {
 			int e = hl_traffic_store_write(t->store_dir, &t->rd[i], path, sizeof(path));
@@ -824,34 +939,136 @@ static void finish_run(struct hl_traffic *t, int g, uint32_t id, uint64_t start_
 	pthread_mutex_unlock(&t->lock);
 }
 
+/*
+ * Wait (lock held) until ARM_LEAD_NS before Unix time *at, following the
+ * realtime clock if it is set meanwhile. A clock set back (the plan more
+ * than every, or step, ahead) makes *at the next multiple of step instead
+ * of a wait of that long. true when stopping.
+ */
+static bool wait_until_unix(struct hl_traffic *t, uint64_t *at, uint64_t step)
+{
+	for (;;) {
+		int64_t off = hl_realtime_offset_ns();
+		uint64_t now = (uint64_t)((int64_t)hl_mono_ns() + off);
+
+		if (t->stopping)
+			return true;
+		/* beyond what any plan reaches: the next step boundary is at most step away */
+		if (*at > now + (t->every_ns > step ? t->every_ns : step) + PLAN_SLACK_NS) {
+			hl_info("traffic",
+				"the realtime clock was set back (the next run was %.3f s "
+				"away): runs planned anew",
+				(double)(*at - now) * 1e-9);
+			*at = hl_traffic_align_up(now + ARM_LEAD_NS, step);
+		}
+		if (*at <= now + ARM_LEAD_NS)
+			return false;
+		wait_until(t, (uint64_t)((int64_t)(*at - ARM_LEAD_NS) - off));
+	}
+}
+
+/*
+ * Arm run id of granularity g. wallclock: at the Unix time planned (or
+ * the next slot boundary when that is too close or past); start: now.
+ * The run's Unix and monotonic starts go to *start_unix, *start_mono.
+ */
+static void arm_run(struct hl_traffic *t, struct hl_traffic_run *run, int g, uint32_t id,
+		    uint64_t planned, uint64_t *start_unix, uint64_t *start_mono)
+{
+	uint64_t gran = t->grans[g], mono, unix_start;
+
+	__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);
+	run->gran_ns = gran;
+	run->samples = t->samples;
+	run->id = id;
+	if (t->aligned) {
+		int64_t off = hl_realtime_offset_ns();
+		uint64_t now = (uint64_t)((int64_t)hl_mono_ns() + off);
+
+		unix_start = hl_traffic_arm_start(planned, now, gran, ARM_MARGIN_NS);
+		if (unix_start != planned) {
+			hl_info("traffic",
+				"run of %s armed %.3f ms after its planned start: starts %" PRIu64
+				" slots later",
+				t->gran_name[g], ((double)now - (double)planned) * 1e-6,
+				(unix_start - planned) / gran);
+		}
+		mono = (uint64_t)((int64_t)unix_start - off);
+	} else {
+		unix_start = hl_unix_ns();
+		mono = hl_mono_ns();
+	}
+	run->start_ns = mono;
+	__atomic_store_n(&run->end_ns, mono + gran * t->samples, __ATOMIC_RELEASE);
+	*start_unix = unix_start;
+	*start_mono = mono;
+}
+
 static void *scheduler(void *arg)
 {
 	struct hl_traffic *t = arg;
 	struct hl_traffic_run *run = &t->skel->bss->run;
-	uint64_t round = hl_mono_ns();
+	uint64_t round = hl_mono_ns(), round_unix = 0, next_unix = 0;
+	bool pending = false; /* a run read into t->rd, not yet stored */
+	int pending_g = 0;
 
 	pthread_mutex_lock(&t->lock);
+	if (t->aligned)
+		round_unix = hl_traffic_align_up(hl_unix_ns() + 5 * ARM_LEAD_NS, t->every_ns);
 	while (!t->stopping) {
 		for (int g = 0; g < t->n_grans && !t->stopping; g++) {
-			uint64_t start, end, start_unix;
+			uint64_t start_mono, start_unix, planned = 0,
+							 dur = t->grans[g] * t->samples;
+			struct hl_clock_state clk;
 			uint32_t id;
 
+			if (t->aligned) {
+				if (!g && wait_until_unix(t, &round_unix, t->every_ns))
+					break;
+				planned = hl_traffic_align_up(g ? next_unix : round_unix,
+							      t->grans[g]);
+				if (wait_until_unix(t, &planned, t->grans[g]))
+					break;
+			}
 			id = ++t->run_id ? t->run_id : ++t->run_id;
-			__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);
-			run->gran_ns = t->grans[g];
-			run->samples = t->samples;
-			run->id = id;
-			start_unix = hl_unix_ns();
-			start = hl_mono_ns();
-			end = start + t->grans[g] * t->samples;
-			run->start_ns = start;
-			__atomic_store_n(&run->end_ns, end, __ATOMIC_RELEASE);
-			if (wait_until(t, end + RUN_GRACE_NS))
+			hl_clock_state(&clk);
+			arm_run(t, run, g, id, planned, &start_unix, &start_mono);
+			if (pending) { /* the previous run, stored while this one samples */
+				pthread_mutex_unlock(&t->lock);
+				finish_run(t, pending_g);
+				pthread_mutex_lock(&t->lock);
+				pending = false;
+			}
+			if (wait_until(t, start_mono + dur + RUN_GRACE_NS))
 				break;
 			__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);
+			read_run(t, g, id, start_unix, &clk);
+			pending = true;
+			pending_g = g;
+			next_unix = start_unix + dur + RUN_GAP_NS;
+		}
+		if (t->stopping)
+			break;
+		if (pending && !t->aligned) { /* as before: stored before the round's wait */
 			pthread_mutex_unlock(&t->lock);
-			finish_run(t, g, id, start_unix);
+			finish_run(t, pending_g);
 			pthread_mutex_lock(&t->lock);
+			pending = false;
+		}
+		if (t->aligned) {
+			uint64_t now = hl_unix_ns();
+
+			/* Longer than every: the next multiple of every, like every other host. */
+			round_unix += t->every_ns;
+			if (round_unix < now + ARM_LEAD_NS)
+				round_unix = hl_traffic_align_up(now + ARM_LEAD_NS, t->every_ns);
+			if (pending && round_unix > now + ARM_LEAD_NS + RUN_GAP_NS) {
+				pthread_mutex_unlock(&t->lock);
+				finish_run(t, pending_g);
+				pthread_mutex_lock(&t->lock);
+				pending = false;
+			}
+			continue;
 		}
 		round += t->every_ns;
 		if (round < hl_mono_ns())
@@ -860,6 +1077,8 @@ static void *scheduler(void *arg)
 	}
 	__atomic_store_n(&run->end_ns, 0, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&t->lock);
+	if (pending) /* read before the stop: stored, not lost */
+		finish_run(t, pending_g);
 	return NULL;
 }
 
@@ -884,8 +1103,10 @@ static void point_init(struct hl_point *p, const struct hl_traffic *t, const str
 static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 {
 	struct hl_traffic *t = state;
-	struct hl_point *pb, *pf, *pp, *pr, *pc, *pt;
-	size_t nb = 0, nf = 0, np = 0, nr = 0, nc = 0, nt = 0;
+	struct hl_point *pb, *pf, *pp, *pr, *pc, *pt, *pu;
+	size_t nb = 0, nf = 0, np = 0, nr = 0, nc = 0, nt = 0, nu = 0;
+	struct hl_clock_state clk;
+	bool clk_ok;
 
 	if (t->idle)
 		return 0;
@@ -897,6 +1118,13 @@ static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 	pr = pp + t->n_series;
 	pc = pr + t->n_series;
 	pt = pc + t->n_series;
+	pu = pt + t->n_series;
+	clk_ok = hl_clock_state(&clk) == 0;
+	for (int k = 0; k < N_CLOCK_METRICS; k++)
+		memset(&t->clock_pts[k], 0, sizeof(t->clock_pts[k]));
+	t->clock_pts[0].gauge = clk.synchronized ? 1 : 0;
+	t->clock_pts[1].gauge = (double)clk.max_error_ns * 1e-9;
+	t->clock_pts[2].gauge = (double)clk.est_error_ns * 1e-9;
 	pthread_mutex_lock(&t->lock);
 	for (int k = 0; k < STORE_REASONS; k++) {
 		struct hl_point *p = &t->store_pts[k];
@@ -939,6 +1167,10 @@ static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 			point_init(p, t, s, true);
 			hl_point_counter(p, s->bursts, s->x_bursts);
 			s->x_bursts = s->bursts;
+			p = &pu[nu++];
+			point_init(p, t, s, true);
+			hl_point_attr(p, "hostlat.run.start", s->run_start);
+			p->gauge = (double)s->run_bursts;
 		}
 		if (s->dir == HL_TRAFFIC_RX) {
 			p = &pc[nc++];
@@ -1002,9 +1234,42 @@ static int traffic_collect(void *state, struct hl_metric *out, size_t max)
 		.points = pf,
 		.n_points = nf,
 	};
-	if (!t->store_dir)
-		return N_SERIES_METRICS;
 	out[6] = (struct hl_metric){
+		.name = "hostlat.traffic.run.bursts",
+		.description = "Samples of the latest run in which the interface was bursting",
+		.unit = "{sample}",
+		.kind = HL_METRIC_GAUGE,
+		.points = pu,
+		.n_points = nu,
+	};
+	out[7] = (struct hl_metric){
+		.name = "hostlat.clock.synchronized",
+		.description = "1 when the kernel says its clock is synchronized (adjtimex)",
+		.unit = "1",
+		.kind = HL_METRIC_GAUGE,
+		.points = &t->clock_pts[0],
+		.n_points = 1,
+	};
+	out[8] = (struct hl_metric){
+		.name = "hostlat.clock.max_error",
+		.description = "The kernel's bound on its clock's error (adjtimex maxerror)",
+		.unit = "s",
+		.kind = HL_METRIC_GAUGE,
+		.points = &t->clock_pts[1],
+		.n_points = clk_ok,
+	};
+	out[9] = (struct hl_metric){
+		.name = "hostlat.clock.estimated_error",
+		.description =
+			"The time daemon's estimate of the clock's error (adjtimex esterror)",
+		.unit = "s",
+		.kind = HL_METRIC_GAUGE,
+		.points = &t->clock_pts[2],
+		.n_points = clk_ok,
+	};
+	if (!t->store_dir)
+		return N_SERIES_METRICS + N_CLOCK_METRICS;
+	out[10] = (struct hl_metric){
 		.name = "hostlat.traffic.store.errors",
 		.description = "Run files that could not be written to store.dir, by reason",
 		.unit = "{file}",
@@ -1023,6 +1288,12 @@ static const char *const attach_names[] = {
 	[HL_TRAFFIC_ATTACH_AUTO] = "auto",
 	[HL_TRAFFIC_ATTACH_TCX] = "tcx",
 	[HL_TRAFFIC_ATTACH_TC] = "tc",
+	NULL,
+};
+
+static const char *const align_names[] = {
+	[HL_TRAFFIC_ALIGN_WALLCLOCK] = "wallclock",
+	[HL_TRAFFIC_ALIGN_START] = "start",
 	NULL,
 };
 
@@ -1086,8 +1357,16 @@ static const struct hl_option traffic_options[] = {
 	 .def = "10s",
 	 .min = HL_SEC(1),
 	 .max = HL_SEC(86400),
-	 .help = "a round of runs starts this often (right after the previous one when its "
-		 "runs take longer)"},
+	 .help = "a round of runs starts this often (align wallclock: at the next multiple of "
+		 "every when its runs take longer; start: right after the previous round)"},
+	{.name = "align",
+	 .type = HL_OPT_ENUM,
+	 .offset = OFF(align),
+	 .def = "wallclock",
+	 .names = align_names,
+	 .help = "wallclock: rounds start on multiples of every and runs on multiples of their "
+		 "granularity in UTC, so hosts with synchronized clocks sample the same slots "
+		 "(hostlat traffic merge); start: rounds counted from the agent's start"},
 	{.name = "burst_threshold",
 	 .type = HL_OPT_UINT,
 	 .offset = OFF(burst_threshold),
@@ -1175,6 +1454,11 @@ static void traffic_check(const struct hl_config *cfg, FILE *f)
 				: "unavailable (no tcp_retransmit_skb tracepoint)");
 		fprintf(f, "  kernel memory per CPU: %" PRIu64 " bytes\n",
 			mem_per_cpu(t->n_ifaces, tc->samples));
+		describe_clock(desc, sizeof(desc));
+		fprintf(f, "  align: %s\n  clock: %s\n",
+			t->aligned ? "wallclock (rounds on multiples of every, UTC)"
+				   : "start (rounds counted from the agent's start)",
+			desc);
 		check_store(tc, f);
 	}
 	free(t);

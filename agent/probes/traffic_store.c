@@ -4,9 +4,11 @@
  *
  *   DIR/hostlat-traffic-YYYYMMDDTHHMMSS.mmmZ-IFNAME-GRAN.csv.gz
  *
- * holding "# key: value" header lines (interface, granularity_ns, samples,
- * start_unix_ns, link_speed_bps, burst_threshold_percent), then one CSV row
- * per sample. Files are written under a dot name and renamed, so a reader
+ * holding "# key: value" header lines (version, interface, granularity_ns,
+ * samples, start_unix_ns, link_speed_bps, burst_threshold_percent; since
+ * version 2 also host, align, clock_synchronized, clock_max_error_ns,
+ * clock_est_error_ns), then one CSV row per sample. Readers ignore keys they
+ * do not know, so version 1 files read as before and later keys are skipped. Files are written under a dot name and renamed, so a reader
  * never sees half a file. Retention deletes only files named like ours.
  */
 #include <dirent.h>
@@ -57,10 +59,20 @@ static int write_error(gzFile gz)
 	return zerr == Z_ERRNO && errno ? -errno : -EIO;
 }
 
+/* A header value on one line: control characters become '?'. */
+static void header_text(char *out, size_t len, const char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < len; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[i] = 0;
+}
+
 int hl_traffic_store_write(const char *dir, const struct hl_traffic_rundata *r, char *path,
 			   size_t pathlen)
 {
-	char name[128], gran[32], stamp[40], final[4096], tmp[4096];
+	char name[128], gran[32], stamp[40], final[4096], tmp[4096], host[HL_TRAFFIC_HOST_MAX];
 	time_t secs = (time_t)(r->start_unix_ns / 1000000000ULL);
 	struct tm tm;
 	gzFile gz;
@@ -92,12 +104,18 @@ int hl_traffic_store_write(const char *dir, const struct hl_traffic_rundata *r, 
 		unlink(tmp);
 		return -ENOMEM;
 	}
+	header_text(host, sizeof(host), r->host);
 	gzprintf(gz,
-		 "# hostlat traffic run\n# version: 1\n# interface: %s\n# granularity_ns: %" PRIu64
+		 "# hostlat traffic run\n# version: %d\n# interface: %s\n# granularity_ns: %" PRIu64
 		 "\n# samples: %u\n# start_unix_ns: %" PRIu64 "\n# link_speed_bps: %" PRIu64
-		 "\n# burst_threshold_percent: %u\n%s\n",
-		 r->ifname, r->gran_ns, r->n, r->start_unix_ns, r->link_bps, r->burst_pct,
-		 CSV_COLUMNS);
+		 "\n# burst_threshold_percent: %u\n",
+		 HL_TRAFFIC_STORE_VERSION, r->ifname, r->gran_ns, r->n, r->start_unix_ns,
+		 r->link_bps, r->burst_pct);
+	gzprintf(gz,
+		 "# host: %s\n# align: %s\n# clock_synchronized: %d\n# clock_max_error_ns: %" PRIu64
+		 "\n# clock_est_error_ns: %" PRIu64 "\n%s\n",
+		 host, r->aligned ? "wallclock" : "start", r->clock.synchronized ? 1 : 0,
+		 r->clock.max_error_ns, r->clock.est_error_ns, CSV_COLUMNS);
 	for (uint32_t i = 0; i < r->n; i++) {
 		const struct hl_traffic_sample *rx = &r->samples[0][i], *tx = &r->samples[1][i];
 
@@ -167,7 +185,7 @@ static int parse_count(const char *s, size_t n, uint64_t min, uint64_t max, uint
 static const struct {
 	const char *key;
 	size_t off;
-	int size; /* of the field: 4 or 8 bytes */
+	int size; /* of the field: 4 or 8 bytes; 1: clock_synchronized (a bool) */
 	uint64_t min, max;
 } header_keys[] = {
 	{"granularity_ns", offsetof(struct hl_traffic_rundata, gran_ns), 8, 1, 1000000000000ULL},
@@ -175,6 +193,13 @@ static const struct {
 	{"start_unix_ns", offsetof(struct hl_traffic_rundata, start_unix_ns), 8, 0, UINT64_MAX},
 	{"link_speed_bps", offsetof(struct hl_traffic_rundata, link_bps), 8, 0, UINT64_MAX},
 	{"burst_threshold_percent", offsetof(struct hl_traffic_rundata, burst_pct), 4, 0, 100},
+	{"version", offsetof(struct hl_traffic_rundata, version), 4, 1, UINT32_MAX},
+	/* version 2 */
+	{"clock_max_error_ns", offsetof(struct hl_traffic_rundata, clock.max_error_ns), 8, 0,
+	 UINT64_MAX},
+	{"clock_est_error_ns", offsetof(struct hl_traffic_rundata, clock.est_error_ns), 8, 0,
+	 UINT64_MAX},
+	{"clock_synchronized", 0, 1, 0, 1},
 };
 
 /* "# key: value" into r; unknown keys are ignored (later versions). 0 or -EINVAL. */
@@ -197,6 +222,14 @@ static int header_line(struct hl_traffic_rundata *r, const char *line, char *msg
 		snprintf(r->ifname, sizeof(r->ifname), "%.*s", (int)vlen, v);
 		return 0;
 	}
+	if (klen == strlen("host") && !strncmp(line, "host", klen)) {
+		snprintf(r->host, sizeof(r->host), "%.*s", (int)vlen, v);
+		return 0;
+	}
+	if (klen == strlen("align") && !strncmp(line, "align", klen)) {
+		r->aligned = vlen == strlen("wallclock") && !strncmp(v, "wallclock", vlen);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]); i++) {
 		char why[96];
 		uint64_t x;
@@ -208,7 +241,10 @@ static int header_line(struct hl_traffic_rundata *r, const char *line, char *msg
 			snprintf(msg, msglen, "%s %s", header_keys[i].key, why);
 			return -EINVAL;
 		}
-		if (header_keys[i].size == 8)
+		if (header_keys[i].size == 1) { /* clock_synchronized */
+			r->clock.synchronized = x == 1;
+			r->clock_known = true;
+		} else if (header_keys[i].size == 8)
 			memcpy((char *)r + header_keys[i].off, &x, 8);
 		else
 			memcpy((char *)r + header_keys[i].off, &(uint32_t){(uint32_t)x}, 4);
@@ -283,6 +319,7 @@ int hl_traffic_store_read(const char *path, struct hl_traffic_rundata *r, char *
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	r->version = 1; /* files without the key: the first format */
 	if (!gzgets(gz, line, sizeof(line)) || strncmp(line, "# hostlat traffic run", 21)) {
 		snprintf(err, errlen, "%s: not a hostlat traffic run", path);
 		e = -EINVAL;

@@ -23,6 +23,7 @@ probes:
     granularities: [1ms]
     samples: 5000
     every: 1s
+    align: start # the first run starts with the agent: the traffic sent right after is in it
     burst_threshold: 4
     store: { dir: $TMP/store }
 exporters:

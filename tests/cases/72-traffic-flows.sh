@@ -20,6 +20,7 @@ probes:
     granularities: [10ms]
     samples: 1200
     every: 1s
+    align: start # the first run starts with the agent: the traffic sent right after is in it
     store: { dir: $TMP/store }
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }

@@ -32,6 +32,7 @@ probes:
     interfaces: [$1]
     granularities: [1ms]
     samples: 2000 # a 2 s run from start: room for the bursts on a loaded machine
+    align: start
     attach: $2
     store: { dir: $TMP/store, max_bytes: 0 }
 exporters:

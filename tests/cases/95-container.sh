@@ -145,7 +145,9 @@ if n <= 0:
 print("ok: %d requests, %d metrics, %d softirq runs timed, resource %s" %
       (len(reqs), len(metrics), n, {k: res[k] for k in sorted(want)}))
 PY
-ls "$TMP/hostpath"/*/traffic/hostlat-traffic-*.csv.gz >/dev/null 2>&1 ||
+# Runs start on UTC multiples of every (10 s, align: wallclock): the first
+# one can end some 12 s after the start.
+wait_for 30 sh -c "ls '$TMP/hostpath'/*/traffic/hostlat-traffic-*.csv.gz >/dev/null 2>&1" ||
 	fail "no traffic run was stored in the writable hostPath volume"
 ok "traffic runs stored in the hostPath volume: $(ls "$TMP/hostpath"/*/traffic | wc -l) files"
 

@@ -489,13 +489,14 @@ static void test_traffic(void)
 				   "    burst_threshold: 80\n"
 				   "    link_speed: 25000\n"
 				   "    attach: tc\n"
+				   "    align: start\n"
 				   "    store: { dir: /tmp/runs, max_bytes: 0, max_age: 7d }\n";
 	struct hl_config c;
 	char err[512] = "";
 	int e = load(&c, text, err, sizeof(err));
 
 	/* 7d is not a duration: the error names the key */
-	CHECK(e == -EINVAL && strstr(err, "bad.yaml:11:53: invalid duration '7d'") &&
+	CHECK(e == -EINVAL && strstr(err, "bad.yaml:12:53: invalid duration '7d'") &&
 		      strstr(err, "(key 'probes.traffic.store.max_age')"),
 	      "7d: %s", err);
 	{
@@ -524,6 +525,7 @@ static void test_traffic(void)
 	CHECK(traffic_of(&c)->burst_threshold == 80 && traffic_of(&c)->link_speed == 25000,
 	      "burst/speed");
 	CHECK(traffic_of(&c)->attach == HL_TRAFFIC_ATTACH_TC, "attach");
+	CHECK(traffic_of(&c)->align == HL_TRAFFIC_ALIGN_START, "align");
 	CHECK(!strcmp(traffic_of(&c)->store.dir, "/tmp/runs") &&
 		      traffic_of(&c)->store.max_bytes == 0 &&
 		      traffic_of(&c)->store.max_age_ns == 7200 * SEC_NS,
@@ -537,7 +539,8 @@ static void test_traffic(void)
 	CHECK(traffic_of(&c)->enabled && traffic_of(&c)->interfaces.n == 0 &&
 		      traffic_of(&c)->samples == 2000 && traffic_of(&c)->every_ns == 10 * SEC_NS &&
 		      traffic_of(&c)->burst_threshold == 50 && traffic_of(&c)->link_speed == 0 &&
-		      traffic_of(&c)->attach == HL_TRAFFIC_ATTACH_AUTO,
+		      traffic_of(&c)->attach == HL_TRAFFIC_ATTACH_AUTO &&
+		      traffic_of(&c)->align == HL_TRAFFIC_ALIGN_WALLCLOCK,
 	      "traffic defaults");
 	CHECK(traffic_of(&c)->granularities.n == 2 &&
 		      traffic_of(&c)->granularities.v[0] == 100000ULL &&
@@ -1333,6 +1336,7 @@ static const char *const all_keys[] = {
 	"probes.traffic.granularities",
 	"probes.traffic.samples",
 	"probes.traffic.every",
+	"probes.traffic.align",
 	"probes.traffic.burst_threshold",
 	"probes.traffic.link_speed",
 	"probes.traffic.attach",
