@@ -332,12 +332,12 @@ void hl_traffic_merge_chart(FILE *f, const struct hl_traffic_merge *m,
 		fprintf(f, "): run from ");
 		print_time(f, r->start_unix_ns);
 		if (off)
-			fprintf(f, " (%u slots before the common ones)", off);
+			fprintf(f, " (%u slot%s before the common ones)", off, off == 1 ? "" : "s");
 		fprintf(f, ", ");
 		if (r->link_bps) {
 			format_rate((double)r->link_bps, b, sizeof(b));
-			fprintf(f, "link %s, bursts above %u%%: %u slots bursting", b, r->burst_pct,
-				m->run_bursts[k]);
+			fprintf(f, "link %s, bursts above %u%%: %u slot%s bursting", b,
+				r->burst_pct, m->run_bursts[k], m->run_bursts[k] == 1 ? "" : "s");
 		} else {
 			fprintf(f, "link speed unknown (never bursting)");
 		}
@@ -396,7 +396,7 @@ void hl_traffic_merge_chart(FILE *f, const struct hl_traffic_merge *m,
 	fprintf(f, "sum of %zu hosts: %sB in %s, peak %s at %s\n", m->n_runs, a, dur, b, c);
 	hl_format_duration(m->gran_ns * most_at, c, sizeof(c));
 	fprintf(f, "simultaneous bursts: %u slots with 2 or more hosts bursting at once", together);
-	if (most)
+	if (most >= 2)
 		fprintf(f, " (at most %u, first at %s)", most, c);
 	fputc('\n', f);
 	if (o->capacity_bps) {
