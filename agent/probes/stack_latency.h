@@ -41,7 +41,7 @@ struct hl_stack_latency_conf {
 	bool include_hol_blocked;		       /* keep TCP reads blocked behind a loss */
 	struct hl_standing_queue_conf *standing_queue; /* NULL: off */
 	uint32_t max_sockets; /* kprobe variant: sockets with per-socket state */
-	bool exemplars; /* the worst sample of every interval, with its context */
+	bool exemplars;	      /* the worst sample of every interval, with its context */
 };
 
 struct hl_stack_latency;
