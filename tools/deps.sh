@@ -4,6 +4,8 @@
 set -eu
 BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev pkg-config iproute2"
 TEST_PKGS="python3 nodejs npm iproute2 valgrind procps ethtool curl"
+# the prometheus exporter against a real server (tests/cases/45-prometheus.sh)
+TEST_PKGS="$TEST_PKGS prometheus"
 # the container tests (tests/cases/95-*): podman, and debootstrap for the base image
 TEST_PKGS="$TEST_PKGS podman runc debootstrap"
 # the kernel matrix (tests/kernels/): Debian's kernels booted under QEMU
