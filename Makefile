@@ -21,7 +21,7 @@ endif
 WARN      := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -DHOSTLAT_VERSION='"$(VERSION)"' $(WARN) -I$(BUILD) -Iagent/core -Iagent/lib -Iagent/probes -Iagent/cmd -Ibpf -Iexporters
-LDLIBS    := -lbpf -lelf -lz -lyaml -lcjson -lcurl -lm -ldl -lpthread
+LDLIBS    := -lbpf -lelf -lz -lyaml -lcjson -lcurl -lssl -lcrypto -lm -ldl -lpthread
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

@@ -25,8 +25,12 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "clock.h"
 #include "log.h"
@@ -48,6 +52,28 @@ static int check_path(const char *s, char *why, size_t whylen);
 static int check_bucket(const char *s, char *why, size_t whylen);
 static int check_username(const char *s, char *why, size_t whylen);
 static int check_password(const char *s, char *why, size_t whylen);
+static int check_tls_file(const char *s, char *why, size_t whylen);
+
+static const struct hl_option tls_options[] = {
+	{.name = "cert_file",
+	 .type = HL_OPT_STRING,
+	 .offset = offsetof(struct hl_prometheus_conf, tls_cert_file),
+	 .help = "PEM server certificate (its chain after it); with key_file: HTTPS only (TLS 1.2 "
+		 "or later), read at start",
+	 .check_system = check_tls_file},
+	{.name = "key_file",
+	 .type = HL_OPT_STRING,
+	 .offset = offsetof(struct hl_prometheus_conf, tls_key_file),
+	 .help = "PEM private key of cert_file",
+	 .check_system = check_tls_file},
+	{.name = "client_ca_file",
+	 .type = HL_OPT_STRING,
+	 .offset = offsetof(struct hl_prometheus_conf, tls_client_ca_file),
+	 .help = "PEM CA certificates: scrapers must present a client certificate they signed "
+		 "(mutual TLS); unset: no client certificate asked",
+	 .check_system = check_tls_file},
+	{0},
+};
 
 static const struct hl_option basic_auth_options[] = {
 	{.name = "username",
@@ -110,10 +136,14 @@ static const struct hl_option prometheus_options[] = {
 		 "upper edge does not pass (exact for bounds on the grid, e.g. powers of 2); "
 		 "empty: every power of 2 from the lowest to the highest non-empty bucket",
 	 .check = check_bucket},
+	{.name = "tls",
+	 .type = HL_OPT_SECTION,
+	 .sub = tls_options,
+	 .help = "HTTPS: a certificate and key (and client CAs for mutual TLS); unset: plain HTTP"},
 	{.name = "basic_auth",
 	 .type = HL_OPT_SECTION,
 	 .sub = basic_auth_options,
-	 .help = "HTTP Basic authentication of scrapers (without TLS the password crosses the "
+	 .help = "HTTP Basic authentication of scrapers (without tls the password crosses the "
 		 "network in clear)"},
 	{0},
 };
@@ -307,6 +337,27 @@ static int check_username(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* A TLS file: a regular file we can open (struct hl_option.check_system). */
+static int check_tls_file(const char *s, char *why, size_t whylen)
+{
+	int fd = open(s, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), e;
+	struct stat sb;
+
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		e = -errno;
+		snprintf(why, whylen, "cannot read '%s': %s", s, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	close(fd);
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(why, whylen, "cannot read '%s': not a regular file", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* The password as a header value would be (hl_otlp_headers_check): @env: set, no line breaks. */
 static int check_password(const char *s, char *why, size_t whylen)
 {
@@ -384,6 +435,9 @@ struct conn {
 	uint64_t deadline_ns;
 	size_t len;
 	bool answering;
+	short events;	 /* what poll waits for */
+	SSL *ssl;	 /* tls: the connection, NULL for plain HTTP */
+	bool handshaken; /* tls: SSL_accept done */
 	char req[REQUEST_MAX];
 	char head[HEAD_MAX];
 	size_t head_len, head_sent;
@@ -410,6 +464,7 @@ struct prom_state {
 	atomic_uint_least64_t served_bytes;
 	unsigned int max_conns;
 	struct conn *conns;
+	SSL_CTX *tls;
 };
 
 static struct page *current_page(struct prom_state *st)
@@ -496,6 +551,7 @@ static void respond(struct conn *c, int code, const char *extra, const char *bod
 	c->body_len = head ? 0 : strlen(body);
 	c->body_sent = 0;
 	c->answering = true;
+	c->events = POLLOUT;
 }
 
 static void handle(struct prom_state *st, struct conn *c)
@@ -551,10 +607,17 @@ static void handle(struct prom_state *st, struct conn *c)
 	if (head)
 		c->body_len = 0;
 	c->answering = true;
+	c->events = POLLOUT;
 }
 
 static void conn_close(struct conn *c)
 {
+	if (c->ssl) {
+		if (c->handshaken)
+			SSL_shutdown(c->ssl); /* one close_notify, never waited on */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -562,19 +625,76 @@ static void conn_close(struct conn *c)
 	c->pg = NULL;
 }
 
+/* After an SSL call returned r: true when it only waits for the socket (c->events set). */
+static bool tls_wait(struct conn *c, int r)
+{
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		c->events = POLLIN;
+		return true;
+	case SSL_ERROR_WANT_WRITE:
+		c->events = POLLOUT;
+		return true;
+	default:
+		ERR_clear_error(); /* a failed handshake (a plain HTTP client...): closed */
+		return false;
+	}
+}
+
+/* Bytes read (> 0), 0 at the end, -1 to wait (c->events set), -2 on an error. */
+static ssize_t io_read(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		int r = SSL_read(c->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
+
+		if (r > 0)
+			return r;
+		if (SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		return tls_wait(c, r) ? -1 : -2;
+	}
+	do
+		n = recv(c->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->events = POLLIN;
+		return -1;
+	}
+	return n < 0 ? -2 : n;
+}
+
+/* Bytes written (> 0), -1 to wait (c->events set), -2 on an error. */
+static ssize_t io_write(struct conn *c, const void *buf, size_t len, bool more)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		int r = SSL_write(c->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
+
+		if (r > 0)
+			return r;
+		return tls_wait(c, r) ? -1 : -2;
+	}
+	do
+		n = send(c->fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->events = POLLOUT;
+		return -1;
+	}
+	return n < 0 ? -2 : n;
+}
+
 static void conn_read(struct prom_state *st, struct conn *c)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, c->req + c->len, sizeof(c->req) - 1 - c->len, 0);
+		ssize_t n = io_read(c, c->req + c->len, sizeof(c->req) - 1 - c->len);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				conn_close(c);
+		if (n == -1)
 			return;
-		}
-		if (n == 0) {
+		if (n <= 0) {
 			conn_close(c);
 			return;
 		}
@@ -598,13 +718,12 @@ static void conn_write(struct prom_state *st, struct conn *c)
 		bool h = c->head_sent < c->head_len;
 		const char *p = h ? c->head + c->head_sent : c->body + c->body_sent;
 		size_t left = h ? c->head_len - c->head_sent : c->body_len - c->body_sent;
-		ssize_t n = send(c->fd, p, left, MSG_NOSIGNAL | (h && c->body_len ? MSG_MORE : 0));
+		ssize_t n = io_write(c, p, left, h && c->body_len);
 
+		if (n == -1)
+			return;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				conn_close(c);
+			conn_close(c);
 			return;
 		}
 		if (h)
@@ -613,8 +732,29 @@ static void conn_write(struct prom_state *st, struct conn *c)
 			c->body_sent += (size_t)n;
 		atomic_fetch_add(&st->served_bytes, (uint64_t)n);
 	}
-	shutdown(c->fd, SHUT_WR);
+	if (!c->ssl)
+		shutdown(c->fd, SHUT_WR);
 	conn_close(c);
+}
+
+/* The socket is ready: go on with the handshake, the request or the answer. */
+static void conn_io(struct prom_state *st, struct conn *c)
+{
+	if (c->ssl && !c->handshaken) {
+		int r = SSL_accept(c->ssl);
+
+		if (r != 1) {
+			if (!tls_wait(c, r))
+				conn_close(c);
+			return;
+		}
+		c->handshaken = true;
+		c->events = POLLIN;
+	}
+	if (!c->answering)
+		conn_read(st, c);
+	if (c->fd >= 0 && c->answering)
+		conn_write(st, c);
 }
 
 static void accept_all(struct prom_state *st, uint64_t now)
@@ -642,6 +782,17 @@ static void accept_all(struct prom_state *st, uint64_t now)
 		c->len = 0;
 		c->answering = false;
 		c->pg = NULL;
+		c->events = POLLIN;
+		c->handshaken = false;
+		c->ssl = NULL;
+		if (st->tls) {
+			c->ssl = SSL_new(st->tls);
+			if (!c->ssl || !SSL_set_fd(c->ssl, fd)) {
+				ERR_clear_error();
+				conn_close(c);
+				continue;
+			}
+		}
 		c->deadline_ns = now + st->timeout_ns;
 	}
 }
@@ -677,7 +828,7 @@ static void *server_thread(void *arg)
 			}
 			if (c->deadline_ns < next)
 				next = c->deadline_ns;
-			pfd[n] = (struct pollfd){c->fd, c->answering ? POLLOUT : POLLIN, 0};
+			pfd[n] = (struct pollfd){c->fd, c->events, 0};
 			slot[n++] = (int)i;
 		}
 		pfd[n] = (struct pollfd){st->wake, POLLIN, 0};
@@ -697,8 +848,6 @@ static void *server_thread(void *arg)
 		}
 		now = hl_mono_ns();
 		for (int k = 0; k < n && got > 0; k++) {
-			struct conn *c;
-
 			if (!pfd[k].revents)
 				continue;
 			got--;
@@ -708,11 +857,7 @@ static void *server_thread(void *arg)
 				accept_all(st, now);
 				continue;
 			}
-			c = &st->conns[slot[k]];
-			if (!c->answering)
-				conn_read(st, c);
-			if (c->fd >= 0 && c->answering)
-				conn_write(st, c);
+			conn_io(st, &st->conns[slot[k]]);
 		}
 	}
 out:
@@ -747,12 +892,71 @@ static void prom_shutdown(void *state)
 	if (st->wake >= 0)
 		close(st->wake);
 	page_unref(st->page);
+	SSL_CTX_free(st->tls);
 	pthread_mutex_destroy(&st->lock);
 	hl_otlp_header_set_free(&st->secret);
 	free(st->username);
 	free(st->path);
 	free(st->bounds);
 	free(st);
+}
+
+/* The last OpenSSL error as text (the queue cleared). */
+static const char *tls_error(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e)
+		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "unknown error");
+	ERR_clear_error();
+	return buf;
+}
+
+static int tls_setup(struct prom_state *st, const struct hl_prometheus_conf *c, char *err,
+		     size_t errlen)
+{
+	char why[256];
+
+	if (!c->tls_cert_file || !c->tls_key_file) {
+		snprintf(err, errlen, "tls needs both cert_file and key_file");
+		return -EINVAL;
+	}
+	st->tls = SSL_CTX_new(TLS_server_method());
+	if (!st->tls || !SSL_CTX_set_min_proto_version(st->tls, TLS1_2_VERSION)) {
+		snprintf(err, errlen, "tls: %s", tls_error(why, sizeof(why)));
+		return -ENOMEM;
+	}
+	SSL_CTX_set_mode(st->tls,
+			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(st->tls, c->tls_cert_file) != 1) {
+		snprintf(err, errlen, "tls.cert_file '%s': %s", c->tls_cert_file,
+			 tls_error(why, sizeof(why)));
+		return -EINVAL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(st->tls, c->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(st->tls) != 1) {
+		snprintf(err, errlen, "tls.key_file '%s': %s", c->tls_key_file,
+			 tls_error(why, sizeof(why)));
+		return -EINVAL;
+	}
+	if (c->tls_client_ca_file) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->tls_client_ca_file);
+
+		if (!names ||
+		    SSL_CTX_load_verify_locations(st->tls, c->tls_client_ca_file, NULL) != 1) {
+			if (names)
+				sk_X509_NAME_pop_free(names, X509_NAME_free);
+			snprintf(err, errlen, "tls.client_ca_file '%s': %s", c->tls_client_ca_file,
+				 tls_error(why, sizeof(why)));
+			return -EINVAL;
+		}
+		SSL_CTX_set_client_CA_list(st->tls, names);
+		SSL_CTX_set_verify(st->tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+				   NULL);
+	}
+	return 0;
 }
 
 static void *prom_init(const void *conf, char *err, size_t errlen)
@@ -809,6 +1013,9 @@ static void *prom_init(const void *conf, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if ((c->tls_cert_file || c->tls_key_file || c->tls_client_ca_file) &&
+	    tls_setup(st, c, err, errlen))
+		goto fail;
 	if (!listen_addr(c->listen ? c->listen : "127.0.0.1", st->addr, sizeof(st->addr), &ss, &sl,
 			 err, errlen))
 		goto fail;
@@ -826,8 +1033,9 @@ static void *prom_init(const void *conf, char *err, size_t errlen)
 		goto fail;
 	}
 	st->thread_started = true;
-	hl_info(LOG, "serving GET %s on http://%s%s", st->path, st->addr,
-		st->has_auth ? " (basic auth)" : "");
+	hl_info(LOG, "serving GET %s on %s://%s%s%s", st->path, st->tls ? "https" : "http",
+		st->addr, st->has_auth ? " (basic auth)" : "",
+		c->tls_client_ca_file ? " (client certificates)" : "");
 	return st;
 fail:
 	prom_shutdown(st);

@@ -35,6 +35,7 @@ struct hl_prometheus_conf {
 	uint64_t timeout_ns;	   /* a connection's whole request and answer */
 	struct hl_strlist buckets; /* classic bucket bounds (text); empty: powers of 2 */
 	char *username, *password; /* basic_auth; password literal, @file:, @env:, @@ */
+	char *tls_cert_file, *tls_key_file, *tls_client_ca_file; /* tls: HTTPS when set */
 };
 
 extern const struct hl_exporter_ops hl_prometheus_exporter;

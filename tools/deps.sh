@@ -2,7 +2,7 @@
 # deps.sh build|test|bench: install the Debian packages hostlat needs that are missing.
 # Checks each with dpkg -s and calls apt-get only for what is absent.
 set -eu
-BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev pkg-config iproute2"
+BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev libcjson-dev libcurl4-openssl-dev libssl-dev pkg-config iproute2"
 TEST_PKGS="python3 nodejs npm iproute2 valgrind procps ethtool curl"
 # the prometheus exporter against a real server (tests/cases/45-prometheus.sh)
 TEST_PKGS="$TEST_PKGS prometheus"

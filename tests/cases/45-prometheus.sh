@@ -2,8 +2,9 @@
 # The prometheus exporter against Debian's Prometheus server (2.42, native
 # histograms on). Real traffic between two network namespaces (as in
 # 30-stack-latency: a TCP receiver reads each message D ms after it
-# arrived); the agent (ASan build, interval 1 s) serves /metrics with basic
-# auth (password from a file) and writes OTLP JSON through a stdout
+# arrived); the agent (ASan build, interval 1 s) serves /metrics over HTTPS
+# (a test CA) with basic auth (password from a file), a second exporter
+# plain HTTP with a small max_bytes, and writes OTLP JSON through a stdout
 # exporter in the same run. Checks:
 # - --check refuses a listen address in use (file:line:column), and a start
 #   on it is one clear message;
@@ -16,7 +17,8 @@
 #   tests/tools/prom_decode.js) has the OTLP buckets of its collection
 #   exactly (Prometheus index = OTel index + 1), the text page has classic
 #   buckets at powers of 2 equal to the sums of the OTLP buckets below them;
-# - without credentials or with wrong ones: 401; a page over max_bytes is
+# - without credentials or with wrong ones: 401; plain HTTP or an unknown CA
+#   to the HTTPS port: no answer; a page over max_bytes is
 #   cut and the points left out are counted in hostlat.exporter.rejected.
 source "$(dirname "$0")/../lib.sh"
 need_root
@@ -44,7 +46,20 @@ PY
 
 printf 'scrape-secret\n' >"$TMP/password"
 chmod 600 "$TMP/password"
-AUTH=(-u "prom:scrape-secret")
+# A test CA and a server certificate for 127.0.0.1: the agent serves HTTPS.
+command -v openssl >/dev/null || skip "openssl not installed"
+(
+	cd "$TMP"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=hostlat test CA" \
+		-keyout ca.key -out ca.pem 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >server.ext
+	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile server.ext -out server.pem 2>/dev/null
+)
+[ -s "$TMP/server.pem" ] || fail "openssl could not make the test certificates"
+AUTH=(-u "prom:scrape-secret" --cacert "$TMP/ca.pem")
+URL="https://127.0.0.1:$APORT"
 
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s, log_level: info }
@@ -55,6 +70,7 @@ probes:
 exporters:
   - type: prometheus
     listen: 127.0.0.1:$APORT
+    tls: { cert_file: $TMP/server.pem, key_file: $TMP/server.key }
     basic_auth: { username: prom, password: "@file:$TMP/password" }
   - { type: prometheus, name: small, listen: "127.0.0.1:$SMALL", max_bytes: 4096 }
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
@@ -77,21 +93,38 @@ kill "$BUSY_PID"
 sed "s/listen: 127.0.0.1:$APORT/listen: \"127.0.0.1:99999\"/" "$TMP/hostlat.yaml" >"$TMP/bad.yaml"
 expect 2 "bad.yaml:[0-9]+:[0-9]+: .*port must be 1..65535.*key 'exporters\[0\].listen'" \
 	"$HOSTLAT" --config "$TMP/bad.yaml" --check
+# Values that cannot work: at their key, when the config loads or in --check.
+bad_config() { # bad_config SED PATTERN [--check]
+	sed "$1" "$TMP/hostlat.yaml" >"$TMP/bad.yaml"
+	expect 2 "bad.yaml:[0-9]+:[0-9]+: $2" "$HOSTLAT" --config "$TMP/bad.yaml" ${3:-}
+}
+bad_config 's/max_bytes: 4096/max_bytes: 4096, buckets: [0.001, -1]/' \
+	"bucket bound '-1' is not a positive finite number.*key 'exporters\\[1\\].buckets'"
+bad_config "s|\"@file:$TMP/password\"|\"@env:HOSTLAT_NO_SUCH_VAR\"|" \
+	".*HOSTLAT_NO_SUCH_VAR.*key 'exporters\\[0\\].basic_auth.password'"
+bad_config "s|key_file: $TMP/server.key|key_file: $TMP/nothing.key|" \
+	"cannot read '$TMP/nothing.key'.*key 'exporters\\[0\\].tls.key_file'" --check
+bad_config "s|@file:$TMP/password|@file:$TMP/nothing|" \
+	"cannot read '$TMP/nothing'.*key 'exporters\\[0\\].basic_auth.password'" --check
+bad_config "s|key_file: $TMP/server.key|key_file: $TMP/ca.pem|" \
+	"exporter prometheus: tls.key_file '$TMP/ca.pem': .*"
 check_runs "$TMP/check.txt" "$HOSTLAT" --config "$TMP/hostlat.yaml" --check
 
 start_agent "$TMP/hostlat.yaml"
-grep -q "serving GET /metrics on http://127.0.0.1:$APORT (basic auth)" "$TMP/agent.err" ||
+grep -q "serving GET /metrics on https://127.0.0.1:$APORT (basic auth)" "$TMP/agent.err" ||
 	fail "no serving line"
 grep -q scrape-secret "$TMP/agent.err" && fail "the password is in the log"
 
 # Credentials: none, wrong, right.
-http_is 401 "http://127.0.0.1:$APORT/metrics" || fail "no credentials: $(cat "$TMP/http.body")"
-http_is 401 -u prom:wrong "http://127.0.0.1:$APORT/metrics" || fail "wrong password accepted"
-http_is 404 "${AUTH[@]}" "http://127.0.0.1:$APORT/other" || fail "other path not 404"
-page_has() { curl -s --max-time 3 "${AUTH[@]}" "http://127.0.0.1:$APORT/metrics" | grep -q "$1"; }
+http_is 401 --cacert "$TMP/ca.pem" "$URL/metrics" || fail "no credentials: $(cat "$TMP/http.body")"
+http_is 401 --cacert "$TMP/ca.pem" -u prom:wrong "$URL/metrics" || fail "wrong password accepted"
+http_is 404 "${AUTH[@]}" "$URL/other" || fail "other path not 404"
+http_is 000 -u prom:scrape-secret "$URL/metrics" || fail "a client without the CA was not refused"
+http_is 000 -u prom:scrape-secret "http://127.0.0.1:$APORT/metrics" || fail "plain HTTP answered on the TLS port"
+page_has() { curl -s --max-time 3 "${AUTH[@]}" "$URL/metrics" | grep -q "$1"; }
 wait_for 20 page_has hostlat_probe_events_total ||
 	fail "the page has no hostlat_probe_events_total"
-ok "basic auth: 401 without or with wrong credentials, 200 with them"
+ok "HTTPS with basic auth: 401 without or with wrong credentials, 200 with them; no answer to plain HTTP"
 
 # Prometheus, scraping every second with native histograms.
 mkdir -p "$TMP/prom-data"
@@ -99,6 +132,8 @@ cat >"$TMP/prometheus.yml" <<YAML
 global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
 scrape_configs:
   - job_name: hostlat
+    scheme: https
+    tls_config: { ca_file: $TMP/ca.pem }
     basic_auth: { username: prom, password_file: $TMP/password }
     static_configs: [{ targets: ["127.0.0.1:$APORT"] }]
 YAML
@@ -124,7 +159,7 @@ has_native() {
 	query "$1" && "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["data"]["result"]; sys.exit(0 if r and "histogram" in r[0] else 1)' "$TMP/q.json"
 }
 wait_for 90 target_up || { cat "$TMP/prometheus.log" "$TMP/targets.json" >&2; fail "the target is not up"; }
-ok "Prometheus scrapes the agent (target up)"
+ok "Prometheus scrapes the agent over HTTPS with basic auth (target up)"
 SEL='hostlat_stack_latency_seconds{stage="tcp-socket-read"}'
 # The agent exports a stage's histogram once it has samples: a few reads
 # first, so that the server holds the series before the measured window.
@@ -238,9 +273,9 @@ ok "PromQL over native histograms answers the agent's p50 bucket; counters equal
 
 # One page of each format against the OTLP collection it came from.
 curl -sS --max-time 5 "${AUTH[@]}" -H "Accept: $PROTO_ACCEPT" -D "$TMP/proto.h" -o "$TMP/page.bin" \
-	"http://127.0.0.1:$APORT/metrics" || fail "protobuf scrape failed"
+	"$URL/metrics" || fail "protobuf scrape failed"
 curl -sS --max-time 5 "${AUTH[@]}" -D "$TMP/text.h" -o "$TMP/page.txt" \
-	"http://127.0.0.1:$APORT/metrics" || fail "text scrape failed"
+	"$URL/metrics" || fail "text scrape failed"
 grep -qi '^content-type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited' "$TMP/proto.h" ||
 	{ cat "$TMP/proto.h"; fail "protobuf content type"; }
 grep -qi '^content-type: text/plain; version=0.0.4' "$TMP/text.h" || { cat "$TMP/text.h"; fail "text content type"; }
