@@ -219,10 +219,16 @@ static int check_listen_bind(const char *s, char *why, size_t whylen)
 }
 
 /* The process's listening sockets, shared by exporters of one address (reloads). */
+struct page;
+static void page_unref(struct page *pg);
+
 struct listener {
 	char addr[128];
 	int fd;
 	unsigned int refs;
+	/* The latest page served on it: a new exporter sharing the socket (a reload) starts
+	 * with it, so that no scrape meets an empty page meanwhile. */
+	struct page *page;
 	struct listener *next;
 };
 
@@ -286,12 +292,18 @@ static void listener_put(const char *a)
 		if (!--l->refs) {
 			*pp = l->next;
 			close(l->fd);
+			page_unref(l->page);
 			free(l);
 		}
 		break;
 	}
 	pthread_mutex_unlock(&listeners_lock);
 }
+
+/* The page now served on a (a reference is taken). */
+static void listener_publish(const char *a, struct page *pg);
+/* A copy of the latest page served on a into pg (its auth kept), if there is one. */
+static int listener_inherit(const char *a, struct page *pg);
 
 /* ---- other checks ----------------------------------------------------------------------- */
 
@@ -426,6 +438,57 @@ static bool secret_equal(const char *a, const char *b)
 	for (size_t i = 0; i < nb; i++)
 		d |= (unsigned char)(b[i] ^ (i < na ? a[i] : 0));
 	return d == 0;
+}
+
+static void listener_publish(const char *a, struct page *pg)
+{
+	struct page *old = NULL;
+
+	pthread_mutex_lock(&listeners_lock);
+	for (struct listener *l = listeners; l; l = l->next) {
+		if (strcmp(l->addr, a))
+			continue;
+		old = l->page;
+		atomic_fetch_add(&pg->refs, 1);
+		l->page = pg;
+		break;
+	}
+	pthread_mutex_unlock(&listeners_lock);
+	page_unref(old);
+}
+
+static bool buf_copy(struct hl_prom_buf *dst, const struct hl_prom_buf *src)
+{
+	dst->p = src->len ? malloc(src->len) : NULL;
+	if (src->len && !dst->p)
+		return false;
+	if (src->len)
+		memcpy(dst->p, src->p, src->len);
+	dst->len = dst->cap = src->len;
+	return true;
+}
+
+static int listener_inherit(const char *a, struct page *pg)
+{
+	struct page *src = NULL;
+	int e = 0;
+
+	pthread_mutex_lock(&listeners_lock);
+	for (struct listener *l = listeners; l; l = l->next) {
+		if (!strcmp(l->addr, a) && l->page) {
+			src = l->page;
+			atomic_fetch_add(&src->refs, 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&listeners_lock);
+	if (!src)
+		return 0;
+	if (!buf_copy(&pg->text, &src->text) || !buf_copy(&pg->proto, &src->proto))
+		e = -ENOMEM;
+	pg->time_unix_ns = src->time_unix_ns;
+	page_unref(src);
+	return e;
 }
 
 /* ---- the exporter's state --------------------------------------------------------------- */
@@ -1023,6 +1086,10 @@ static void *prom_init(const void *conf, char *err, size_t errlen)
 	if (fd < 0)
 		goto fail;
 	st->lfd = fd;
+	if (listener_inherit(st->addr, st->page)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	st->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (st->wake < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -1078,6 +1145,7 @@ static enum hl_export_result prom_export(void *state, const struct hl_batch *bat
 	st->page = pg;
 	pthread_mutex_unlock(&st->lock);
 	page_unref(old);
+	listener_publish(st->addr, pg);
 	status->bytes = atomic_exchange(&st->served_bytes, 0);
 	status->rejected_points = dropped;
 	if (dropped) {

@@ -564,7 +564,7 @@ static void test_exporter(void)
 	struct hl_export_status status = {0};
 	struct hl_prometheus_conf c = {0};
 	int s, fd, pfd = mkstemp(pwfile);
-	void *st;
+	void *st, *st2;
 	char err[256] = "";
 	size_t got;
 	ssize_t n;
@@ -615,6 +615,28 @@ static void test_exporter(void)
 				      strstr(resp, want_text),
 			      "the text page: %s", resp);
 	}
+	/* a reload: a second exporter on the address shares the socket and serves the page
+	 * of the first until its own first collection, also once the first has stopped */
+	st2 = hl_prometheus_exporter.init(&c, err, sizeof(err));
+	CHECK(st2, "init on the same address: %s", err);
+	hl_prometheus_exporter.shutdown(st);
+	if (st2) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		CHECK(!connect(fd, (struct sockaddr *)&sa, sizeof(sa)), "connect");
+		snprintf(req, sizeof(req),
+			 "GET /metrics HTTP/1.0\r\nAuthorization: Basic dTpwdw==\r\n\r\n");
+		CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req), "send");
+		got = 0;
+		while (got < sizeof(resp) - 1 &&
+		       (n = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+			got += (size_t)n;
+		resp[got] = 0;
+		close(fd);
+		CHECK(strstr(resp, "X-Hostlat-Collected-Unix-Nano: 1000\r\n") &&
+			      strstr(resp, want_text),
+		      "the inherited page: %.200s", resp);
+	}
+	st = st2;
 	hl_prometheus_exporter.shutdown(st);
 	/* the port is free again */
 	st = hl_prometheus_exporter.init(&c, err, sizeof(err));
