@@ -8,11 +8,12 @@
 # exporter in the same run. Checks:
 # - --check refuses a listen address in use (file:line:column), and a start
 #   on it is one clear message;
-# - the server scrapes the agent (its targets API: up) and stores native
-#   histograms; histogram_quantile(0.5, rate(...)) over the traffic window
-#   and over the cumulative histogram fall in the bucket of the agent's
-#   own p50 (and of D); hostlat_probe_events_total equals the agent's OTLP
-#   counters of one collection;
+# - two servers scrape the agent (their targets API: up), one with native
+#   histograms (protobuf), one without (text); histogram_quantile(0.5,
+#   rate(...)) over the traffic window and over the cumulative native
+#   histogram fall in the bucket of the agent's own p50 (and of D), over
+#   the classic buckets in the power of 2 around it; hostlat_probe_events_total
+#   equals the agent's OTLP counters of one collection;
 # - the protobuf page (decoded by protobufjs from a schema written in
 #   tests/tools/prom_decode.js) has the OTLP buckets of its collection
 #   exactly (Prometheus index = OTel index + 1), the text page has classic
@@ -35,9 +36,9 @@ D_NS=18700000
 PROTO_ACCEPT='application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.1'
 
 # Free TCP ports: the agent's two endpoints, Prometheus, one held busy.
-read -r APORT SMALL PPORT BUSY < <("$PY" - <<'PY'
+read -r APORT SMALL PPORT CPORT BUSY < <("$PY" - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))
@@ -126,9 +127,13 @@ wait_for 20 page_has hostlat_probe_events_total ||
 	fail "the page has no hostlat_probe_events_total"
 ok "HTTPS with basic auth: 401 without or with wrong credentials, 200 with them; no answer to plain HTTP"
 
-# Prometheus, scraping every second with native histograms.
-mkdir -p "$TMP/prom-data"
-cat >"$TMP/prometheus.yml" <<YAML
+# start_prometheus NAME PORT [FLAGS...]: a Prometheus server on 127.0.0.1:PORT
+# (storage in $TMP/NAME-data, log $TMP/NAME.log) scraping the agent every second.
+start_prometheus() {
+	local name=$1 port=$2 pid
+	shift 2
+	mkdir -p "$TMP/$name-data"
+	cat >"$TMP/$name.yml" <<YAML
 global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
 scrape_configs:
   - job_name: hostlat
@@ -137,12 +142,17 @@ scrape_configs:
     basic_auth: { username: prom, password_file: $TMP/password }
     static_configs: [{ targets: ["127.0.0.1:$APORT"] }]
 YAML
-"$PROM" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
-	--web.listen-address="127.0.0.1:$PPORT" --enable-feature=native-histograms \
-	--log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PROM_PID=$!
-on_exit "kill $PROM_PID; wait $PROM_PID"
-API="http://127.0.0.1:$PPORT/api/v1"
+	"$PROM" --config.file="$TMP/$name.yml" --storage.tsdb.path="$TMP/$name-data" \
+		--web.listen-address="127.0.0.1:$port" --log.level=warn "$@" >"$TMP/$name.log" 2>&1 &
+	pid=$!
+	on_exit "kill $pid; wait $pid"
+}
+# One with native histograms (it asks for protobuf), one without (text, classic buckets).
+start_prometheus native "$PPORT" --enable-feature=native-histograms
+start_prometheus classic "$CPORT"
+NATIVE="http://127.0.0.1:$PPORT/api/v1"
+CLASSIC="http://127.0.0.1:$CPORT/api/v1"
+API=$NATIVE
 
 # query PROMQL [TIME]: the API's JSON answer in $TMP/q.json.
 query() {
@@ -150,16 +160,17 @@ query() {
 	[ -n "${2:-}" ] && args+=(--data-urlencode "time=$2")
 	curl -sS --max-time 5 -G "${args[@]}" "$API/query" >"$TMP/q.json"
 }
-target_up() {
-	curl -s --max-time 3 "$API/targets" >"$TMP/targets.json" &&
+target_up() { # target_up API
+	curl -s --max-time 3 "$1/targets" >"$TMP/targets.json" &&
 		"$PY" -c 'import json,sys; t=json.load(open(sys.argv[1]))["data"]["activeTargets"]; sys.exit(0 if t and t[0]["health"]=="up" else 1)' "$TMP/targets.json"
 }
 # has_native SELECTOR: the server holds a native histogram sample for it.
 has_native() {
 	query "$1" && "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["data"]["result"]; sys.exit(0 if r and "histogram" in r[0] else 1)' "$TMP/q.json"
 }
-wait_for 90 target_up || { cat "$TMP/prometheus.log" "$TMP/targets.json" >&2; fail "the target is not up"; }
-ok "Prometheus scrapes the agent over HTTPS with basic auth (target up)"
+wait_for 90 target_up "$NATIVE" || { cat "$TMP/native.log" "$TMP/targets.json" >&2; fail "the target is not up"; }
+wait_for 90 target_up "$CLASSIC" || { cat "$TMP/classic.log" "$TMP/targets.json" >&2; fail "the target is not up (classic)"; }
+ok "both Prometheus servers scrape the agent over HTTPS with basic auth (target up)"
 SEL='hostlat_stack_latency_seconds{stage="tcp-socket-read"}'
 # The agent exports a stage's histogram once it has samples: a few reads
 # first, so that the server holds the series before the measured window.
@@ -178,10 +189,14 @@ for a, dp in points(last_request(sys.argv[1]), "hostlat.stack.latency"):
         print(dp["count"])
 PY
 }
-# prom_count_is N: the server's latest sample of SEL counts N.
+# prom_count_is N: both servers' latest samples of SEL count N.
+CSEL='hostlat_stack_latency_seconds_count{stage="tcp-socket-read"}'
+value_is() {
+	"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["data"]["result"]; sys.exit(0 if r and float(r[0]["value"][1])==float(sys.argv[2]) else 1)' "$TMP/q.json" "$1"
+}
 prom_count_is() {
-	query "histogram_count($SEL)" &&
-		"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["data"]["result"]; sys.exit(0 if r and float(r[0]["value"][1])==float(sys.argv[2]) else 1)' "$TMP/q.json" "$1"
+	API=$NATIVE query "histogram_count($SEL)" && value_is "$1" &&
+		API=$CLASSIC query "$CSEL" && value_is "$1"
 }
 count_at_least() { [ "$(agent_count)" -ge "$1" ]; }
 wait_for 20 count_at_least 3 || fail "the agent did not record the first reads"
@@ -201,10 +216,14 @@ query "histogram_quantile(0.5, rate(${SEL}[${W}]))" "$T1" && cp "$TMP/q.json" "$
 query "histogram_count(increase(${SEL}[${W}]))" "$T1" && cp "$TMP/q.json" "$TMP/q-increase.json"
 query "histogram_quantile(0.5, $SEL)" "$T1" && cp "$TMP/q.json" "$TMP/q-cum.json"
 query "hostlat_probe_events_total" "$T1" && cp "$TMP/q.json" "$TMP/q-events.json"
+API=$CLASSIC query "histogram_quantile(0.5, rate(hostlat_stack_latency_seconds_bucket{stage=\"tcp-socket-read\"}[${W}]))" "$T1" &&
+	cp "$TMP/q.json" "$TMP/q-classic.json"
+API=$CLASSIC query 'count(hostlat_stack_latency_seconds_bucket{stage="tcp-socket-read"})' "$T1" &&
+	cp "$TMP/q.json" "$TMP/q-classic-n.json"
 echo "window ${W}: the agent's count $N0 -> $N"
 
 "$PY" - "$TMP/metrics.jsonl" "$D_NS" "$BUILD/exphist" "$TMP/q-rate.json" "$TMP/q-cum.json" "$TMP/q-events.json" \
-	"$TMP/q-increase.json" "$N0" <<'PY'
+	"$TMP/q-increase.json" "$N0" "$TMP/q-classic.json" "$TMP/q-classic-n.json" <<'PY'
 import json, subprocess, sys
 sys.path.insert(0, "tests/tools")
 from otlp_check import points, median_index, check_invariants
@@ -256,6 +275,16 @@ for name, f in (("rate window", sys.argv[4]), ("cumulative", sys.argv[5])):
     print("PromQL histogram_quantile(0.5) %s: %.9g s" % (name, q))
     if not (lo * (1 - 1e-9) <= q <= hi * (1 + 1e-9)):
         sys.exit("PromQL %s p50 %.9g s is outside the agent's p50 bucket (%.9g, %.9g]" % (name, q, lo, hi))
+
+# the server without native histograms: classic buckets at powers of 2, the p50 in the
+# power of 2 around the agent's bucket (linear interpolation inside it)
+q = answer(sys.argv[9])
+e = idx // 2 ** s
+clo, chi = 2.0 ** e, 2.0 ** (e + 1)
+print("PromQL histogram_quantile(0.5) over classic buckets (%d series): %.9g s, in (%.9g, %.9g]"
+      % (answer(sys.argv[10]), q, clo, chi))
+if not (clo <= lo and hi <= chi and clo <= q <= chi):
+    sys.exit("classic p50 %.9g s is outside the power of 2 (%.9g, %.9g] around the agent's bucket" % (q, clo, chi))
 
 # counters: Prometheus's latest values equal the OTLP values of one collection
 prom = {}
