@@ -332,15 +332,17 @@ struct label {
 };
 
 struct labels {
-	struct label v[HL_MAX_ATTRS + 2];
-	size_t n;
+	struct label *v;
+	size_t n, cap;
+	bool failed; /* out of memory */
 };
 
 static void labels_free(struct labels *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		gb_free(&l->v[i].value);
-	l->n = 0;
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /* Add name=value; a name already there gets ";value" appended (sanitised names collide). */
@@ -354,8 +356,17 @@ static void labels_add(struct labels *l, const char *name, const char *value)
 	if (lb) {
 		gb_putc(&lb->value, ';');
 	} else {
-		if (l->n >= sizeof(l->v) / sizeof(l->v[0]))
-			return;
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 8;
+			struct label *v = realloc(l->v, cap * sizeof(*v));
+
+			if (!v) {
+				l->failed = true;
+				return;
+			}
+			l->v = v;
+			l->cap = cap;
+		}
 		lb = &l->v[l->n++];
 		memset(lb, 0, sizeof(*lb));
 		snprintf(lb->name, sizeof(lb->name), "%s", name);
@@ -365,6 +376,8 @@ static void labels_add(struct labels *l, const char *name, const char *value)
 
 static bool labels_failed(const struct labels *l)
 {
+	if (l->failed)
+		return true;
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].value.failed)
 			return true;
@@ -376,7 +389,7 @@ static void point_labels(struct labels *l, const struct hl_point *p)
 	unsigned int n = p->n_attrs < HL_MAX_ATTRS ? p->n_attrs : HL_MAX_ATTRS;
 	char name[MAX_NAME];
 
-	l->n = 0;
+	memset(l, 0, sizeof(*l));
 	for (unsigned int i = 0; i < n; i++) {
 		label_name(p->attrs[i].key, name, sizeof(name));
 		labels_add(l, name, p->attrs[i].value);
@@ -872,7 +885,7 @@ static void resource_labels(struct labels *l, const struct hl_batch *batch)
 {
 	char name[MAX_NAME];
 
-	l->n = 0;
+	memset(l, 0, sizeof(*l));
 	for (size_t i = 0; i < batch->n_resource; i++) {
 		const struct hl_attr *a = &batch->resource[i];
 
@@ -883,7 +896,7 @@ static void resource_labels(struct labels *l, const struct hl_batch *batch)
 		else if (!strcmp(a->key, "service.instance.id"))
 			labels_add(l, "instance", a->value);
 	}
-	for (size_t i = 0; i < batch->n_resource && l->n < sizeof(l->v) / sizeof(l->v[0]); i++) {
+	for (size_t i = 0; i < batch->n_resource; i++) {
 		const struct hl_attr *a = &batch->resource[i];
 
 		if (!a->key || !strcmp(a->key, "service.name") ||

@@ -646,8 +646,31 @@ out:
 	unlink(pwfile);
 }
 
+/* Every resource attribute reaches target_info, however many. */
+static void test_resource(void)
+{
+	static const char *const keys[] = {"service.name", "a0", "a1", "a2", "a3",	    "a4",
+					   "a5",	   "a6", "a7", "a8", "k8s.pod.name"};
+	struct hl_attr res[sizeof(keys) / sizeof(keys[0])];
+	struct hl_batch bt = {.resource = res, .n_resource = sizeof(res) / sizeof(res[0])};
+	struct hl_prom_buf b = {.max = 1 << 20};
+
+	for (size_t i = 0; i < bt.n_resource; i++)
+		res[i] = (struct hl_attr){keys[i], "v"};
+	CHECK(!hl_prom_encode_text(&b, &bt, NULL, 0), "encode");
+	CHECK(b.p && memmem(b.p, b.len,
+			    "target_info{job=\"v\",a0=\"v\",a1=\"v\",a2=\"v\",a3=\"v\",a4=\"v\","
+			    "a5=\"v\",a6=\"v\",a7=\"v\",a8=\"v\",k8s_pod_name=\"v\"} 1\n",
+			    strlen("target_info{job=\"v\",a0=\"v\",a1=\"v\",a2=\"v\",a3=\"v\","
+				   "a4=\"v\",a5=\"v\",a6=\"v\",a7=\"v\",a8=\"v\",k8s_pod_name="
+				   "\"v\"} 1\n")),
+	      "target_info: %.*s", (int)b.len, b.p);
+	hl_prom_buf_free(&b);
+}
+
 int main(void)
 {
+	test_resource();
 	test_names();
 	test_accept();
 	test_text();
