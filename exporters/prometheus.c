@@ -370,6 +370,15 @@ static int check_tls_file(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* A message of the header code without its "header 'password': ". */
+static void unprefix(char *msg)
+{
+	static const char p[] = "header 'password': ";
+
+	if (!strncmp(msg, p, sizeof(p) - 1))
+		memmove(msg, msg + sizeof(p) - 1, strlen(msg + sizeof(p) - 1) + 1);
+}
+
 /* The password as a header value would be (hl_otlp_headers_check): @env: set, no line breaks. */
 static int check_password(const char *s, char *why, size_t whylen)
 {
@@ -377,8 +386,11 @@ static int check_password(const char *s, char *why, size_t whylen)
 	struct hl_kvlist m = {.v = &kv, .n = 1};
 	size_t bad;
 	bool at_key;
+	int e = hl_otlp_headers_check(&m, &bad, &at_key, why, whylen);
 
-	return hl_otlp_headers_check(&m, &bad, &at_key, why, whylen);
+	if (e)
+		unprefix(why);
+	return e;
 }
 
 /* ---- pages ------------------------------------------------------------------------------ */
@@ -1066,7 +1078,8 @@ static void *prom_init(const void *conf, char *err, size_t errlen)
 			goto fail;
 		}
 		if (hl_otlp_headers_from_config(&st->secret, &m, why, sizeof(why))) {
-			snprintf(err, errlen, "basic_auth.%s", why);
+			unprefix(why);
+			snprintf(err, errlen, "basic_auth.password: %s", why);
 			goto fail;
 		}
 		st->has_auth = true;
