@@ -39,7 +39,7 @@
 #include "prometheus.h"
 
 #define REQUEST_MAX 8192
-#define HEAD_MAX 512
+#define HEAD_MAX 1024
 #define PROTO_TYPE                                                                                 \
 	"application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "               \
 	"encoding=delimited"
@@ -613,17 +613,18 @@ static void respond(struct conn *c, int code, const char *extra, const char *bod
 			   : code == 405 ? "Method Not Allowed"
 			   : code == 431 ? "Request Header Fields Too Large"
 					 : "Service Unavailable";
+	/* the body goes into c->head too: body may be the caller's buffer */
 	int n = snprintf(c->head, sizeof(c->head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-			 "Content-Length: %zu\r\n%sConnection: close\r\n\r\n",
-			 code, text, strlen(body), extra);
+			 "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
+			 code, text, strlen(body), extra, head ? "" : body);
 
 	if (n < 0 || (size_t)n >= sizeof(c->head))
 		n = (int)sizeof(c->head) - 1;
 	c->head_len = (size_t)n;
 	c->head_sent = 0;
-	c->body = head ? "" : body;
-	c->body_len = head ? 0 : strlen(body);
+	c->body = "";
+	c->body_len = 0;
 	c->body_sent = 0;
 	c->answering = true;
 	c->events = POLLOUT;

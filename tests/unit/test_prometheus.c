@@ -610,6 +610,9 @@ static void test_exporter(void)
 		resp[got] = 0;
 		close(fd);
 		CHECK(!strncmp(resp, want[k], strlen(want[k])), "request %d: %.60s", k, resp);
+		if (k == 2)
+			CHECK(strstr(resp, "\r\n\r\nnot found: the metrics are at /metrics\n"),
+			      "the 404 body: %s", resp);
 		if (k == 0)
 			CHECK(strstr(resp, "X-Hostlat-Collected-Unix-Nano: 1000\r\n") &&
 				      strstr(resp, want_text),
