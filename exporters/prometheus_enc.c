@@ -494,7 +494,9 @@ static int classic_buckets(const struct hl_hist *h, const double *bounds, size_t
 		if (!le || !cum)
 			goto nomem;
 		for (int64_t j = j0; j <= j1; j++) {
-			double v = ldexp(1.0, (int)(j * ((int64_t)1 << -c)));
+			/* 2^(j 2^-c); scales below -30 (never from the agent) have only +Inf */
+			int64_t ex = c < -30 ? INT64_MAX : j * ((int64_t)1 << -c);
+			double v = ex > 1100 || ex < -1100 ? 0 : ldexp(1.0, (int)ex);
 
 			/* buckets whose scale-c index is below j are at or below 2^(j 2^-c) */
 			while (k <= last && fshift((int64_t)h->offset + k, d) < j)
