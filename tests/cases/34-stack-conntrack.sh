@@ -82,7 +82,8 @@ none)
 *) cat "$TMP/check.txt"; fail "--check does not list the conntrack stage" ;;
 esac
 grep -q "verified: loaded and attached" "$TMP/check.txt" || { cat "$TMP/check.txt"; fail "stack_latency did not load"; }
-if [[ ",${HOSTLAT_DISABLE_HOOKS:-}," == *,fentry,* ]] && [ -e /sys/bus/event_source/devices/kprobe ]; then
+if [[ ",${HOSTLAT_DISABLE_HOOKS:-}," == *,fentry,* && ",${HOSTLAT_DISABLE_HOOKS:-}," != *,kprobe,* ]] &&
+	[ -e /sys/bus/event_source/devices/kprobe ]; then
 	[ "$HOOK" = kprobe ] || fail "fentry disabled and kprobes here: want the kprobe tier, got $HOOK"
 fi
 
