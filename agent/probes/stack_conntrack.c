@@ -86,6 +86,11 @@ void hl_ct_plan(struct hl_stage_plan *p, const char *netns)
 			 "again when it starts");
 		return;
 	}
+	/* The probe links a hook for a moment: not for a stage that is off. */
+	if (!p->wanted) {
+		add_why(p, "netfilter: not tried (the stage is not enabled)");
+		return;
+	}
 	if (!netns_file_of(netns, path, sizeof(path), why, sizeof(why))) {
 		add_why(p, why);
 		return;

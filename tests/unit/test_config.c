@@ -837,8 +837,9 @@ static const struct {
 	{"probes:\n  stack_latency:\n    enabled: [true]\n", "bad.yaml:3:14:",
 	 "expected true or false, got a list (key 'probes.stack_latency.enabled')"},
 	{"probes:\n  stack_latency:\n    stages: ip-start\n", "bad.yaml:3:13:",
-	 "expected a list of names (ip-start, tcp-start, udp-start, tcp-socket-enqueued, "
-	 "udp-socket-enqueued, tcp-socket-read, udp-socket-read), got 'ip-start'"},
+	 "expected a list of names (ip-start, conntrack, tcp-start, udp-start, "
+	 "tcp-socket-enqueued, udp-socket-enqueued, tcp-socket-read, udp-socket-read), got "
+	 "'ip-start'"},
 	{"probes:\n  stack_latency:\n    filters: {network_namespace: }\n", "bad.yaml:3:34:",
 	 "expected a string, got no value (key 'probes.stack_latency.filters.network_namespace')"},
 	{"? [a, b]\n: 1\n", "bad.yaml:1:3:", "expected a key name, got a list"},
@@ -878,7 +879,7 @@ static const struct {
 	{"agent:\n  log_level: [info]\n",
 	 "bad.yaml:2:14:", "expected one of error, warn, info, debug, got a list"},
 	{"probes:\n  stack_latency:\n    stages: [ip-start, tcp-end]\n", "bad.yaml:3:24:",
-	 "unknown name 'tcp-end'; valid names: ip-start, tcp-start, udp-start, "
+	 "unknown name 'tcp-end'; valid names: ip-start, conntrack, tcp-start, udp-start, "
 	 "tcp-socket-enqueued, udp-socket-enqueued, tcp-socket-read, udp-socket-read (key "
 	 "'probes.stack_latency.stages')"},
 	{"probes:\n  stack_latency:\n    stages: [ip-start, ip-start]\n",
