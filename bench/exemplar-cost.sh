@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # What exemplars cost in the kernel: the stack_latency and runqueue programs
-# with `exemplars: true` next to the same with `exemplars: false`, under the
-# workload of kernel-cost.sh (iperf3 2 streams, sockperf TCP and UDP
-# ping-pong between two namespaces), alternated ON OFF ON OFF ... (ROUNDS
-# rounds). Per program: run_time_ns / run_cnt over the workload only
+# with `exemplars: true` next to the same with `exemplars: false`,
+# alternated ON OFF ON OFF ... (ROUNDS rounds), under TCP ping-pong between
+# two namespaces (tests/tools/tcp_delay.py: two connections at once, 8000
+# messages each, which every probe stage sees). Per program: run_time_ns / run_cnt over the workload only
 # (kernel.bpf_stats_enabled=1), the total over the rounds.
 #
 # Env: ROUNDS (3), BENCH_QUICK=1 (1 round, shorter workload).
 source "$(dirname "$0")/lib.sh"
-bench_need iperf3 sockperf bpftool
+bench_need bpftool
 ROUNDS=${ROUNDS:-$(bench_secs 3 1)}
-T_STREAM=$(bench_secs 3 1)
-T_PP=$(bench_secs 2 1)
+N_MSG=$(bench_secs 8000 1000)
 
 bpf_stats_on
 netns_pair cli srv
-bench_servers
+start_listener pp1 ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py servemany 5201 0
+start_listener pp2 ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py servemany 5202 0
 
 for s in on off; do
 	cat >"$TMP/$s.yaml" <<YAML
@@ -30,12 +30,13 @@ YAML
 done
 
 workload() {
-	ip netns exec "$NS_A" iperf3 -c 198.18.0.2 -p 5201 -t "$T_STREAM" -P 2 >"$TMP/iperf3.log" 2>&1 ||
-		fail "iperf3 failed: $(tail -n 3 "$TMP/iperf3.log")"
-	ip netns exec "$NS_A" sockperf ping-pong --tcp -i 198.18.0.2 -p 11111 -t "$T_PP" >"$TMP/pp-tcp.log" 2>&1 ||
-		fail "sockperf TCP failed"
-	ip netns exec "$NS_A" sockperf ping-pong -i 198.18.0.2 -p 11112 -t "$T_PP" >"$TMP/pp-udp.log" 2>&1 ||
-		fail "sockperf UDP failed"
+	local a b
+	ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 5201 "$N_MSG" &
+	a=$!
+	ip netns exec "$NS_A" "$PY" tests/tools/tcp_delay.py client 198.18.0.2 5202 "$N_MSG" &
+	b=$!
+	wait $a || fail "TCP client failed"
+	wait $b || fail "TCP client failed"
 }
 
 for r in $(seq 1 "$ROUNDS"); do

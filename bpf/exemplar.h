@@ -3,9 +3,11 @@
  * Exemplars: per series and per export interval, the largest sample with
  * its context (the task, the connection), kept per CPU.
  *
- * Each CPU has a slot per series: in the dense layout (lathist.h) the
- * array `ex_dense` indexed by series id, else the hash `ex_hash` keyed by
- * the series key and sized like `series`. A slot's `rank` is
+ * Each CPU has two slots per series, one for the even epochs and one for
+ * the odd (so that the new interval never overwrites the closed one
+ * before user space has read it): in the dense layout (lathist.h) the
+ * array `ex_dense` at 2 * series id + epoch % 2, else the hash `ex_hash`
+ * keyed by the series key with pad = epoch % 2, sized twice `series`. A slot's `rank` is
  * (epoch << HL_EX_VALUE_BITS) | min(value, HL_EX_VALUE_MAX): user space
  * bumps `ex_epoch` at every collection, so a sample is a new maximum of
  * the current interval exactly when its rank is above the slot's, the
@@ -61,14 +63,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct hl_ex_slot);
-	__uint(max_entries, 1); /* series ids in the dense layout; set by user space */
+	__uint(max_entries, 1); /* 2 x series ids in the dense layout; set by user space */
 } ex_dense SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__type(key, struct hl_series_key);
 	__type(value, struct hl_ex_slot);
-	__uint(max_entries, 1); /* like `series` with group-by; set by user space */
+	__uint(max_entries, 1); /* 2 x `series` with group-by; set by user space */
 } ex_hash SEC(".maps");
 
 #define hl_ex_barrier() asm volatile("" ::: "memory")
@@ -81,20 +83,24 @@ static __always_inline struct hl_ex_slot *hl_ex_better(const struct hl_series_ke
 						       __u64 *rank)
 {
 	struct hl_ex_slot *sl;
-	__u32 i = skey->stage;
+	__u32 ep, i;
 
 	if (!exemplars_on)
 		return 0;
+	ep = ex_epoch;
 	if (dense_stride) {
+		i = skey->stage * 2 + (ep & 1);
 		sl = bpf_map_lookup_elem(&ex_dense, &i);
 	} else {
+		struct hl_series_key k = *skey;
 		struct hl_ex_slot zero = {};
 
-		sl = hl_lookup_or_init(&ex_hash, skey, &zero);
+		k.pad = ep & 1;
+		sl = hl_lookup_or_init(&ex_hash, &k, &zero);
 	}
 	if (!sl)
 		return 0;
-	*rank = ((__u64)ex_epoch << HL_EX_VALUE_BITS) | (v < HL_EX_VALUE_MAX ? v : HL_EX_VALUE_MAX);
+	*rank = ((__u64)ep << HL_EX_VALUE_BITS) | (v < HL_EX_VALUE_MAX ? v : HL_EX_VALUE_MAX);
 	if (*rank <= sl->rank)
 		return 0;
 	return sl;

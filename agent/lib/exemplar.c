@@ -16,13 +16,14 @@
 void hl_ex_size_maps(const struct hl_series_set *ss, bool on, struct bpf_map *dense,
 		     struct bpf_map *hash)
 {
-	bpf_map__set_max_entries(dense, on && ss->dense_ids ? ss->dense_ids : 1);
-	bpf_map__set_max_entries(hash, on && !ss->dense_ids ? ss->max_series : 1);
+	bpf_map__set_max_entries(dense, on && ss->dense_ids ? 2 * ss->dense_ids : 1);
+	bpf_map__set_max_entries(hash, on && !ss->dense_ids ? 2 * ss->max_series : 1);
 }
 
 uint32_t hl_ex_next_epoch(uint32_t e)
 {
-	return e >= HL_EX_EPOCH_MAX ? 1 : e + 1;
+	/* from the last (odd) to 2: the parity alternates on */
+	return e >= HL_EX_EPOCH_MAX ? 2 : e + 1;
 }
 
 void hl_ex_init(struct hl_ex_reader *r, bool on, int ncpus, volatile uint32_t *epoch)
@@ -148,17 +149,37 @@ int hl_exemplar_describe(const struct hl_exemplar *e, char *buf, size_t len)
 	return n;
 }
 
+/* Lookup (or, clear, zero) the slots of series sr for epochs of parity. */
+static int slot_op(struct hl_ex_reader *r, const struct hl_series_set *ss,
+		   const struct hl_series *sr, uint32_t parity, int dense_fd, int hash_fd,
+		   bool clear)
+{
+	struct hl_series_key k = sr->key;
+	__u32 i = sr->key.stage * 2 + parity;
+
+	if (clear)
+		memset(r->buf, 0, (size_t)r->ncpus * sizeof(*r->buf));
+	k.pad = parity;
+	if (ss->dense_ids)
+		return clear ? bpf_map_update_elem(dense_fd, &i, r->buf, BPF_ANY)
+			     : bpf_map_lookup_elem(dense_fd, &i, r->buf);
+	return clear ? bpf_map_update_elem(hash_fd, &k, r->buf, BPF_EXIST)
+		     : bpf_map_lookup_elem(hash_fd, &k, r->buf);
+}
+
 int hl_ex_collect(struct hl_ex_reader *r, struct hl_series_set *ss, int dense_fd, int hash_fd)
 {
 	int64_t mono_to_unix;
-	uint32_t closed;
+	uint32_t closed, next;
 
 	for (size_t i = 0; i < ss->n; i++)
 		ss->v[i].cum.exemplar = ss->v[i].delta.exemplar = NULL;
 	if (!r->on || !r->epoch)
 		return 0;
 	if (!r->buf) {
-		r->buf = calloc(r->ncpus > 0 ? r->ncpus : 1, sizeof(*r->buf));
+		if (r->ncpus < 1)
+			return -EINVAL;
+		r->buf = calloc(r->ncpus, sizeof(*r->buf));
 		if (!r->buf)
 			return -ENOMEM;
 	}
@@ -170,28 +191,32 @@ int hl_ex_collect(struct hl_ex_reader *r, struct hl_series_set *ss, int dense_fd
 		r->ex = p;
 		r->cap = ss->n;
 	}
-	/* The interval closes here: from now on the CPUs rank against the new one. */
 	closed = *r->epoch;
-	*r->epoch = hl_ex_next_epoch(closed);
+	next = hl_ex_next_epoch(closed);
+	/*
+	 * After the epoch wrapped, the slots of the new parity still rank
+	 * the last epochs above every new one: cleared before they are used
+	 * (once in years; nothing writes them meanwhile).
+	 */
+	if (next < closed || r->wrapped) {
+		for (size_t i = 0; i < ss->n; i++)
+			slot_op(r, ss, &ss->v[i], next & 1, dense_fd, hash_fd, true);
+		r->wrapped = next < closed;
+	}
+	/* The interval closes here: from now on the CPUs write the other slots. */
+	*r->epoch = next;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	mono_to_unix = (int64_t)(hl_unix_ns() - hl_mono_ns());
 	for (size_t i = 0; i < ss->n; i++) {
 		struct hl_series *sr = &ss->v[i];
 		struct hl_ex_slot best;
 		bool found = false;
-		int e;
 
-		for (int attempt = 0; attempt < 3 && !found; attempt++) {
+		/* A CPU that read the epoch just before the bump may still be writing. */
+		for (int attempt = 0; attempt < 3; attempt++) {
 			uint64_t torn = 0;
 
-			if (ss->dense_ids) {
-				__u32 id = sr->key.stage;
-
-				e = bpf_map_lookup_elem(dense_fd, &id, r->buf);
-			} else {
-				e = bpf_map_lookup_elem(hash_fd, &sr->key, r->buf);
-			}
-			if (e)
+			if (slot_op(r, ss, sr, closed & 1, dense_fd, hash_fd, false))
 				break; /* no slot: no sample since start */
 			found = hl_ex_pick(r->buf, r->ncpus, closed, &best, &torn);
 			r->torn += torn;
@@ -203,22 +228,6 @@ int hl_ex_collect(struct hl_ex_reader *r, struct hl_series_set *ss, int dense_fd
 		hl_exemplar_build(&r->ex[i], &best, mono_to_unix,
 				  (best.flags & HL_EX_TASK) ? hl_cgroup_path(best.cgroup) : NULL);
 		sr->cum.exemplar = sr->delta.exemplar = &r->ex[i];
-	}
-	/*
-	 * On the epoch's wrap the old ranks are above every new one: clear the
-	 * slots (once in years; a sample racing with it is simply lost).
-	 */
-	if (*r->epoch == 1 && closed != 0) {
-		memset(r->buf, 0, (size_t)(r->ncpus > 0 ? r->ncpus : 1) * sizeof(*r->buf));
-		for (size_t i = 0; i < ss->n; i++) {
-			if (ss->dense_ids) {
-				__u32 id = ss->v[i].key.stage;
-
-				bpf_map_update_elem(dense_fd, &id, r->buf, BPF_ANY);
-			} else {
-				bpf_map_update_elem(hash_fd, &ss->v[i].key, r->buf, BPF_EXIST);
-			}
-		}
 	}
 	return 0;
 }

@@ -4,7 +4,9 @@
  * per series, the largest sample of the interval with the task and the
  * connection it belongs to. The reader bumps the object's epoch, reads
  * each series' per-CPU slots, keeps the largest of the closed interval
- * whose copy is whole, and hangs it on the series' histograms.
+ * whose copy is whole, and hangs it on the series' histograms. Two slots
+ * per series and CPU (even and odd epochs): the new interval writes the
+ * other one while the closed one is read.
  */
 #ifndef HOSTLAT_EXEMPLAR_LIB_H
 #define HOSTLAT_EXEMPLAR_LIB_H
@@ -22,11 +24,11 @@ struct hl_ex_reader {
 	bool on;
 	int ncpus;
 	volatile uint32_t *epoch; /* the object's ex_epoch (mapped .bss) */
-	uint32_t n_dense;	  /* slots in the dense array, 0: the hash */
 	struct hl_ex_slot *buf;	  /* ncpus slots */
 	struct hl_exemplar *ex;	  /* per series, parallel to ss->v */
 	size_t cap;
 	uint64_t torn; /* copies refused because a write was in progress */
+	bool wrapped;  /* the epoch wrapped at the last collection */
 };
 
 struct bpf_map;
@@ -48,7 +50,7 @@ void hl_ex_free(struct hl_ex_reader *r); /* idempotent */
 
 /* ---- exposed for the unit tests --------------------------------------------------------------- */
 
-/* The next epoch after e (1 after the last). */
+/* The next epoch after e (2 after the last, which is odd: the parity alternates). */
 uint32_t hl_ex_next_epoch(uint32_t e);
 /*
  * Of n per-CPU copies of a slot, the largest of interval epoch that no

@@ -21,12 +21,13 @@ start_listener prompt ip netns exec "$NS_B" "$PY" tests/tools/tcp_delay.py serve
 PROMPT_PID=$LISTENER_PID
 echo "late reader pid $LATE_PID port $LATE_PORT, prompt reader pid $PROMPT_PID port $PROMPT_PORT"
 
-write_config() { # FILE EXEMPLARS
+write_config() { # FILE EXEMPLARS [GROUP_BY]
 	cat >"$1" <<YAML
 agent: { interval: 1s, log_level: info }
 probes:
   stack_latency:
     exemplars: $2
+    group_by: [${3:-}]
     stages: [tcp-start, tcp-socket-enqueued, tcp-socket-read]
     filters: { network_namespace: /var/run/netns/$NS_B }
   runqueue:
@@ -62,6 +63,7 @@ start_agent "$TMP/on.yaml"
 traffic
 export_once_more
 stop_agent
+grep -E "stage tcp-(start|socket-enqueued|socket-read) via" "$TMP/agent.err" || true
 grep -A1 -e "stage=tcp-socket-read" "$TMP/pretty.txt" | grep "max" | tail -n 5
 
 "$PY" - "$TMP/delta.jsonl" "$TMP/cum.jsonl" "$LATE_PID" "$PROMPT_PID" $LATE_PORT $DELAY_MS <<'PY'
@@ -93,6 +95,8 @@ for path in (dpath, cpath):
         for ex in exs:
             if not (int(ex["timeUnixNano"]) > 1.6e18 and ex["asDouble"] >= 0):
                 sys.exit("exemplar without a plausible time or value: %s" % ex)
+        if a["stage"] != "tcp-socket-read" and exs and path == dpath:
+            print("%s exemplar %.6f s %s" % (a["stage"], exs[0]["asDouble"], ex_attrs(exs[0])))
         if a["stage"] != "tcp-socket-read" or not exs:
             continue
         ex = exs[0]
@@ -152,6 +156,40 @@ if command -v node >/dev/null && [ -e tests/node_modules/@opentelemetry/otlp-pro
 else
 	echo "note: node or @opentelemetry/otlp-proto-exporter-base missing: schema round trip not run"
 fi
+
+# group_by: [cgroup]: the exemplars live in a per-CPU hash keyed like the series.
+rm -f "$TMP/delta.jsonl" "$TMP/cum.jsonl" "$TMP/pretty.txt"
+write_config "$TMP/grouped.yaml" true cgroup
+start_agent "$TMP/grouped.yaml"
+traffic
+export_once_more
+stop_agent
+"$PY" - "$TMP/delta.jsonl" "$LATE_PID" $LATE_PORT $DELAY_MS <<'PY'
+import json, sys
+sys.path.insert(0, "tests/tools")
+from otlp_check import metrics, attrs
+
+path, late, port, delay = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]) / 1e3
+named = 0
+for line in open(path):
+    for m in metrics(json.loads(line)):
+        if m["name"] != "hostlat.stack.latency":
+            continue
+        for dp in m["exponentialHistogram"]["dataPoints"]:
+            a = attrs(dp)
+            for ex in dp.get("exemplars", []):
+                xa = {k["key"]: list(k["value"].values())[0] for k in ex["filteredAttributes"]}
+                if a["stage"] == "tcp-socket-read" and ex["asDouble"] >= delay:
+                    if (xa.get("process.pid"), xa.get("network.local.port")) != (late, port):
+                        sys.exit("grouped: a late read names %s" % xa)
+                    if xa.get("cgroup") != a.get("cgroup.path", xa.get("cgroup")):
+                        sys.exit("grouped: exemplar cgroup %s on series %s" % (xa.get("cgroup"), a))
+                    named += 1
+if not named:
+    sys.exit("grouped by cgroup: no exemplar names the late reader")
+print("grouped by cgroup: the late reader named in %d delta points" % named)
+PY
+ok "exemplars with group_by: [cgroup]"
 
 # exemplars: false: nothing exported.
 rm -f "$TMP/delta.jsonl" "$TMP/cum.jsonl" "$TMP/pretty.txt"

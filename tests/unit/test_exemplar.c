@@ -41,8 +41,9 @@ static void test_pick(void)
 	CHECK(torn == 1, "torn copies counted: %llu", (unsigned long long)torn);
 	CHECK(!hl_ex_pick(cpus, 4, 6, &out, &torn), "nothing of epoch 6");
 	CHECK(hl_ex_pick(cpus, 4, 8, &out, &torn) && out.value_ns == 900, "epoch 8");
-	CHECK(hl_ex_next_epoch(1) == 2 && hl_ex_next_epoch(HL_EX_EPOCH_MAX) == 1,
-	      "the epoch wraps to 1 (0 is an empty slot's)");
+	CHECK(hl_ex_next_epoch(1) == 2 && hl_ex_next_epoch(HL_EX_EPOCH_MAX) == 2,
+	      "the epoch wraps to 2 (0 is an empty slot's; the parity alternates on)");
+	CHECK(HL_EX_EPOCH_MAX % 2 == 1, "the last epoch is odd");
 	CHECK((((uint64_t)HL_EX_EPOCH_MAX << HL_EX_VALUE_BITS) >> HL_EX_VALUE_BITS) ==
 		      HL_EX_EPOCH_MAX,
 	      "the last epoch fits the rank");
