@@ -396,7 +396,7 @@ static void test_stall_config(void)
 		 "0 is out of range 1..4194304 (key 'probes.runqueue.filters.pids')"},
 		{"probes: {runqueue: {filter: {}}}", "bad.yaml:1:21:",
 		 "unknown key 'filter'; valid keys: enabled, tasks, filters, group_by, "
-		 "histogram_scale, max_buckets, max_series (key 'probes.runqueue.filter')"},
+		 "histogram_scale, max_buckets, max_series, exemplars (key 'probes.runqueue.filter')"},
 	};
 	struct hl_config c;
 	char err[512] = "";
@@ -1332,6 +1332,7 @@ static const char *const all_keys[] = {
 	"probes.stack_latency.standing_queue.target",
 	"probes.stack_latency.standing_queue.interval",
 	"probes.stack_latency.max_sockets",
+	"probes.stack_latency.exemplars",
 	"probes.traffic.enabled",
 	"probes.traffic.interfaces",
 	"probes.traffic.granularities",
@@ -1367,6 +1368,7 @@ static const char *const all_keys[] = {
 	"probes.runqueue.histogram_scale",
 	"probes.runqueue.max_buckets",
 	"probes.runqueue.max_series",
+	"probes.runqueue.exemplars",
 	"probes.xdp_responder.enabled",
 	"probes.xdp_responder.interface",
 	"probes.xdp_responder.port",
