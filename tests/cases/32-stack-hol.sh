@@ -56,12 +56,19 @@ YAML
 	only_probes "$TMP/$name.yaml" stack_latency
 	start_agent "$TMP/$name.yaml"
 	grep "tcp-socket-read via" "$TMP/agent.err" || fail "tcp-socket-read has no hook"
-	start_listener "$name-recv" ip netns exec "$NS_B" "$PY" tests/tools/sockread.py recv "$PORT" \
-		"$TMP/$name.gt" 4096
-	ip netns exec "$NS_A" "$PY" tests/tools/sockread.py send 198.18.0.2 "$PORT" 1024 "$SECS" ||
-		fail "sender failed"
-	wait "$LISTENER_PID" || fail "receiver failed"
-	cat "$TMP/$name-recv.out"
+	# Loss is random: streams until the ground truth has 3 reads of 250 ms
+	# or more (4 streams at most), above check's bound whatever the jitter.
+	: >"$TMP/$name.gt"
+	for try in 1 2 3 4; do
+		start_listener "$name-recv" ip netns exec "$NS_B" "$PY" tests/tools/sockread.py recv \
+			"$PORT" "$TMP/$name-$try.gt" 4096
+		ip netns exec "$NS_A" "$PY" tests/tools/sockread.py send 198.18.0.2 "$PORT" 1024 "$SECS" ||
+			fail "sender failed"
+		wait "$LISTENER_PID" || fail "receiver failed"
+		echo "stream $try: $(cat "$TMP/$name-recv.out" | tail -n 1)"
+		cat "$TMP/$name-$try.gt" >>"$TMP/$name.gt"
+		[ "$(awk '$1 >= 250000000' "$TMP/$name.gt" | wc -l)" -lt 3 ] || break
+	done
 	# Two more exports after the last read: the last one holds every read.
 	lines=$(count_lines "$TMP/$name.jsonl")
 	wait_for 30 lines_at_least $((lines + 2)) "$TMP/$name.jsonl" || fail "the agent stopped exporting"
@@ -104,6 +111,9 @@ print(gt, agent, hol, top)
 PY
 }
 
+# Python's first start can take seconds in an emulated guest (cold caches):
+# not inside start_listener's 10 s.
+ip netns exec "$NS_B" "$PY" tests/tools/sockread.py warm >/dev/null 2>&1 || true
 run default false
 read -r GT AGENT HOL MAX <<<"$(check default)"
 echo "default: ground truth reads >= 200 ms: $GT; agent samples >= 200 ms: $AGENT (largest ${MAX}s); hol_blocked: $HOL"
