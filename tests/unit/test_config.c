@@ -396,7 +396,8 @@ static void test_stall_config(void)
 		 "0 is out of range 1..4194304 (key 'probes.runqueue.filters.pids')"},
 		{"probes: {runqueue: {filter: {}}}", "bad.yaml:1:21:",
 		 "unknown key 'filter'; valid keys: enabled, tasks, filters, group_by, "
-		 "histogram_scale, max_buckets, max_series, exemplars (key 'probes.runqueue.filter')"},
+		 "histogram_scale, max_buckets, max_series, exemplars (key "
+		 "'probes.runqueue.filter')"},
 	};
 	struct hl_config c;
 	char err[512] = "";
