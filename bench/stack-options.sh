@@ -4,7 +4,7 @@
 # exemplars, no standing-queue detection, no conntrack stage), against the
 # same probe with one option on at a time, under the kernel-cost workload
 # (TCP stream, TCP and UDP ping-pong) between two namespaces, with an
-# nftables conntrack rule in the receiver's namespace in every set-up (so
+# iptables conntrack rule in the receiver's namespace in every set-up (so
 # that the conntrack stage has packets to see and conntrack's own work is
 # the same for all). Set-ups alternate (A B C D E, ROUNDS rounds); per
 # program the ns per run (kernel.bpf_stats_enabled) and the ratio to plain.
@@ -13,7 +13,7 @@
 #
 # Env: ROUNDS (3), BENCH_QUICK=1 (1 round, shorter workload).
 source "$(dirname "$0")/lib.sh"
-bench_need iperf3 sockperf bpftool nft
+bench_need iperf3 sockperf bpftool iptables ip6tables
 
 ROUNDS=${ROUNDS:-$(bench_secs 3 1)}
 T_STREAM=$(bench_secs 3 1)
@@ -22,14 +22,10 @@ T_PP=$(bench_secs 2 1)
 bpf_stats_on
 netns_pair cli srv
 bench_servers
-ip netns exec "$NS_B" nft -f - <<'NFT' || fail "cannot add the conntrack rule"
-table inet hlbench {
-	chain input {
-		type filter hook input priority 0;
-		ct state established,related,new accept
-	}
-}
-NFT
+for ipt in iptables ip6tables; do
+	ip netns exec "$NS_B" $ipt -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED,NEW -j ACCEPT ||
+		fail "cannot add the conntrack rule ($ipt)"
+done
 
 workload() {
 	ip netns exec "$NS_A" iperf3 -c 198.18.0.2 -p 5201 -t "$T_STREAM" -P 2 >"$TMP/iperf3.log" 2>&1 ||

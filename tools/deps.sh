@@ -6,6 +6,8 @@ BUILD_PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml
 TEST_PKGS="python3 nodejs npm iproute2 valgrind procps ethtool curl"
 # the prometheus exporter against a real server (tests/cases/45-prometheus.sh)
 TEST_PKGS="$TEST_PKGS prometheus"
+# loss and connection tracking in the stack tests (32-stack-hol, 34-stack-conntrack: iptables rules)
+TEST_PKGS="$TEST_PKGS iptables"
 # the container tests (tests/cases/95-*): podman, and debootstrap for the base image
 TEST_PKGS="$TEST_PKGS podman runc debootstrap"
 # the kernel matrix (tests/kernels/): Debian's kernels booted under QEMU
@@ -14,7 +16,7 @@ TEST_PKGS="$TEST_PKGS qemu-system-x86 busybox-static kmod cpio xz-utils"
 clang_major=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -n 1)
 [ -n "$clang_major" ] && TEST_PKGS="$TEST_PKGS libclang-rt-$clang_major-dev"
 # make bench: veth streams, request/response, HTTP, and the bpftrace comparison
-BENCH_PKGS="iproute2 iperf3 bpftool procps bpftrace sockperf nginx-light wrk python3"
+BENCH_PKGS="iproute2 iperf3 bpftool procps bpftrace sockperf nginx-light wrk python3 iptables"
 
 case "${1:-build}" in
 build) want=$BUILD_PKGS ;;
