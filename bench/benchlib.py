@@ -78,7 +78,8 @@ def hooks():
     program in bpf/*.bpf.c and bench/floor.bpf.c. tc programs become
     tc/ingress or tc/egress (from their name)."""
     out = {}
-    files = glob.glob(os.path.join(ROOT, "bpf", "*.bpf.c")) + [os.path.join(HERE, "floor.bpf.c")]
+    files = glob.glob(os.path.join(ROOT, "bpf", "*.bpf.c")) + glob.glob(os.path.join(ROOT, "bpf", "*.h")) + \
+        [os.path.join(HERE, "floor.bpf.c")]
     sec_re = re.compile(r'SEC\("([^"]+)"\)')
     name_re = re.compile(r"^int\s+(?:BPF_PROG\((\w+)|(\w+)\()")
     for path in files:
