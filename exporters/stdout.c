@@ -307,7 +307,6 @@ static bool gauge_changed(struct stdout_state *st, const struct hl_metric *m,
  * runs finished in the interval, per direction the peak rate, bursts,
  * bytes per sample and flows), instead of a histogram per series.
  */
-#define TRAFFIC_PREFIX "hostlat.traffic."
 #define MAX_TRAFFIC_GROUPS 64
 
 struct traffic_dir {
@@ -322,10 +321,23 @@ struct traffic_group {
 	uint64_t ce_bytes, retransmits;
 };
 
-static bool traffic_series(const struct hl_metric *m, const struct hl_point *p)
+/* The traffic probe's per-run series, folded into its line. */
+enum traffic_field { TF_BYTES, TF_FLOWS, TF_PEAK, TF_BURSTS, TF_CE, TF_RETRANS, TF_NONE };
+
+static const char *const traffic_names[] = {
+	[TF_BYTES] = "hostlat.traffic.sample.bytes", [TF_FLOWS] = "hostlat.traffic.flows",
+	[TF_PEAK] = "hostlat.traffic.peak.rate",     [TF_BURSTS] = "hostlat.traffic.bursts",
+	[TF_CE] = "hostlat.traffic.ecn.ce.bytes",    [TF_RETRANS] = "hostlat.traffic.retransmits",
+};
+
+static enum traffic_field traffic_field(const struct hl_metric *m, const struct hl_point *p)
 {
-	return !strncmp(m->name, TRAFFIC_PREFIX, strlen(TRAFFIC_PREFIX)) &&
-	       attr_of(p, "hostlat.granularity") && attr_of(p, "network.interface.name");
+	if (!attr_of(p, "hostlat.granularity") || !attr_of(p, "network.interface.name"))
+		return TF_NONE;
+	for (int f = 0; f < TF_NONE; f++)
+		if (!strcmp(m->name, traffic_names[f]))
+			return (enum traffic_field)f;
+	return TF_NONE;
 }
 
 static struct traffic_group *traffic_group(struct traffic_group *g, size_t *n,
@@ -345,26 +357,35 @@ static struct traffic_group *traffic_group(struct traffic_group *g, size_t *n,
 	return &g[(*n)++];
 }
 
-static void traffic_add(struct traffic_group *g, const struct hl_metric *m,
-			const struct hl_point *p, bool delta)
+static void traffic_add(struct traffic_group *g, enum traffic_field what, const struct hl_point *p,
+			bool delta)
 {
 	const char *d = attr_of(p, "network.io.direction");
 	struct traffic_dir *td = &g->dir[d && !strcmp(d, "transmit")];
-	const char *what = m->name + strlen(TRAFFIC_PREFIX);
 	uint64_t v = delta ? p->value_delta : p->value;
 
-	if (!strcmp(what, "sample.bytes"))
+	switch (what) {
+	case TF_BYTES:
 		td->bytes = delta ? p->delta : p->cumulative;
-	else if (!strcmp(what, "flows"))
+		break;
+	case TF_FLOWS:
 		td->flows = delta ? p->delta : p->cumulative;
-	else if (!strcmp(what, "peak.rate"))
+		break;
+	case TF_PEAK:
 		td->peak = p->gauge;
-	else if (!strcmp(what, "bursts"))
+		break;
+	case TF_BURSTS:
 		td->bursts = v;
-	else if (!strcmp(what, "ecn.ce.bytes"))
+		break;
+	case TF_CE:
 		g->ce_bytes = v;
-	else if (!strcmp(what, "retransmits"))
+		break;
+	case TF_RETRANS:
 		g->retransmits = v;
+		break;
+	case TF_NONE:
+		break;
+	}
 }
 
 static void print_traffic_dir(FILE *f, const char *name, const struct traffic_dir *td)
@@ -430,10 +451,11 @@ static void print_pretty(struct stdout_state *st, const struct hl_batch *b)
 		for (size_t j = 0; j < m->n_points; j++) {
 			const struct hl_point *p = &m->points[j];
 			uint64_t v = st->delta ? p->value_delta : p->value;
+			enum traffic_field tf = traffic_field(m, p);
 			struct traffic_group *g;
 
-			if (traffic_series(m, p) && (g = traffic_group(groups, &n_groups, p))) {
-				traffic_add(g, m, p, st->delta);
+			if (tf != TF_NONE && (g = traffic_group(groups, &n_groups, p))) {
+				traffic_add(g, tf, p, st->delta);
 				continue;
 			}
 			switch (m->kind) {

@@ -4,7 +4,8 @@
 # "hostlat.*" string literals of the C sources under DIR... (default: agent
 # exporters), adjacent literals and string macros (#define NAME "...")
 # joined as the compiler joins them. Not metric names: attribute keys (the
-# key of hl_point_attr(point, KEY, value) and of a (struct hl_attr){KEY, v}),
+# key of hl_point_attr(point, KEY, value), of a (struct hl_attr){KEY, v} and
+# of the exporters' lookup attr_of(point, KEY)),
 # "hostlat." alone (the namespace the statsd exporter replaces) and
 # #include lines. A literal that ends in "." other than that is a name
 # prefix completed at run time, which this check cannot follow: it fails
@@ -113,7 +114,7 @@ def literals(path, global_macros):
 
 
 def attribute_key(toks, i):
-    """toks[i] is the key of hl_point_attr(p, KEY, v) or of (struct hl_attr){KEY, v}."""
+    """toks[i] is the key of hl_point_attr(p, KEY, v), attr_of(p, KEY) or (struct hl_attr){KEY, v}."""
     prev = [t for t, _ in toks[max(0, i - 6):i]]
     if prev[-4:] == ["struct", "hl_attr", ")", "{"]:
         return True
@@ -128,7 +129,7 @@ def attribute_key(toks, i):
             depth += 1
         elif t in "([":
             if depth == 0:
-                return t == "(" and j > 0 and toks[j - 1][0] == "hl_point_attr"
+                return t == "(" and j > 0 and toks[j - 1][0] in ("hl_point_attr", "attr_of")
             depth -= 1
         elif t in ",;{}" and depth == 0:
             return False
