@@ -578,13 +578,13 @@ void hl_otlp_redact(const struct hl_otlp_header_set *s, char *msg)
 	redact_one(msg, s->url_secrets[1]);
 }
 
-/* Base64 (RFC 4648, padded) of s, malloc'ed. */
-static char *base64(const char *s)
+/* Base64 (RFC 4648, padded) of n bytes of s, malloc'ed (basic auth: otlp_http, prometheus). */
+char *hl_base64(const char *s, size_t n)
 {
 	static const char tab[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(s), o = 0;
 	char *out = malloc((n + 2) / 3 * 4 + 1);
+	size_t o = 0;
 
 	if (!out)
 		return NULL;
@@ -617,7 +617,7 @@ int hl_otlp_headers_add_url_secrets(struct hl_otlp_header_set *s, const char *ur
 		curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
 		s->url_secrets[0] = strdup(pass);
 		if (asprintf(&both, "%s:%s", user ? user : "", pass) >= 0) {
-			s->url_secrets[1] = base64(both);
+			s->url_secrets[1] = hl_base64(both, strlen(both));
 			explicit_bzero(both, strlen(both));
 			free(both);
 		}

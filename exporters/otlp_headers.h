@@ -75,6 +75,9 @@ int hl_otlp_headers_from_env(struct hl_otlp_header_set *s, const char *text, con
 int hl_otlp_headers_add_url_secrets(struct hl_otlp_header_set *s, const char *url);
 /* Re-read @file: headers; a failure keeps the previous value (warned once). */
 void hl_otlp_headers_refresh(struct hl_otlp_header_set *s);
+
+/* Base64 (RFC 4648, padded) of n bytes of s, malloc'ed; NULL when out of memory. */
+char *hl_base64(const char *s, size_t n);
 /*
  * The header lines of a JSON request (gzip: with Content-Encoding) and
  * then of s, for CURLOPT_HTTPHEADER; NULL on ENOMEM. The caller frees

@@ -415,32 +415,6 @@ static void page_unref(struct page *pg)
 	free(pg);
 }
 
-/* Base64 (RFC 4648, padded) of n bytes of s, malloc'ed. */
-static char *base64(const char *s, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((n + 2) / 3 * 4 + 1);
-	size_t o = 0;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t w = (uint32_t)(unsigned char)s[i] << 16;
-
-		if (i + 1 < n)
-			w |= (uint32_t)(unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			w |= (unsigned char)s[i + 2];
-		out[o++] = tab[w >> 18 & 63];
-		out[o++] = tab[w >> 12 & 63];
-		out[o++] = i + 1 < n ? tab[w >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? tab[w & 63] : '=';
-	}
-	out[o] = 0;
-	return out;
-}
-
 /* Equal strings, in a time that depends only on the lengths of b (the secret) and a. */
 static bool secret_equal(const char *a, const char *b)
 {
@@ -563,7 +537,7 @@ static char *expected_auth(struct prom_state *st)
 	if (!plain)
 		return NULL;
 	snprintf(plain, n + 1, "%s:%s", st->username, pw);
-	b64 = base64(plain, n);
+	b64 = hl_base64(plain, n);
 	explicit_bzero(plain, n);
 	free(plain);
 	if (b64 && asprintf(&out, "Basic %s", b64) < 0)

@@ -13,4 +13,11 @@ int hl_respond_cli(int argc, char **argv);
 /* `hostlat traffic show|list|merge`: the traffic runs the agent stored. */
 int hl_traffic_cli(int argc, char **argv);
 
+/*
+ * The traffic commands' chart options: -w/--width (30..1000) when c is
+ * 'w', else -H/--height (3..1000), from optarg v into *width or *height.
+ * 0, or -1 after naming the bad value on stderr (cmd: "traffic", ...).
+ */
+int hl_traffic_chart_opt(const char *cmd, int c, const char *v, int *width, int *height);
+
 #endif

@@ -346,6 +346,20 @@ static int show_run(const char *dir, const char *file, bool csv, int width, int 
 	return 0;
 }
 
+int hl_traffic_chart_opt(const char *cmd, int c, const char *v, int *width, int *height)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (!*v || *end || n < (c == 'w' ? 30 : 3) || n > 1000) {
+		fprintf(stderr, "hostlat: %s: bad %s '%s'\n", cmd,
+			c == 'w' ? "width (30..1000)" : "height (3..1000)", v);
+		return -1;
+	}
+	*(c == 'w' ? width : height) = (int)n;
+	return 0;
+}
+
 int hl_traffic_cli(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -387,21 +401,10 @@ int hl_traffic_cli(int argc, char **argv)
 			csv = true;
 			break;
 		case 'w':
-		case 'H': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || v < (c == 'w' ? 30 : 3) || v > 1000) {
-				fprintf(stderr, "hostlat: traffic: bad %s '%s'\n",
-					c == 'w' ? "width (30..1000)" : "height (3..1000)", optarg);
+		case 'H':
+			if (hl_traffic_chart_opt("traffic", c, optarg, &width, &height))
 				return EXIT_USAGE;
-			}
-			if (c == 'w')
-				width = (int)v;
-			else
-				height = (int)v;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -612,21 +612,10 @@ int hl_traffic_merge_cli(int argc, char **argv)
 			csv = true;
 			break;
 		case 'w':
-		case 'H': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || v < (c == 'w' ? 30 : 3) || v > 1000) {
-				fprintf(stderr, "hostlat: traffic merge: bad %s '%s'\n",
-					c == 'w' ? "width (30..1000)" : "height (3..1000)", optarg);
+		case 'H':
+			if (hl_traffic_chart_opt("traffic merge", c, optarg, &width, &height))
 				return EXIT_USAGE;
-			}
-			if (c == 'w')
-				width = (int)v;
-			else
-				height = (int)v;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;
