@@ -83,6 +83,36 @@ void hl_traffic_si(double v, char *buf, size_t len)
 	si(v, buf, len);
 }
 
+void hl_traffic_chart(FILE *f, const double *col, const uint32_t *mark, int ncols, int height,
+		      double ymax, double line)
+{
+	int line_row =
+		line > 0 && ymax > 0 && line <= ymax ? (int)((line / ymax) * height + 0.5) : -1;
+	char a[32];
+
+	for (int row = height; row >= 1; row--) {
+		if (row == height)
+			si(ymax, a, sizeof(a));
+		else if (row == (height + 1) / 2)
+			si(ymax * row / height, a, sizeof(a));
+		else
+			a[0] = 0;
+		fprintf(f, "%8s |", a);
+		for (int k = 0; k < ncols; k++) {
+			int h = ymax > 0 ? (int)((col[k] / ymax) * height + 0.999999) : 0;
+
+			if (col[k] > 0 && h < 1)
+				h = 1;
+			fputc(h >= row ? (mark[k] ? '#' : '|') : row == line_row ? '-' : ' ', f);
+		}
+		fputc('\n', f);
+	}
+	fprintf(f, "%8s +", "0");
+	for (int k = 0; k < ncols; k++)
+		fputc('-', f);
+	fputc('\n', f);
+}
+
 static double rate_bps(const struct hl_traffic_rundata *r, uint64_t bytes)
 {
 	return (double)bytes * 8e9 / (double)r->gran_ns;
@@ -98,7 +128,7 @@ static void print_direction(FILE *f, const struct hl_traffic_rundata *r, int dir
 	double ymax, thr = (double)r->link_bps * r->burst_pct / 100.0;
 	char a[32], b[32], c[32], d[32], dur[32];
 	double *col;
-	bool *burst;
+	uint32_t *burst; /* 1: a burst in the column */
 
 	if (plot < 10)
 		plot = 10;
@@ -128,7 +158,7 @@ static void print_direction(FILE *f, const struct hl_traffic_rundata *r, int dir
 		if (v > col[k])
 			col[k] = v;
 		if (hl_traffic_is_burst(s[i].bytes, r->gran_ns, r->link_bps, r->burst_pct)) {
-			burst[k] = true;
+			burst[k] = 1;
 			bursts++;
 		}
 	}
@@ -151,31 +181,7 @@ static void print_direction(FILE *f, const struct hl_traffic_rundata *r, int dir
 	fprintf(f, ", up to %" PRIu64 " flows\n", maxflows);
 
 	ymax = rate_bps(r, peak);
-	for (int row = height; row >= 1; row--) {
-		int thr_row = r->link_bps && ymax > 0 && thr <= ymax
-				      ? (int)((thr / ymax) * height + 0.5)
-				      : -1;
-
-		if (row == height)
-			si(ymax, a, sizeof(a));
-		else if (row == (height + 1) / 2)
-			si(ymax * row / height, a, sizeof(a));
-		else
-			a[0] = 0;
-		fprintf(f, "%8s |", a);
-		for (int k = 0; k < ncols; k++) {
-			int h = ymax > 0 ? (int)((col[k] / ymax) * height + 0.999999) : 0;
-
-			if (col[k] > 0 && h < 1)
-				h = 1;
-			fputc(h >= row ? (burst[k] ? '#' : '|') : row == thr_row ? '-' : ' ', f);
-		}
-		fputc('\n', f);
-	}
-	fprintf(f, "%8s +", "0");
-	for (int k = 0; k < ncols; k++)
-		fputc('-', f);
-	fputc('\n', f);
+	hl_traffic_chart(f, col, burst, ncols, height, ymax, r->link_bps ? thr : 0);
 	if (bursts) {
 		fprintf(f, "%8s  ", "bursts");
 		for (int k = 0; k < ncols; k++)

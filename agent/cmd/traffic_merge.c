@@ -408,31 +408,7 @@ void hl_traffic_merge_chart(FILE *f, const struct hl_traffic_merge *m,
 	}
 	fputc('\n', f);
 	ymax = (double)peak * 8e9 / (double)m->gran_ns;
-	for (int row = height; row >= 1; row--) {
-		int cap_row = cap > 0 && ymax > 0 && cap <= ymax
-				      ? (int)((cap / ymax) * height + 0.5)
-				      : -1;
-
-		if (row == height)
-			hl_traffic_si(ymax, a, sizeof(a));
-		else if (row == (height + 1) / 2)
-			hl_traffic_si(ymax * row / height, a, sizeof(a));
-		else
-			a[0] = 0;
-		fprintf(f, "%8s |", a);
-		for (int k = 0; k < ncols; k++) {
-			int h = ymax > 0 ? (int)((col[k] / ymax) * height + 0.999999) : 0;
-
-			if (col[k] > 0 && h < 1)
-				h = 1;
-			fputc(h >= row ? (cb[k] ? '#' : '|') : row == cap_row ? '-' : ' ', f);
-		}
-		fputc('\n', f);
-	}
-	fprintf(f, "%8s +", "0");
-	for (int k = 0; k < ncols; k++)
-		fputc('-', f);
-	fputc('\n', f);
+	hl_traffic_chart(f, col, cb, ncols, height, ymax, cap);
 	fprintf(f, "%8s  ", "bursting");
 	for (int k = 0; k < ncols; k++)
 		fputc(!cb[k] ? ' ' : cb[k] > 9 ? '+' : (char)('0' + cb[k]), f);

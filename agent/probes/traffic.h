@@ -185,6 +185,13 @@ void hl_traffic_print_csv(FILE *f, const struct hl_traffic_rundata *r);
 void hl_traffic_put_escaped(FILE *f, const char *s);
 /* "950", "12.3k", "1.5M", "10G" */
 void hl_traffic_si(double v, char *buf, size_t len);
+/*
+ * The traffic commands' chart: per column the peak (col, in units of
+ * ymax, the top row), '#' where mark is set, '|' else, '-' at the height
+ * of line (none when line <= 0 or above ymax), then the x axis.
+ */
+void hl_traffic_chart(FILE *f, const double *col, const uint32_t *mark, int ncols, int height,
+		      double ymax, double line);
 
 /* ---- merging runs of several hosts (cmd/traffic_merge.c) ------------------------------ */
 
