@@ -83,7 +83,7 @@ test-under-load: deps test-deps
 # 6.1 and 6.12, fetched from Debian's archive and booted under QEMU.
 test-kernels: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all asan
-	$(Q)tests/run.sh 97-kernel-
+	$(Q)tests/run.sh kernel-
 
 # Benchmarks (root): every executable bench/*.sh (lib.sh is sourced by the
 # others), in order; see bench/README.md. BENCH=NAME runs only bench/NAME.sh.

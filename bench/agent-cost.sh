@@ -7,7 +7,9 @@
 # and before compression, StatsD datagrams, stdout JSON lines.
 #
 # CPU is read from /proc/PID/stat between the 2nd export and N exports later
-# (start-up excluded); RSS is VmHWM at the end. Env: BENCH_QUICK=1.
+# (start-up excluded); peak RSS is VmHWM at the end, beside the RSS then split
+# into anonymous memory (RssAnon: heap, stacks, BPF map copies) and file-backed
+# pages (RssFile + RssShmem: the binary, its libraries). Env: BENCH_QUICK=1.
 source "$(dirname "$0")/lib.sh"
 bench_need iperf3 sockperf
 [ -r "$BUILD/plugins/hostlat_csv.so" ] || fail "$BUILD/plugins/hostlat_csv.so is missing: make BUILD=$BUILD all"
@@ -79,9 +81,10 @@ c0, u0, t0 = *cpu(), time.time()
 wait(2 + n)
 c1, u1, t1 = *cpu(), time.time()
 with open("/proc/%s/status" % pid) as f:
-    hwm = [l.split()[1] for l in f if l.startswith("VmHWM")][0]
+    st = {l.split(":")[0]: l.split()[1] for l in f if l.split(":")[0] in ("VmHWM", "RssAnon", "RssFile", "RssShmem")}
 with open(out, "w") as f:
-    f.write("%f %f %f %s %f %f\n" % (c1 - c0, u1 - u0, t1 - t0, hwm, t0, t1))
+    f.write("%f %f %f %s %f %f %s %s %s\n" % (c1 - c0, u1 - u0, t1 - t0, st["VmHWM"], t0, t1,
+                                             st["RssAnon"], st["RssFile"], st["RssShmem"]))
 PY
 	kill -INT "$apid"
 	wait "$apid" || true
@@ -100,7 +103,7 @@ tmp, n1, n10 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rows, res = [], {}
 for tag, iv, n in (("i1", 1, n1), ("i10", 10, n10)):
     with open(os.path.join(tmp, tag + ".cpu")) as f:
-        cpu, user, wall, hwm, t0, t1 = f.read().split()
+        cpu, user, wall, hwm, t0, t1, anon, filed, shmem = f.read().split()
     cpu, user, wall, t0, t1 = float(cpu), float(user), float(wall), float(t0), float(t1)
     with open(os.path.join(tmp, tag + ".sink.jsonl")) as f:
         ev = [json.loads(l) for l in f if l.strip()]
@@ -115,13 +118,16 @@ for tag, iv, n in (("i1", 1, n1), ("i10", 10, n10)):
     stdout_b = sum(json_lines) / max(1, len(json_lines))
     per = cpu / n
     rows.append(["%d s" % iv, str(n), "%.1f" % (per * 1e3), "%.2f" % (100 * cpu / wall), "%.1f" % (int(hwm) / 1024.0),
+                 "%.1f" % (int(anon) / 1024.0), "%.1f" % ((int(filed) + int(shmem)) / 1024.0),
                  "%.0f" % (otlp_raw / 1024), "%.1f" % (otlp_wire / 1024), "%.1f" % (statsd / 1024), "%.0f" % (stdout_b / 1024)])
     res["interval_%ds" % iv] = {"intervals": n, "cpu_ms_per_interval": per * 1e3, "user_ms_per_interval": user / n * 1e3,
                                 "cpu_percent": 100 * cpu / wall, "peak_rss_kib": int(hwm),
+                                "rss_anon_kib": int(anon), "rss_file_kib": int(filed) + int(shmem),
                                 "otlp_raw_bytes_per_interval": otlp_raw, "otlp_gzip_bytes_per_interval": otlp_wire,
                                 "statsd_bytes_per_interval": statsd, "stdout_json_bytes_per_interval": stdout_b}
 print("Agent cost, every probe and every exporter on (CPU: user+system of all threads)")
-benchlib.table(["interval", "intervals", "CPU ms/interval", "CPU %", "peak RSS MiB", "OTLP raw KiB",
+benchlib.table(["interval", "intervals", "CPU ms/interval", "CPU %", "peak RSS MiB",
+                "RSS anon MiB", "RSS file MiB", "OTLP raw KiB",
                 "OTLP gzip KiB", "StatsD KiB", "stdout JSON KiB"], rows)
 with open(os.path.join(tmp, "result.json"), "w") as f:
     json.dump(res, f)

@@ -33,7 +33,7 @@ YAML
 # running I: wait until agent I runs; sets IDS<I>, the programs it holds.
 running() {
 	local i=$1 pid ids
-	wait_for 30 grep -q running "$TMP/agent$i.err" || { cat "$TMP/agent$i.err" >&2; fail "agent $i did not start"; }
+	wait_for 120 grep -q running "$TMP/agent$i.err" || { cat "$TMP/agent$i.err" >&2; fail "agent $i did not start"; }
 	grep -q "via tcx" "$TMP/agent$i.err" || fail "agent $i: traffic not on tcx: $(grep traffic "$TMP/agent$i.err")"
 	eval "pid=\$PID$i"
 	ids=$(agent_prog_ids "$pid")
@@ -54,14 +54,21 @@ from rcv import stdout_lines, stdout_points
 print(stdout_points(stdout_lines(sys.argv[1])[-1], "hostlat.stack.latency", "count").get("tcp-socket-read", 0))
 PY
 }
+# reads_are FILE N: the last batch in FILE counts N reads (a batch goes out
+# every second; one more than N never comes back down, so waiting is exact).
+reads_are() { [ "$(reads "$1" 2>/dev/null)" = "$2" ]; }
+# samples_in I: agent I exported a traffic sampling run (a run is 1 s of 1 ms
+# samples, read out after it ends: seconds after the agent starts).
+samples_in() { grep -q '"hostlat.traffic.sample.bytes"' "$TMP/metrics$1.jsonl"; }
 traffic 20
-sleep 2.5
+wait_for 20 reads_are "$TMP/metrics1.jsonl" 20
+wait_for 20 reads_are "$TMP/metrics2.jsonl" 20
 r1=$(reads "$TMP/metrics1.jsonl")
 r2=$(reads "$TMP/metrics2.jsonl")
 echo "both running: agent 1 counted $r1 reads, agent 2 $r2"
 [ "$r1" = 20 ] && [ "$r2" = 20 ] || fail "each agent must count the 20 reads: $r1, $r2"
 for i in 1 2; do
-	grep -q '"hostlat.traffic.sample.bytes"' "$TMP/metrics$i.jsonl" || fail "agent $i has no traffic samples"
+	wait_for 30 samples_in $i || fail "agent $i has no traffic samples"
 done
 
 # Agent 1 killed: its links go with its file descriptors; agent 2 counts on.
@@ -69,7 +76,7 @@ kill_agent "$PID1"
 # shellcheck disable=SC2086
 wait_for 10 progs_gone $IDS1 || fail "programs of the killed agent 1 are still loaded: $IDS1"
 traffic 10
-sleep 2.5
+wait_for 20 reads_are "$TMP/metrics2.jsonl" 30
 r2=$(reads "$TMP/metrics2.jsonl")
 echo "agent 1 killed: agent 2 counted $r2 reads"
 [ "$r2" = 30 ] || fail "agent 2 must go on counting after agent 1 was killed: $r2"
@@ -80,11 +87,11 @@ running 3
 kill -TERM "$PID2"
 wait "$PID2" || fail "agent 2 did not stop cleanly"
 traffic 10
-sleep 2.5
+wait_for 20 reads_are "$TMP/metrics3.jsonl" 10
 r3=$(reads "$TMP/metrics3.jsonl")
 echo "agent 2 stopped: agent 3 counted $r3 reads"
 [ "$r3" = 10 ] || fail "agent 3 must go on counting after agent 2 stopped: $r3"
-grep -q '"hostlat.traffic.sample.bytes"' "$TMP/metrics3.jsonl" || fail "agent 3 has no traffic samples"
+wait_for 30 samples_in 3 || fail "agent 3 has no traffic samples"
 kill -TERM "$PID3"
 wait "$PID3" || fail "agent 3 did not stop cleanly"
 # shellcheck disable=SC2086

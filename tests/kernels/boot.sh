@@ -48,8 +48,10 @@ if [ ! -s "$initrd" ] || [ "$initrd" -ot "$here/init.sh" ]; then
 	done < <(modprobe -d "$kdir" -S "$rel" --show-depends -a 9pnet_virtio 9p overlay virtio_pci 2>/dev/null | awk '!seen[$0]++')
 	cp "$here/init.sh" "$tmp/init"
 	chmod +x "$tmp/init"
-	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.tmp"
-	mv "$initrd.tmp" "$initrd"
+	# Two guests of one kernel may boot at once (tests/run.sh runs the
+	# matrix rows in parallel): each writes its own file, the rename is atomic.
+	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.$$"
+	mv "$initrd.$$" "$initrd"
 	rm -rf "$tmp"
 fi
 

@@ -37,12 +37,21 @@ fi
 [ -n "$pkg" ] || cannot "the archive has no metapackage $meta (apt-get update failed or it is not in the configured suites)"
 
 dir=$cache/$pkg
-if [ -s "$dir/release" ] && [ -f "$dir/lib/modules/$(cat "$dir/release")/modules.dep" ]; then
+ready() { [ -s "$dir/release" ] && [ -f "$dir/lib/modules/$(cat "$dir/release")/modules.dep" ]; }
+if ready; then
 	echo "$dir"
 	exit 0
 fi
 
 mkdir -p "$cache"
+# Rows of the matrix run in parallel (tests/run.sh): one fetches a kernel,
+# the others wait for it and find it ready.
+exec 9>"$cache/.fetch-$pkg.lock"
+flock 9
+if ready; then
+	echo "$dir"
+	exit 0
+fi
 tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # apt's sandbox user cannot write into root's directories: download as root.

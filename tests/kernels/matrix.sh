@@ -6,11 +6,13 @@
 # and functions that have a kprobe hook must run on kprobes.
 # Its logs, --check output and per-item table stay in $BUILD/kernels/NAME/.
 #
-# matrix.sh --cases NAME: the same kernel runs, in one boot, the test cases
-# that tests/kernels/guest-cases.list names (tests/cases/*.sh written to
-# hold on any kernel): each with the kernel's preferred hooks (fentry) and,
-# where the line says `kprobe`, again with HOSTLAT_DISABLE_HOOKS=fentry.
-# Logs in $BUILD/kernels/NAME-cases/.
+# matrix.sh --cases NAME [K/N]: the same kernel runs, in one boot, the test
+# cases that tests/kernels/guest-cases.list names (tests/cases/*.sh written
+# to hold on any kernel): each with the kernel's preferred hooks (fentry)
+# and, where the line says `kprobe`, again with HOSTLAT_DISABLE_HOOKS=fentry;
+# with K/N only every Nth of those runs from the Kth on (cases.sh), so that
+# N boots share them. Logs in $BUILD/kernels/NAME-cases[-K]/ (runs/ there
+# holds every run's output).
 # Exit 77 (skipped, with the reason) when the kernel or QEMU cannot be had
 # here; never passes without having run.
 set -u
@@ -21,8 +23,13 @@ if [ "${1:-}" = --cases ]; then
 	cases=1
 	shift
 fi
-name=${1:?usage: matrix.sh [--cases] NAME}
-out=$BUILD/kernels/$name${cases:+-cases}
+name=${1:?usage: matrix.sh [--cases] NAME [K/N]}
+part=${2:-}
+if [ -n "$part" ]; then
+	[ -n "$cases" ] && [[ $part =~ ^[1-9][0-9]*/[1-9][0-9]*$ ]] && [ "${part%/*}" -le "${part#*/}" ] ||
+		{ echo "usage: matrix.sh --cases NAME [K/N] (1 <= K <= N)" >&2; exit 2; }
+fi
+out=$BUILD/kernels/$name${cases:+-cases}${part:+-${part%/*}}
 skip() { echo "SKIP: $*"; exit 77; }
 rm -rf "$out" # no earlier run's results stand for this one
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -48,7 +55,7 @@ if [ -n "$cases" ]; then
 		skip "tests/kernels/guest-cases.list names no case"
 	rc=0
 	tests/kernels/boot.sh "$kdir" "$out" env BUILD="$BUILD" HOSTLAT="$BUILD/hostlat" \
-		CASES="$list" bash tests/kernels/cases.sh || rc=$?
+		CASES="$list" PART="${part:-1/1}" bash tests/kernels/cases.sh || rc=$?
 	cat "$out/cmd.log" 2>/dev/null
 	[ $rc -eq 0 ] && { echo "ok: kernel $name: the guest cases passed"; exit 0; }
 	grep -n -m1 -E 'BUG:|Oops|general protection|Kernel panic' "$out/console.log" 2>/dev/null &&
