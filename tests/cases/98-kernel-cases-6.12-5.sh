@@ -1,8 +1,1 @@
-#!/usr/bin/env bash
-# The kernel matrix, 6.12 row, cases part 5 of 5: the run of
-# tests/kernels/guest-cases.list (the cases written for any kernel: the
-# features whose hooks this machine's kernel lacks) that falls to part 5,
-# inside Debian's 6.12 kernel under QEMU (tests/kernels/matrix.sh --cases).
-# One run per boot: a row stays far below its time limit on a busy machine.
-# run.sh: guest 105
-exec "$(dirname "$0")/../kernels/matrix.sh" --cases 6.12 5/5
+../kernels/cases-row.sh
