@@ -8,7 +8,7 @@
 # and interval 50ms only the second one's cgroup shows episodes, each
 # lasting about the 200 ms stall; the first has none. In the QEMU guests
 # (software emulation) both readers also stall now and then for tens of
-# milliseconds: there the first may show short episodes, none of 100 ms.
+# milliseconds: there the first may show episodes too, fewer and fewer long.
 source "$(dirname "$0")/../lib.sh"
 need_root
 [ -r /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
@@ -123,8 +123,12 @@ if [ -n "$okrow" ]; then
 	echo "keeps up (/$CG_OK): $EP2 episodes, $N2 ended"
 	if [ -n "${HOSTLAT_GUEST_OUT:-}" ]; then
 		read -r _ _ _ LONG2 _ <<<"$okrow"
-		[ "$LONG2" -eq 0 ] && [ "$EP2" -lt "$EP" ] ||
-			fail "the reader that keeps up shows $EP2 episodes, $LONG2 of 100 ms or more"
+		# Emulated and busy, the reader that keeps up can itself run
+		# 40 ms between reads for a while (an episode of 100 ms or more):
+		# it still shows fewer episodes, and fewer than half as many long
+		# ones, as the reader that stops 200 ms every second.
+		[ "$EP2" -lt "$EP" ] && [ $((2 * LONG2)) -lt "$LONG" ] ||
+			fail "the reader that keeps up shows $EP2 episodes, $LONG2 of 100 ms or more (the one that falls behind: $EP, $LONG)"
 	else
 		[ "$EP2" -eq 0 ] && [ "$N2" -eq 0 ] || fail "the reader that keeps up shows $EP2 episodes"
 	fi
