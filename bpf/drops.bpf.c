@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Packet drops and socket-buffer pressure, counted per (kind, reason,
- * socket cgroup) in a per-CPU hash: skb/kfree_skb by drop reason (the
+ * socket cgroup): skb/kfree_skb by drop reason (the
  * number; user space names it from the running kernel's BTF), and
  * sock/sock_rcvqueue_full and sock/sock_exceed_buf_limit. kfree_skb's
  * arguments changed over time (reason in 5.17, the receiving socket in
  * 6.11): one program per form, user space loads the one this kernel has.
+ * Without group_by the counters are a per-CPU array indexed by reason
+ * (`dense`: one inlined array lookup per event instead of a hash lookup,
+ * and the socket is not read); with it, or for a reason past the kernel's
+ * enum (subsystem reasons), a per-CPU hash keyed by (kind, reason, cgroup).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +24,17 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u64 netns_ino = 0;	  /* 0: every network namespace */
 const volatile bool group_cgroup = false; /* key by the socket's cgroup */
+/* skb drop reasons below this are counted in `dense` (0: the hash only);
+ * `dense` has dense_reasons + 2 entries: the reasons, then rcvqueue_full
+ * and exceed_buf_limit. Set by user space from the kernel's enum. */
+const volatile __u32 dense_reasons = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1); /* set by user space before load */
+} dense SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -69,6 +84,16 @@ static __always_inline void add(__u32 kind, __u32 reason, const struct sock *sk)
 	struct hl_drop_key key = {.kind = kind, .reason = reason};
 	__u64 *c, zero = 0;
 
+	if (dense_reasons && !group_cgroup) {
+		if (kind != HL_DROPK_SKB) {
+			hl_count(&dense, dense_reasons + kind - HL_DROPK_RCVQ_FULL);
+			return;
+		}
+		if (reason < dense_reasons) {
+			hl_count(&dense, reason);
+			return;
+		}
+	}
 	if (group_cgroup)
 		key.cgroup = sk_cgroup(sk);
 	c = hl_lookup_or_init(&drops, &key, &zero);
@@ -78,13 +103,16 @@ static __always_inline void add(__u32 kind, __u32 reason, const struct sock *sk)
 		hl_count(&overflow, 0);
 }
 
-/* The socket a dropped skb was for: the tracepoint's, else the skb's owner. */
+/* The socket a dropped skb was for: the tracepoint's, else the skb's owner
+ * (read only when a filter or the cgroup key needs it). */
 static __always_inline void skb_drop(const struct sk_buff *skb, __u32 reason,
 				     const struct sock *rx_sk)
 {
-	const struct sock *sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
+	const struct sock *sk = rx_sk;
 	const struct net *net = 0;
 
+	if (!sk && (netns_ino || group_cgroup))
+		sk = BPF_CORE_READ(skb, sk);
 	if (netns_ino) {
 		if (sk)
 			net = BPF_CORE_READ(sk, __sk_common.skc_net.net);

@@ -436,6 +436,40 @@ int hl_counter_set_collect(struct hl_counter_set *cs, int fd)
 	return 0;
 }
 
+int hl_counter_set_collect_array(struct hl_counter_set *cs, struct hl_map_dump *dump, int fd,
+				 uint32_t n, bool (*key_of)(uint32_t i, void *key, void *ctx),
+				 void *ctx)
+{
+	uint64_t key[8];
+	int e;
+
+	if (cs->nvals != 1 || cs->key_size > sizeof(key))
+		return -EINVAL;
+	e = hl_map_dump_read(dump, fd, sizeof(uint32_t), sizeof(uint64_t) * (size_t)cs->ncpus, n);
+	if (e)
+		return e;
+	for (size_t j = 0; j < dump->n; j++) {
+		const uint32_t *idx = hl_map_dump_key(dump, j);
+		const uint64_t *per_cpu = hl_map_dump_value(dump, j);
+		struct hl_counter_entry *ent;
+		uint64_t sum = 0;
+		bool found;
+		size_t at;
+
+		for (int c = 0; c < cs->ncpus; c++)
+			sum += per_cpu[c];
+		memset(key, 0, sizeof(key));
+		if (!sum || !key_of(*idx, key, ctx))
+			continue;
+		at = entry_search(cs, key, &found);
+		ent = found ? &cs->v[at] : entry_insert(cs, at, key);
+		if (!ent)
+			return -ENOMEM;
+		ent->cur[0] = sum;
+	}
+	return 0;
+}
+
 int hl_mkdir_p(const char *path, unsigned int mode)
 {
 	char buf[4096];

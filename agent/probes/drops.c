@@ -25,6 +25,8 @@
 #include "function_latency.h"
 
 #define COMP "drops"
+/* Most skb drop reasons counted in the dense array (6.18 has about 130). */
+#define DENSE_MAX 1024
 #define REASON_PREFIX "SKB_DROP_REASON_"
 
 enum kfree_form { KFREE_NONE, KFREE_NOREASON, KFREE_REASON, KFREE_REASON_SK };
@@ -53,6 +55,8 @@ struct drops {
 	struct drops_plan plan;
 	struct hl_links links;
 	struct hl_counter_set cs;
+	struct hl_map_dump dense_dump;
+	uint32_t dense_reasons; /* skb reasons counted in the dense array (0: none) */
 	bool group_cgroup;
 	int ncpus;
 	struct hl_lost lost;
@@ -200,6 +204,7 @@ static void drops_stop(void *state)
 	hl_links_destroy(&d->links);
 	drops_bpf__destroy(d->skel);
 	hl_counter_set_free(&d->cs);
+	hl_map_dump_free(&d->dense_dump);
 	for (size_t i = 0; i < d->n_reason_names; i++)
 		free(d->reason_names[i]);
 	free(d->reason_names);
@@ -253,6 +258,12 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 	d->skel->rodata->netns_ino = netns;
 	d->skel->rodata->group_cgroup = d->group_cgroup;
 	bpf_map__set_max_entries(d->skel->maps.drops, c->max_series);
+	/* Without group_by, the kernel's reasons in a per-CPU array: one
+	 * counter each, at most DENSE_MAX (a larger enum stays in the hash). */
+	if (!d->group_cgroup && d->n_reason_names <= DENSE_MAX)
+		d->dense_reasons = d->n_reason_names ? (uint32_t)d->n_reason_names : 1;
+	d->skel->rodata->dense_reasons = d->dense_reasons;
+	bpf_map__set_max_entries(d->skel->maps.dense, d->dense_reasons + 2);
 	if (hl_skel_load_attach(d->skel->skeleton, "the drop programs", COMP, &d->links, err,
 				errlen))
 		goto fail;
@@ -265,6 +276,23 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 fail:
 	drops_stop(d);
 	return NULL;
+}
+
+/* Entry i of the dense array as a counter key (bpf/drops.bpf.c). */
+static bool dense_key(uint32_t i, void *key, void *ctx)
+{
+	const struct drops *d = ctx;
+	struct hl_drop_key *k = key;
+
+	if (i < d->dense_reasons) {
+		k->kind = HL_DROPK_SKB;
+		k->reason = i;
+	} else if (i - d->dense_reasons <= HL_DROPK_EXCEED_BUF - HL_DROPK_RCVQ_FULL) {
+		k->kind = HL_DROPK_RCVQ_FULL + (i - d->dense_reasons);
+	} else {
+		return false;
+	}
+	return true;
 }
 
 static struct drop_labels *labels_of(struct drops *d, struct hl_counter_entry *ent)
@@ -306,6 +334,10 @@ static int drops_collect(void *state, struct hl_metric *out, size_t max)
 	if (max < 4)
 		return -ENOSPC;
 	e = hl_counter_set_collect(&d->cs, bpf_map__fd(d->skel->maps.drops));
+	if (!e && d->dense_reasons)
+		e = hl_counter_set_collect_array(&d->cs, &d->dense_dump,
+						 bpf_map__fd(d->skel->maps.dense),
+						 d->dense_reasons + 2, dense_key, d);
 	if (e)
 		return e;
 	e = hl_lost_read(&d->lost, bpf_map__fd(d->skel->maps.overflow), d->ncpus);

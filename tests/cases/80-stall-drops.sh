@@ -6,16 +6,27 @@
 #   3. a ping socket whose queue fills with echo replies
 #                                               -> hostlat.socket.rcvqueue_full
 #      (the refused replies are SOCKET_RCVBUFF drops too)
+# Twice: without group_by (the kernel counts in a per-CPU array indexed by
+# reason) and with group_by: [cgroup] (a per-CPU hash keyed by cgroup too).
 source "$(dirname "$0")/../lib.sh"
 need_root
 [ -r /sys/kernel/btf/vmlinux ] || skip "kernel without BTF"
 
 netns_pair dsnd drcv
+ip netns exec "$NS_B" sysctl -qw net.ipv4.ping_group_range="0 0"
+NO_SOCKET_N=50
+FILL_N=200
+RAW_N=100
+
+# drops_round GROUP_BY: the three kinds of drops counted with that group_by.
+drops_round() {
+rm -f "$TMP/metrics.jsonl" "$TMP/go-sink"
 cat >"$TMP/hostlat.yaml" <<YAML
 agent: { interval: 1s }
 probes:
   drops:
     network_namespace: /var/run/netns/$NS_B
+    group_by: [$1]
 exporters:
   - { type: stdout, format: json, output: $TMP/metrics.jsonl }
 YAML
@@ -24,10 +35,6 @@ only_probes "$TMP/hostlat.yaml" drops
 cat "$TMP/check.txt"
 grep -q "skb drops *tp_btf/kfree_skb" "$TMP/check.txt" || fail "--check does not show the kfree_skb hook"
 start_agent "$TMP/hostlat.yaml"
-
-NO_SOCKET_N=50
-FILL_N=200
-RAW_N=100
 
 # 1. closed port
 ip netns exec "$NS_A" "$PY" tests/tools/stall.py send 198.18.0.2 7001 $NO_SOCKET_N
@@ -43,13 +50,14 @@ echo "UDP sink: $queued of $FILL_N datagrams queued"
 [ "$queued" -gt 0 ] && [ "$queued" -lt "$FILL_N" ] || fail "the sink's buffer did not fill ($queued)"
 
 # 3. a full ping socket (datagram ICMP) queue: B pings A and reads nothing
-ip netns exec "$NS_B" sysctl -qw net.ipv4.ping_group_range="0 0"
 ip netns exec "$NS_B" "$PY" tests/tools/stall.py pingfill 198.18.0.1 $RAW_N 2048 >"$TMP/ping.out"
 raw_queued=$(awk '/queued/ {print $2}' "$TMP/ping.out")
 echo "ping socket: $raw_queued of $RAW_N replies queued"
 [ "$raw_queued" -gt 0 ] && [ "$raw_queued" -lt "$RAW_N" ] || fail "the ping socket's queue did not fill ($raw_queued)"
 
-sleep 1.5
+# Every drop happened before the export after the next: that one counts them all.
+n=$(count_lines "$TMP/metrics.jsonl")
+wait_for 20 lines_at_least $((n + 2)) "$TMP/metrics.jsonl" || fail "the agent stopped exporting"
 stop_agent
 
 "$PY" - "$TMP/metrics.jsonl" $NO_SOCKET_N $((FILL_N - queued + RAW_N - raw_queued)) \
@@ -60,7 +68,9 @@ from otlp_check import last_request, points
 
 path, no_socket, rcvbuff, rcvq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 req = last_request(path)
-drops = {a["reason"]: int(dp["asInt"]) for a, dp in points(req, "hostlat.skb.drops")}
+drops = {}
+for a, dp in points(req, "hostlat.skb.drops"):
+    drops[a["reason"]] = drops.get(a["reason"], 0) + int(dp["asInt"])
 full = sum(int(dp["asInt"]) for _, dp in points(req, "hostlat.socket.rcvqueue_full"))
 lost = sum(int(dp["asInt"]) for _, dp in points(req, "hostlat.drops.lost"))
 print("skb drops:", drops)
@@ -75,4 +85,9 @@ if lost:
 if any(not r or r.startswith("REASON_") for r in drops):
     sys.exit("a reason without a name: %s" % sorted(drops))
 PY
+}
+
+drops_round ""
 ok "drops counted by reason name"
+drops_round cgroup
+ok "drops counted by reason name with group_by: [cgroup]"
