@@ -406,6 +406,26 @@ static struct hl_counter_entry *entry_insert(struct hl_counter_set *cs, size_t a
 	return &cs->v[at];
 }
 
+/* The entry of key (inserted when new) set to the CPU sums of per_cpu. */
+static int entry_set(struct hl_counter_set *cs, const void *key, const uint64_t *per_cpu)
+{
+	struct hl_counter_entry *ent;
+	bool found;
+	size_t at = entry_search(cs, key, &found);
+
+	ent = found ? &cs->v[at] : entry_insert(cs, at, key);
+	if (!ent)
+		return -ENOMEM;
+	for (size_t k = 0; k < cs->nvals; k++) {
+		uint64_t sum = 0;
+
+		for (int c = 0; c < cs->ncpus; c++)
+			sum += per_cpu[(size_t)c * cs->nvals + k];
+		ent->cur[k] = sum;
+	}
+	return 0;
+}
+
 int hl_counter_set_collect(struct hl_counter_set *cs, int fd)
 {
 	size_t vsize = cs->nvals * sizeof(uint64_t) * (size_t)cs->ncpus;
@@ -416,28 +436,15 @@ int hl_counter_set_collect(struct hl_counter_set *cs, int fd)
 	for (size_t i = 0; i < cs->n; i++)
 		memcpy(cs->v[i].prev, cs->v[i].cur, cs->nvals * sizeof(uint64_t));
 	for (size_t i = 0; i < cs->dump.n; i++) {
-		const void *key = hl_map_dump_key(&cs->dump, i);
-		const uint64_t *per_cpu = hl_map_dump_value(&cs->dump, i);
-		struct hl_counter_entry *ent;
-		bool found;
-		size_t at = entry_search(cs, key, &found);
-
-		ent = found ? &cs->v[at] : entry_insert(cs, at, key);
-		if (!ent)
-			return -ENOMEM;
-		for (size_t k = 0; k < cs->nvals; k++) {
-			uint64_t sum = 0;
-
-			for (int c = 0; c < cs->ncpus; c++)
-				sum += per_cpu[(size_t)c * cs->nvals + k];
-			ent->cur[k] = sum;
-		}
+		e = entry_set(cs, hl_map_dump_key(&cs->dump, i), hl_map_dump_value(&cs->dump, i));
+		if (e)
+			return e;
 	}
 	return 0;
 }
 
 int hl_counter_set_collect_array(struct hl_counter_set *cs, struct hl_map_dump *dump, int fd,
-				 uint32_t n, bool (*key_of)(uint32_t i, void *key, void *ctx),
+				 uint32_t n, void (*key_of)(uint32_t i, void *key, void *ctx),
 				 void *ctx)
 {
 	uint64_t key[8];
@@ -446,28 +453,19 @@ int hl_counter_set_collect_array(struct hl_counter_set *cs, struct hl_map_dump *
 	if (cs->nvals != 1 || cs->key_size > sizeof(key))
 		return -EINVAL;
 	e = hl_map_dump_read(dump, fd, sizeof(uint32_t), sizeof(uint64_t) * (size_t)cs->ncpus, n);
-	if (e)
-		return e;
-	for (size_t j = 0; j < dump->n; j++) {
-		const uint32_t *idx = hl_map_dump_key(dump, j);
+	for (size_t j = 0; !e && j < dump->n; j++) {
 		const uint64_t *per_cpu = hl_map_dump_value(dump, j);
-		struct hl_counter_entry *ent;
-		uint64_t sum = 0;
-		bool found;
-		size_t at;
+		bool seen = false;
 
 		for (int c = 0; c < cs->ncpus; c++)
-			sum += per_cpu[c];
-		memset(key, 0, sizeof(key));
-		if (!sum || !key_of(*idx, key, ctx))
+			seen |= per_cpu[c] != 0;
+		if (!seen) /* never counted: no series */
 			continue;
-		at = entry_search(cs, key, &found);
-		ent = found ? &cs->v[at] : entry_insert(cs, at, key);
-		if (!ent)
-			return -ENOMEM;
-		ent->cur[0] = sum;
+		memset(key, 0, sizeof(key));
+		key_of(*(const uint32_t *)hl_map_dump_key(dump, j), key, ctx);
+		e = entry_set(cs, key, per_cpu);
 	}
-	return 0;
+	return e;
 }
 
 int hl_mkdir_p(const char *path, unsigned int mode)

@@ -137,11 +137,11 @@ int hl_counter_set_collect(struct hl_counter_set *cs, int fd);
 /*
  * After hl_counter_set_collect: the n entries of a per-CPU array of __u64
  * counters (nvals 1), entry i counted under the key key_of(i, key, ctx)
- * writes (cs->key_size bytes, at most 64; it returns false to skip i) once
- * its sum is not zero. dump is the caller's buffer, kept across calls.
+ * writes (cs->key_size bytes, at most 64, zeroed before) once it is not
+ * zero. dump is the caller's buffer, kept across calls.
  */
 int hl_counter_set_collect_array(struct hl_counter_set *cs, struct hl_map_dump *dump, int fd,
-				 uint32_t n, bool (*key_of)(uint32_t i, void *key, void *ctx),
+				 uint32_t n, void (*key_of)(uint32_t i, void *key, void *ctx),
 				 void *ctx);
 void hl_counter_set_free(struct hl_counter_set *cs); /* idempotent */
 

@@ -261,7 +261,7 @@ static void *drops_start(const struct hl_config *cfg, char *err, size_t errlen)
 	/* Without group_by, the kernel's reasons in a per-CPU array: one
 	 * counter each, at most DENSE_MAX (a larger enum stays in the hash). */
 	if (!d->group_cgroup && d->n_reason_names <= DENSE_MAX)
-		d->dense_reasons = d->n_reason_names ? (uint32_t)d->n_reason_names : 1;
+		d->dense_reasons = (uint32_t)d->n_reason_names;
 	d->skel->rodata->dense_reasons = d->dense_reasons;
 	bpf_map__set_max_entries(d->skel->maps.dense, d->dense_reasons + 2);
 	if (hl_skel_load_attach(d->skel->skeleton, "the drop programs", COMP, &d->links, err,
@@ -278,8 +278,9 @@ fail:
 	return NULL;
 }
 
-/* Entry i of the dense array as a counter key (bpf/drops.bpf.c). */
-static bool dense_key(uint32_t i, void *key, void *ctx)
+/* Entry i of the dense array (dense_reasons + 2 entries: the reasons, then
+ * rcvqueue_full and exceed_buf_limit; bpf/drops.bpf.c) as a counter key. */
+static void dense_key(uint32_t i, void *key, void *ctx)
 {
 	const struct drops *d = ctx;
 	struct hl_drop_key *k = key;
@@ -287,12 +288,9 @@ static bool dense_key(uint32_t i, void *key, void *ctx)
 	if (i < d->dense_reasons) {
 		k->kind = HL_DROPK_SKB;
 		k->reason = i;
-	} else if (i - d->dense_reasons <= HL_DROPK_EXCEED_BUF - HL_DROPK_RCVQ_FULL) {
-		k->kind = HL_DROPK_RCVQ_FULL + (i - d->dense_reasons);
 	} else {
-		return false;
+		k->kind = HL_DROPK_RCVQ_FULL + (i - d->dense_reasons);
 	}
-	return true;
 }
 
 static struct drop_labels *labels_of(struct drops *d, struct hl_counter_entry *ent)
