@@ -32,6 +32,17 @@ for ((r = 1; r <= runs; r++)); do
 	rc=$?
 	echo "run $r: $(tail -n 1 "$out") in $((SECONDS - start)) s (output: $out)"
 	grep '^FAIL' "$out" | sed 's/^/  /'
+	# the next run overwrites the logs: keep the failed tests' logs, and
+	# the guests' own logs, of this run
+	if [ $rc -ne 0 ]; then
+		keep=${out%.txt}
+		mkdir -p "$keep" && keep=$(cd "$keep" && pwd)
+		sed -n 's/^FAIL .*log \(.*\))$/\1/p' "$out" | while read -r log; do
+			cp "$log" "$keep/" 2>/dev/null
+		done
+		(cd "${BUILD:-build}" && find kernels -path '*-cases-*' -type f \
+			-size -5M -exec cp --parents {} "$keep/" \; 2>/dev/null)
+	fi
 	[ $rc -eq 0 ] && good=$((good + 1))
 done
 echo "under load: $good of $runs runs passed"
