@@ -34,6 +34,8 @@ int32_t hl_exph_index_ref(int scale, uint64_t v_ns);
 /* OTel bucket index of the plain integer v >= 1 (bytes, flows: not ns) at
  * scale 0..HL_EXPH_MAX_SCALE, exactly; INT32_MIN for v == 0 or a bad scale. */
 int32_t hl_exph_index_int(int scale, uint64_t v);
+/* The same, always with big integers (what hl_exph_index_int falls back to). */
+int32_t hl_exph_index_int_exact(int scale, uint64_t v);
 /* Bucket i at scale s holds (lo, hi] seconds (plain values for raw_values). */
 void hl_exph_bounds(int scale, int32_t index, double *lo, double *hi);
 

@@ -717,6 +717,46 @@ static void test_index_int(void)
 		CHECK(hl_exph_index_int(s, 2) == (1 << s) - 1, "scale %d: 2 -> 2^s - 1", s);
 		CHECK(hl_exph_index_int(s, 0) == INT32_MIN, "scale %d: 0", s);
 	}
+	/* The double fast path against big integers: random values of every
+	 * magnitude, and the integers next to the bucket bounds. */
+	{
+		uint64_t x = 88172645463325252ULL;
+		int bad = 0;
+
+		for (int n = 0; n < 200000 && bad < 5; n++) {
+			int s = n % (HL_EXPH_MAX_SCALE + 1);
+			uint64_t v;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			v = x >> (x % 64);
+			if (!v)
+				continue;
+			if (hl_exph_index_int(s, v) != hl_exph_index_int_exact(s, v)) {
+				bad++;
+				CHECK(0, "scale %d v %llu: fast %d, exact %d", s,
+				      (unsigned long long)v, hl_exph_index_int(s, v),
+				      hl_exph_index_int_exact(s, v));
+			}
+		}
+		for (int s = 0; s <= HL_EXPH_MAX_SCALE && !bad; s++)
+			for (int32_t i = 0; i < 40 << s && !bad; i++) {
+				double b = exp2((double)(i + 1) / (1 << s));
+
+				for (int64_t d = -2; d <= 2; d++) {
+					uint64_t v = (uint64_t)llround(b) + (uint64_t)d;
+
+					if (v && hl_exph_index_int(s, v) !=
+							 hl_exph_index_int_exact(s, v)) {
+						bad++;
+						CHECK(0, "scale %d v %llu near bound %d", s,
+						      (unsigned long long)v, i);
+					}
+				}
+			}
+		CHECK(!bad, "fast and exact integer index agree");
+	}
 	/* Beyond what the ns reference can take: check the bucket's bounds. */
 	for (uint64_t v = 1ULL << 40; v; v = v < UINT64_MAX / 3 ? v * 3 + 7 : 0) {
 		for (int s = 0; s <= 3; s++) {
