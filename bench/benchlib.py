@@ -204,6 +204,10 @@ def markdown(res):
         t = k["total_ms_per_round"]
         out += ["", "BPF time per round of the same workload: hostlat %.0f ms, floor %.0f ms, bpftrace %.0f ms "
                 "(bpftrace's without its trace-event overhead)." % (t["hostlat"], t["floor"], t["bpftrace"])]
+        rated = [p for p in k["programs"] if p["events_per_round"] and p["ratio_floor"] is not None]
+        within = sum(1 for p in rated if p["ratio_floor"] <= 2.0)
+        out += ["", "Goals: every program at most 2.0x its floor (%d of %d are); hostlat's BPF time at most "
+                "0.5x bpftrace's (it is %s)." % (within, len(rated), fmt(ratio(t["hostlat"], t["bpftrace"]), "%.2fx"))]
     t = sec.get("traffic")
     if t:
         out += ["", "**Traffic sampler** (%d rounds; %s)" % (t["rounds"], t["measured_at"]), "",
@@ -219,15 +223,19 @@ def markdown(res):
     a = sec.get("agent_cost")
     if a:
         out += ["", "**Agent cost**, every probe and exporter on (%s)" % a["measured_at"], "",
-                "| interval | CPU ms/interval | CPU % | peak RSS MiB | OTLP KiB raw | OTLP KiB gzip | StatsD KiB | stdout JSON KiB |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "| interval | CPU ms/interval | CPU % | peak RSS MiB | RSS at end MiB (anon + file) | OTLP KiB raw | OTLP KiB gzip | StatsD KiB | stdout JSON KiB |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for iv in ("interval_1s", "interval_10s"):
             x = a.get(iv)
             if x:
-                out.append("| %s | %.1f | %.2f | %.1f | %.0f | %.1f | %.1f | %.0f |" % (
-                    iv.split("_")[1], x["cpu_ms_per_interval"], x["cpu_percent"], x["peak_rss_kib"] / 1024.0,
+                anon, filed = x.get("rss_anon_kib"), x.get("rss_file_kib")
+                end = "%.1f (%.1f + %.1f)" % ((anon + filed) / 1024.0, anon / 1024.0, filed / 1024.0) \
+                    if anon is not None and filed is not None else "-"
+                out.append("| %s | %.1f | %.2f | %.1f | %s | %.0f | %.1f | %.1f | %.0f |" % (
+                    iv.split("_")[1], x["cpu_ms_per_interval"], x["cpu_percent"], x["peak_rss_kib"] / 1024.0, end,
                     x["otlp_raw_bytes_per_interval"] / 1024, x["otlp_gzip_bytes_per_interval"] / 1024,
                     x["statsd_bytes_per_interval"] / 1024, x["stdout_json_bytes_per_interval"] / 1024))
+        out += ["", "Goals: at most 0.2 % of one CPU at a 1 s interval; at most 15 MiB resident."]
     tl = sec.get("tail_latency")
     if tl:
         out += ["", "**HTTP tail latency** (µs, median of %d rounds; inflation over no monitoring; %s)"
