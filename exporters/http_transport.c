@@ -23,9 +23,8 @@
 #define MAX_RETRY_AFTER_S (24 * 3600)
 #define CANCEL_POLL_MS 100
 /*
- * zlib's fastest level: on the agent's OTLP JSON it costs a third of the
- * default level's CPU for a request about a fifth larger (bench/README.md,
- * agent cost).
+ * zlib's fastest level: less CPU per export for a somewhat larger request
+ * (bench/agent-cost.sh prints both: CPU per interval, OTLP gzip bytes).
  */
 #define HL_GZIP_LEVEL 1
 

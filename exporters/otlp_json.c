@@ -462,9 +462,9 @@ int hl_otlp_encode_split(const struct hl_batch *batch, bool delta, size_t max_by
 			/* printed once: measured, then added as its text */
 			dp = printed(dp, &dp_len, &nomem);
 			if (!dp)
-				continue;
-			if (nomem || env_len + shell_len + dp_len > max_bytes) {
-				out->oversize_points += !nomem;
+				break;
+			if (env_len + shell_len + dp_len > max_bytes) {
+				out->oversize_points++;
 				cJSON_Delete(dp);
 				continue;
 			}
