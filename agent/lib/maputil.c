@@ -105,6 +105,49 @@ int hl_map_dump_read(struct hl_map_dump *d, int fd, size_t key_size, size_t valu
 	return 0;
 }
 
+int hl_map_dump_read_range(struct hl_map_dump *d, int fd, size_t value_size, __u32 first, __u32 n)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 prev = first - 1, out, done = 0;
+
+	if (d->key_size != sizeof(__u32) || d->value_size != value_size) {
+		hl_map_dump_free(d);
+		d->key_size = sizeof(__u32);
+		d->value_size = value_size;
+	}
+	if (reserve(d, n))
+		return -ENOMEM;
+	d->n = 0;
+	while (done < n) {
+		__u32 count = n - done;
+		int err;
+
+		/* A batch starts after in_batch: the element before first, none for 0. */
+		err = bpf_map_lookup_batch(fd, first + done ? &prev : NULL, &out,
+					   hl_map_dump_key(d, done), hl_map_dump_value(d, done),
+					   &count, &opts);
+		if (err && errno != ENOENT) {
+			if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+				return -errno;
+			/* No batch lookups: one element at a time. */
+			for (; done < n; done++) {
+				__u32 k = first + done;
+
+				if (bpf_map_lookup_elem(fd, &k, hl_map_dump_value(d, done)))
+					return -errno;
+				memcpy(hl_map_dump_key(d, done), &k, sizeof(k));
+			}
+			break;
+		}
+		done += count;
+		if (err || !count) /* ENOENT: the array ends before first + n */
+			break;
+		prev = out;
+	}
+	d->n = done;
+	return 0;
+}
+
 void hl_map_dump_free(struct hl_map_dump *d)
 {
 	free(d->keys);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Reading whole BPF hash maps from user space. */
+/* Reading BPF maps, whole or a range of an array, from user space. */
 #ifndef HOSTLAT_MAPUTIL_H
 #define HOSTLAT_MAPUTIL_H
 
 #include <stddef.h>
+#include <linux/types.h>
 
 /*
  * A growable buffer of (key, value) pairs read from a map. For per-CPU
@@ -20,6 +21,12 @@ struct hl_map_dump {
 /* Read every entry of map fd (at most max_entries). 0 or -errno. */
 int hl_map_dump_read(struct hl_map_dump *d, int fd, size_t key_size, size_t value_size,
 		     size_t max_entries);
+/*
+ * Read the n elements first..first+n-1 of the array map fd (keys are
+ * __u32): d->n is how many there were (fewer when the array ends). 0 or
+ * -errno.
+ */
+int hl_map_dump_read_range(struct hl_map_dump *d, int fd, size_t value_size, __u32 first, __u32 n);
 void hl_map_dump_free(struct hl_map_dump *d);
 
 #define hl_map_dump_key(d, i) ((void *)((char *)(d)->keys + (i) * (d)->key_size))

@@ -261,45 +261,72 @@ void hl_series_set_size_maps(const struct hl_series_set *ss, struct bpf_map *his
 	bpf_map__set_max_entries(dense, d ? ss->dense_ids * ss->dense_stride : 1);
 }
 
-/* The dense layout: one read of the whole array, every block in key order. */
+/*
+ * The dense layout, one id at a time: its totals element, then only the
+ * bucket elements between the positions of its smallest and largest
+ * sample (every CPU's samples lie between the min and max over the CPUs,
+ * and those only widen). The rest of the block is zero: reading it would
+ * copy hundreds of elements per id and CPU every interval. The kernel
+ * counts a sample's bucket before its totals, so a sample beyond the max
+ * read here is seen at the next collection, like any sample that arrives
+ * during a read.
+ */
 static int collect_dense(struct hl_series_set *ss, int fd)
 {
-	size_t n_el = (size_t)ss->dense_ids * ss->dense_stride;
+	size_t vsize = (size_t)ss->ncpus * sizeof(struct hl_series_val);
+	uint32_t last_el = ss->dense_stride - 1;
 	int e;
 
-	e = hl_map_dump_read(&ss->dense_dump, fd, sizeof(__u32),
-			     (size_t)ss->ncpus * sizeof(struct hl_series_val), n_el);
-	if (e)
-		return e;
-	if (ss->dense_dump.n != n_el) /* an array's keys are 0..n_el-1, in order */
-		return -EIO;
-	if (reserve_cur(ss, (ss->dense_stride - 1) * HL_DENSE_SLOTS))
+	if (reserve_cur(ss, (size_t)last_el * HL_DENSE_SLOTS))
 		return -ENOMEM;
 	for (uint32_t id = 0; id < ss->dense_ids; id++) {
-		size_t base = (size_t)id * ss->dense_stride;
-		struct hl_series_val t =
-			fold_cpus(hl_map_dump_value(&ss->dense_dump, base), ss->ncpus);
+		__u32 base = id * ss->dense_stride, lo_el, hi_el;
 		struct hl_series_key key = {.stage = id};
+		struct hl_series_val t;
 		struct hl_series *sr;
 		size_t n = 0;
 
-		for (uint32_t el = 1; el < ss->dense_stride; el++) {
-			const __u64 *v = hl_map_dump_value(&ss->dense_dump, base + el);
+		e = hl_map_dump_read_range(&ss->dense_dump, fd, vsize, base, 1);
+		if (e)
+			return e;
+		if (ss->dense_dump.n != 1)
+			return -EIO;
+		t = fold_cpus(hl_map_dump_value(&ss->dense_dump, 0), ss->ncpus);
+		if (!t.zero && !t.max_ns)
+			continue; /* never sampled: no series, as with the hash maps */
+		if (t.max_ns) {
+			lo_el = 1 + (__u32)(hl_exph_index(ss->table, t.min_ns ? t.min_ns : 1) -
+					    ss->table->idx_min) /
+					    HL_DENSE_SLOTS;
+			hi_el = 1 +
+				(__u32)(hl_exph_index(ss->table, t.max_ns) - ss->table->idx_min) /
+					HL_DENSE_SLOTS;
+			if (hi_el > last_el)
+				hi_el = last_el;
+			if (lo_el > hi_el)
+				lo_el = hi_el;
+			e = hl_map_dump_read_range(&ss->dense_dump, fd, vsize, base + lo_el,
+						   hi_el - lo_el + 1);
+			if (e)
+				return e;
+			if (ss->dense_dump.n != hi_el - lo_el + 1)
+				return -EIO;
+			for (uint32_t el = lo_el; el <= hi_el; el++) {
+				const __u64 *v = hl_map_dump_value(&ss->dense_dump, el - lo_el);
 
-			for (uint32_t slot = 0; slot < HL_DENSE_SLOTS; slot++) {
-				uint64_t count = 0;
+				for (uint32_t slot = 0; slot < HL_DENSE_SLOTS; slot++) {
+					uint64_t count = 0;
 
-				for (int c = 0; c < ss->ncpus; c++)
-					count += v[(size_t)c * HL_DENSE_SLOTS + slot];
-				if (!count)
-					continue;
-				ss->cur[n].pos = (el - 1) * HL_DENSE_SLOTS + slot;
-				ss->cur[n].count = count;
-				n++;
+					for (int c = 0; c < ss->ncpus; c++)
+						count += v[(size_t)c * HL_DENSE_SLOTS + slot];
+					if (!count)
+						continue;
+					ss->cur[n].pos = (el - 1) * HL_DENSE_SLOTS + slot;
+					ss->cur[n].count = count;
+					n++;
+				}
 			}
 		}
-		if (!n && !t.zero)
-			continue; /* never sampled: no series, as with the hash maps */
 		sr = series_get(ss, &key);
 		if (!sr)
 			continue;

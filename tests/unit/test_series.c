@@ -63,33 +63,41 @@ static void test_series(void)
 /* ---- the dense and hash layouts read back ----------------------------------------- */
 
 /* Samples per (series id, CPU): the same data written in both layouts. */
-static const struct {
+struct sample {
 	uint32_t id;
 	int cpu;
 	uint64_t v;
-} samples[] = {{0, 0, 1000},  {0, 0, 1000}, {0, 1, 5000},	   {0, 1, 0},
-	       {2, 0, 80000}, {2, 1, 3},    {2, 1, UINT64_MAX / 2}};
+};
+static const struct sample first[] = {{0, 0, 1000},  {0, 0, 1000}, {0, 1, 5000},	  {0, 1, 0},
+				      {2, 0, 80000}, {2, 1, 3},	   {2, 1, UINT64_MAX / 2}};
+/*
+ * The second interval: beyond id 0's max on the other CPU, below its
+ * min (not 0), and id 1's first. The dense read covers only the
+ * elements between a series' min and max: they must widen with them.
+ */
+static const struct sample later[] = {{0, 1, 2000000000}, {0, 0, 7}, {1, 0, 70}};
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static int percpu_map(enum bpf_map_type type, size_t key, size_t val, uint32_t n)
 {
 	return bpf_map_create(type, NULL, (uint32_t)key, (uint32_t)val, n, NULL);
 }
 
-static void fill_dense(int fd, const struct hl_exph_table *t, uint32_t stride, int ncpus)
+static void fill_dense(int fd, const struct hl_exph_table *t, uint32_t stride, int ncpus,
+		       const struct sample *s, size_t n)
 {
-	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct hl_series_val *vals = calloc((size_t)ncpus, sizeof(*vals));
-		int cpu = samples[i].cpu % ncpus;
-		uint32_t k = samples[i].id * stride, pos;
+		int cpu = s[i].cpu % ncpus;
+		uint32_t k = s[i].id * stride, pos;
 
 		bpf_map_lookup_elem(fd, &k, vals);
-		hl_series_val_add(&vals[cpu], samples[i].v);
+		hl_series_val_add(&vals[cpu], s[i].v);
 		bpf_map_update_elem(fd, &k, vals, BPF_ANY);
-		if (samples[i].v) {
-			pos = (uint32_t)(hl_exph_index(t, samples[i].v) - t->idx_min);
+		if (s[i].v) {
+			pos = (uint32_t)(hl_exph_index(t, s[i].v) - t->idx_min);
 			k += 1 + pos / HL_DENSE_SLOTS;
-			CHECK(k < (samples[i].id + 1) * stride, "position %u beyond the block",
-			      pos);
+			CHECK(k < (s[i].id + 1) * stride, "position %u beyond the block", pos);
 			bpf_map_lookup_elem(fd, &k, vals);
 			((__u64 *)&vals[cpu])[pos % HL_DENSE_SLOTS]++;
 			bpf_map_update_elem(fd, &k, vals, BPF_ANY);
@@ -98,21 +106,22 @@ static void fill_dense(int fd, const struct hl_exph_table *t, uint32_t stride, i
 	}
 }
 
-static void fill_hash(int hist_fd, int series_fd, const struct hl_exph_table *t, int ncpus)
+static void fill_hash(int hist_fd, int series_fd, const struct hl_exph_table *t, int ncpus,
+		      const struct sample *s, size_t n)
 {
-	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct hl_series_val *vals = calloc((size_t)ncpus, sizeof(*vals));
 		__u64 *counts = calloc((size_t)ncpus, sizeof(*counts));
-		struct hl_series_key sk = {.stage = samples[i].id};
-		int cpu = samples[i].cpu % ncpus;
+		struct hl_series_key sk = {.stage = s[i].id};
+		int cpu = s[i].cpu % ncpus;
 
 		bpf_map_lookup_elem(series_fd, &sk, vals);
-		hl_series_val_add(&vals[cpu], samples[i].v);
+		hl_series_val_add(&vals[cpu], s[i].v);
 		bpf_map_update_elem(series_fd, &sk, vals, BPF_ANY);
-		if (samples[i].v) {
+		if (s[i].v) {
 			struct hl_hist_key hk = {
-				.stage = (__u16)samples[i].id,
-				.pos = (__u16)(hl_exph_index(t, samples[i].v) - t->idx_min),
+				.stage = (__u16)s[i].id,
+				.pos = (__u16)(hl_exph_index(t, s[i].v) - t->idx_min),
 			};
 
 			bpf_map_lookup_elem(hist_fd, &hk, counts);
@@ -121,6 +130,28 @@ static void fill_hash(int hist_fd, int series_fd, const struct hl_exph_table *t,
 		}
 		free(vals);
 		free(counts);
+	}
+}
+
+/* Both layouts read back the same series, totals and buckets. */
+static void same_series(const struct hl_series_set *dense, const struct hl_series_set *hash)
+{
+	for (size_t i = 0; i < dense->n && i < hash->n; i++) {
+		const struct hl_hist *d = &dense->v[i].cum, *h = &hash->v[i].cum;
+
+		CHECK(dense->v[i].key.stage == hash->v[i].key.stage, "ids differ");
+		CHECK(d->count == h->count && d->zero_count == h->zero_count &&
+			      d->sum_ns == h->sum_ns && d->min_ns == h->min_ns &&
+			      d->max_ns == h->max_ns,
+		      "id %u: dense count %llu min %llu max %llu, hash count %llu min %llu max "
+		      "%llu",
+		      dense->v[i].key.stage, (unsigned long long)d->count,
+		      (unsigned long long)d->min_ns, (unsigned long long)d->max_ns,
+		      (unsigned long long)h->count, (unsigned long long)h->min_ns,
+		      (unsigned long long)h->max_ns);
+		CHECK(d->scale == h->scale && d->len == h->len && d->offset == h->offset &&
+			      !memcmp(d->counts, h->counts, d->len * sizeof(*d->counts)),
+		      "id %u: buckets differ", dense->v[i].key.stage);
 	}
 }
 
@@ -153,36 +184,35 @@ static void test_layouts(void)
 		CHECK(0, "cannot create BPF maps: %s (run as root)", strerror(errno));
 		goto out;
 	}
-	fill_dense(dfd, &t, stride, ncpus);
-	fill_hash(hfd, sfd, &t, ncpus);
+	fill_dense(dfd, &t, stride, ncpus, first, N_OF(first));
+	fill_hash(hfd, sfd, &t, ncpus, first, N_OF(first));
 	CHECK(hl_series_set_collect(&dense, -1, -1, dfd) == 0, "dense collect");
 	CHECK(hl_series_set_collect(&hash, hfd, sfd, -1) == 0, "hash collect");
 
 	/* id 1 never sampled: no series, as in the hash maps */
 	CHECK(dense.n == 2 && hash.n == 2, "series: dense %zu, hash %zu", dense.n, hash.n);
-	for (size_t i = 0; i < dense.n && i < hash.n; i++) {
-		const struct hl_hist *d = &dense.v[i].cum, *h = &hash.v[i].cum;
-
-		CHECK(dense.v[i].key.stage == hash.v[i].key.stage, "ids differ");
-		CHECK(d->count == h->count && d->zero_count == h->zero_count &&
-			      d->sum_ns == h->sum_ns && d->min_ns == h->min_ns &&
-			      d->max_ns == h->max_ns,
-		      "id %u: dense count %llu min %llu max %llu, hash count %llu min %llu max "
-		      "%llu",
-		      dense.v[i].key.stage, (unsigned long long)d->count,
-		      (unsigned long long)d->min_ns, (unsigned long long)d->max_ns,
-		      (unsigned long long)h->count, (unsigned long long)h->min_ns,
-		      (unsigned long long)h->max_ns);
-		CHECK(d->scale == h->scale && d->len == h->len && d->offset == h->offset &&
-			      !memcmp(d->counts, h->counts, d->len * sizeof(*d->counts)),
-		      "id %u: buckets differ", dense.v[i].key.stage);
-	}
+	same_series(&dense, &hash);
 	if (dense.n == 2) {
 		const struct hl_hist *a = &dense.v[0].cum, *b = &dense.v[1].cum;
 
 		CHECK(a->count == 4 && a->zero_count == 1 && a->sum_ns == 7000, "id 0 totals");
 		CHECK(a->min_ns == 0 && a->max_ns == 5000, "id 0 extremes"); /* a 0 was seen */
 		CHECK(b->count == 3 && b->min_ns == 3 && b->max_ns == UINT64_MAX / 2, "id 2");
+	}
+	fill_dense(dfd, &t, stride, ncpus, later, N_OF(later));
+	fill_hash(hfd, sfd, &t, ncpus, later, N_OF(later));
+	CHECK(hl_series_set_collect(&dense, -1, -1, dfd) == 0, "dense collect, 2nd interval");
+	CHECK(hl_series_set_collect(&hash, hfd, sfd, -1) == 0, "hash collect, 2nd interval");
+	CHECK(dense.n == 3 && hash.n == 3, "2nd interval series: dense %zu, hash %zu", dense.n,
+	      hash.n);
+	same_series(&dense, &hash);
+	if (dense.n == 3) {
+		const struct hl_hist *a = &dense.v[0].delta;
+
+		CHECK(a->count == 2 && a->sum_ns == 2000000007 && dense.v[0].cum.count == 6,
+		      "id 0 in the 2nd interval: count %llu sum %llu", (unsigned long long)a->count,
+		      (unsigned long long)a->sum_ns);
+		CHECK(dense.v[1].cum.count == 1 && dense.v[1].cum.min_ns == 70, "id 1 appears");
 	}
 out:
 	if (dfd >= 0)
