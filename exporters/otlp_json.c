@@ -344,92 +344,327 @@ cJSON *hl_otlp_encode(const struct hl_batch *batch, bool delta)
 	return req;
 }
 
-char *hl_otlp_encode_string(const struct hl_batch *batch, bool delta)
-{
-	cJSON *req = hl_otlp_encode(batch, delta);
-	char *s;
+/* ---- data points as text ------------------------------------------------------------ */
 
-	if (!req)
-		return NULL;
-	s = cJSON_PrintUnformatted(req);
-	cJSON_Delete(req);
-	return s;
+/*
+ * The data points point() builds, written straight into a buffer:
+ * building, printing and freeing a cJSON tree per point was most of an
+ * export's CPU. The unit tests hold the two byte for byte equal
+ * (hl_otlp_encode_split against cJSON_PrintUnformatted(hl_otlp_encode())).
+ */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool nomem;
+};
+
+static void jb_raw(struct jbuf *b, const char *s, size_t n)
+{
+	if (b->nomem)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 512;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->nomem = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+#define jb_lit(b, s) jb_raw(b, s, sizeof(s) - 1)
+
+/* A JSON string, escaped as cJSON escapes it. */
+static void jb_str(struct jbuf *b, const char *s)
+{
+	const char *run = s;
+
+	jb_lit(b, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+
+		if (c >= 32 && c != '"' && c != '\\')
+			continue;
+		jb_raw(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"':
+			jb_lit(b, "\\\"");
+			break;
+		case '\\':
+			jb_lit(b, "\\\\");
+			break;
+		case '\b':
+			jb_lit(b, "\\b");
+			break;
+		case '\f':
+			jb_lit(b, "\\f");
+			break;
+		case '\n':
+			jb_lit(b, "\\n");
+			break;
+		case '\r':
+			jb_lit(b, "\\r");
+			break;
+		case '\t':
+			jb_lit(b, "\\t");
+			break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			jb_raw(b, esc, 6);
+		}
+	}
+	jb_raw(b, run, (size_t)(s - run));
+	jb_lit(b, "\"");
+}
+
+static void jb_u64s(struct jbuf *b, uint64_t v)
+{
+	char buf[24];
+	size_t n;
+
+	buf[0] = '"';
+	n = 1 + hl_dec_u64(buf + 1, v);
+	buf[n++] = '"';
+	jb_raw(b, buf, n);
+}
+
+/* An integer as cJSON prints an integral number that fits an int. */
+static void jb_int(struct jbuf *b, int64_t v)
+{
+	char buf[24];
+
+	jb_raw(b, buf, (size_t)snprintf(buf, sizeof(buf), "%" PRId64, v));
+}
+
+/* A double as add_double() prints it: the shortest %g that reads back exactly. */
+static void jb_double(struct jbuf *b, double v)
+{
+	char buf[40];
+	int prec, n = 0;
+
+	if (!isfinite(v))
+		v = 0;
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	jb_raw(b, buf, (size_t)n);
+}
+
+/* A number as cJSON prints it (gauges): through cJSON itself. */
+static void jb_cjson_number(struct jbuf *b, double v)
+{
+	cJSON *n = cJSON_CreateNumber(v);
+	char *s = n ? cJSON_PrintUnformatted(n) : NULL;
+
+	if (s)
+		jb_raw(b, s, strlen(s));
+	else
+		b->nomem = true;
+	cJSON_free(s);
+	cJSON_Delete(n);
+}
+
+static void jb_attrs(struct jbuf *b, const struct hl_attr *attrs, size_t n)
+{
+	jb_lit(b, "\"attributes\":[");
+	for (size_t i = 0; i < n; i++) {
+		jb_raw(b, i ? ",{" : "{", i ? 2 : 1);
+		if (attrs[i].key) {
+			jb_lit(b, "\"key\":");
+			jb_str(b, attrs[i].key);
+			jb_lit(b, ",");
+		}
+		jb_lit(b, "\"value\":{\"stringValue\":");
+		jb_str(b, attrs[i].value ? attrs[i].value : "");
+		jb_lit(b, "}}");
+	}
+	jb_lit(b, "]");
+}
+
+static void jb_times(struct jbuf *b, const struct hl_batch *batch, bool delta, bool with_start)
+{
+	if (with_start) {
+		jb_lit(b, ",\"startTimeUnixNano\":");
+		jb_u64s(b, delta ? batch->prev_unix_ns : batch->start_unix_ns);
+	}
+	jb_lit(b, ",\"timeUnixNano\":");
+	jb_u64s(b, batch->time_unix_ns);
+}
+
+static void jb_hist(struct jbuf *b, const struct hl_hist *h)
+{
+	uint32_t first = 0, last = h->len;
+
+	jb_lit(b, "\"count\":");
+	jb_u64s(b, h->count);
+	jb_lit(b, ",\"sum\":");
+	jb_double(b, hl_hist_value(h, h->sum_ns));
+	jb_lit(b, ",\"scale\":");
+	jb_int(b, h->scale);
+	jb_lit(b, ",\"zeroCount\":");
+	jb_u64s(b, h->zero_count);
+	while (first < last && !h->counts[first])
+		first++;
+	while (last > first && !h->counts[last - 1])
+		last--;
+	if (first < last) {
+		jb_lit(b, ",\"positive\":{\"offset\":");
+		jb_int(b, (int64_t)h->offset + first);
+		jb_lit(b, ",\"bucketCounts\":[");
+		for (uint32_t k = first; k < last; k++) {
+			if (k > first)
+				jb_lit(b, ",");
+			jb_u64s(b, h->counts[k]);
+		}
+		jb_lit(b, "]}");
+	}
+	if (h->has_min) {
+		jb_lit(b, ",\"min\":");
+		jb_double(b, hl_hist_value(h, h->min_ns));
+	}
+	if (h->has_max) {
+		jb_lit(b, ",\"max\":");
+		jb_double(b, hl_hist_value(h, h->max_ns));
+	}
+}
+
+static void jb_exemplar(struct jbuf *b, const struct hl_hist *h)
+{
+	const struct hl_exemplar *e = h->exemplar;
+
+	jb_lit(b, ",\"exemplars\":[{\"filteredAttributes\":[");
+	for (unsigned int i = 0; i < e->n_attrs && i < HL_EXEMPLAR_MAX_ATTRS; i++) {
+		const struct hl_exemplar_attr *a = &e->attrs[i];
+
+		jb_raw(b, i ? ",{" : "{", i ? 2 : 1);
+		jb_lit(b, "\"key\":");
+		jb_str(b, a->key);
+		jb_lit(b, ",\"value\":{");
+		jb_str(b, a->is_int ? "intValue" : "stringValue");
+		jb_lit(b, ":");
+		jb_str(b, a->value);
+		jb_lit(b, "}}");
+	}
+	jb_lit(b, "],\"timeUnixNano\":");
+	jb_u64s(b, e->time_unix_ns);
+	jb_lit(b, ",\"asDouble\":");
+	jb_double(b, hl_hist_value(h, e->value_ns));
+	jb_lit(b, "}]");
+}
+
+/* Point i of m as text in b (emptied first): 1, 0 when it has nothing to send, -1 on ENOMEM. */
+static int point_text(const struct hl_batch *batch, const struct hl_metric *m, size_t i, bool delta,
+		      struct jbuf *b)
+{
+	const struct hl_point *p = &m->points[i];
+
+	b->len = 0;
+	b->nomem = false;
+	if (m->kind == HL_METRIC_EXPHIST) {
+		const struct hl_hist *h = delta ? p->delta : p->cumulative;
+
+		if (!h || (delta && h->count == 0))
+			return 0;
+		jb_lit(b, "{");
+		jb_hist(b, h);
+		jb_lit(b, ",");
+		jb_attrs(b, p->attrs, p->n_attrs);
+		jb_times(b, batch, delta, true);
+		if (h->exemplar)
+			jb_exemplar(b, h);
+	} else if (m->kind == HL_METRIC_COUNTER) {
+		jb_lit(b, "{");
+		jb_attrs(b, p->attrs, p->n_attrs);
+		jb_times(b, batch, delta, true);
+		jb_lit(b, ",\"asInt\":");
+		jb_u64s(b, delta ? p->value_delta : p->value);
+	} else {
+		jb_lit(b, "{");
+		jb_attrs(b, p->attrs, p->n_attrs);
+		jb_times(b, batch, delta, false);
+		jb_lit(b, ",\"asDouble\":");
+		jb_cjson_number(b, isfinite(p->gauge) ? p->gauge : 0);
+	}
+	jb_lit(b, "}");
+	return b->nomem ? -1 : 1;
 }
 
 /* ---- splitting a batch into requests ------------------------------------------------ */
 
-static size_t printed_len(const cJSON *item, bool *nomem)
-{
-	char *s = cJSON_PrintUnformatted(item);
-	size_t n;
-
-	if (!s) {
-		*nomem = true;
-		return 0;
-	}
-	n = strlen(s);
-	cJSON_free(s);
-	return n;
-}
-
-/* item replaced by a raw item of its text (freed either way), and that text's length. */
-static cJSON *printed(cJSON *item, size_t *len, bool *nomem)
-{
-	char *s = cJSON_PrintUnformatted(item);
-	cJSON *raw = s ? cJSON_CreateRaw(s) : NULL;
-
-	cJSON_Delete(item);
-	*len = s ? strlen(s) : 0;
-	cJSON_free(s);
-	if (!raw)
-		*nomem = true;
-	return raw;
-}
-
-/* resourceMetrics[0].scopeMetrics[0].metrics of a request made by envelope(). */
-static cJSON *request_metrics(cJSON *req)
-{
-	cJSON *rm = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(req, "resourceMetrics"), 0);
-	cJSON *sm = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rm, "scopeMetrics"), 0);
-
-	return cJSON_GetObjectItemCaseSensitive(sm, "metrics");
-}
-
-/* The dataPoints array of a metric made by metric_shell(). */
-static cJSON *shell_points(cJSON *shell)
-{
-	cJSON *c;
-
-	cJSON_ArrayForEach(c, shell) if (cJSON_IsObject(c)) return cJSON_GetObjectItemCaseSensitive(
-		c, "dataPoints");
-	return NULL;
-}
-
-/* The request being filled. */
-struct pending {
-	cJSON *req, *metrics, *points; /* points: of the metric added last */
-	size_t metric;		       /* index in the batch of the metric added last */
-	size_t size;		       /* printed length so far */
-	size_t n_points, n_metrics, n_metric_points;
+/*
+ * A JSON text made by cJSON from an envelope or a metric shell, whose last
+ * array (metrics, dataPoints) is empty and printed last: cut at that "[]"
+ * into the text before its content and the text after.
+ */
+struct frame {
+	char *text;
+	size_t len, pre; /* text[0..pre) opens the array, text[pre..len) closes it */
 };
 
-static int flush_pending(struct pending *p, struct hl_otlp_split *out)
+static int frame_of(const cJSON *item, struct frame *f)
+{
+	char *hole;
+
+	f->text = cJSON_PrintUnformatted(item);
+	if (!f->text)
+		return -1;
+	f->len = strlen(f->text);
+	hole = strstr(f->text, "[]");
+	for (char *h = hole; h; h = strstr(h + 1, "[]"))
+		hole = h;
+	if (!hole)
+		return -1;
+	f->pre = (size_t)(hole - f->text) + 1;
+	return 0;
+}
+
+/* The request being filled: its text so far, and the metric whose points it is taking. */
+struct pending {
+	struct jbuf text;
+	bool open, metric_open;
+	size_t metric; /* index in the batch of the metric added last */
+	size_t size;   /* its length once closed */
+	size_t n_points, n_metrics;
+};
+
+/* Close the open metric (its shell's end) in p. */
+static void close_metric(struct pending *p, const struct frame *shell)
+{
+	if (p->metric_open)
+		jb_raw(&p->text, shell->text + shell->pre, shell->len - shell->pre);
+	p->metric_open = false;
+}
+
+static int flush_pending(struct pending *p, const struct frame *env, const struct frame *shell,
+			 struct hl_otlp_split *out)
 {
 	struct hl_otlp_body *v, body;
 
-	if (!p->req)
+	if (!p->open)
 		return 0;
-	body.json = cJSON_PrintUnformatted(p->req);
-	cJSON_Delete(p->req);
-	if (!body.json)
+	close_metric(p, shell);
+	jb_raw(&p->text, env->text + env->pre, env->len - env->pre);
+	if (p->text.nomem)
 		return -ENOMEM;
-	body.len = strlen(body.json);
-	body.n_points = p->n_points;
 	v = realloc(out->v, (out->n + 1) * sizeof(*v));
-	if (!v) {
-		cJSON_free(body.json);
+	if (!v)
 		return -ENOMEM;
-	}
+	body.json = p->text.p;
+	body.len = p->text.len;
+	body.n_points = p->n_points;
 	out->v = v;
 	out->v[out->n++] = body;
 	out->n_points += p->n_points;
@@ -441,83 +676,92 @@ int hl_otlp_encode_split(const struct hl_batch *batch, bool delta, size_t max_by
 			 struct hl_otlp_split *out)
 {
 	struct pending p = {0};
-	cJSON *env_metrics, *env = envelope(batch, &env_metrics);
-	bool nomem = !env;
-	size_t env_len;
+	struct jbuf jb = {0};
+	struct frame env = {0}, shell = {0};
+	cJSON *env_metrics, *envj = envelope(batch, &env_metrics);
+	bool nomem = !envj || frame_of(envj, &env);
 
 	memset(out, 0, sizeof(*out));
-	env_len = env ? printed_len(env, &nomem) : 0;
+	cJSON_Delete(envj);
 	for (size_t i = 0; !nomem && i < batch->n_metrics; i++) {
 		const struct hl_metric *m = &batch->metrics[i];
-		cJSON *shell_pts, *shell = metric_shell(m, delta, &shell_pts);
-		size_t shell_len = shell ? printed_len(shell, &nomem) : 0;
+		cJSON *shell_pts, *shellj = metric_shell(m, delta, &shell_pts);
 
-		nomem |= !shell;
+		nomem |= !shellj || frame_of(shellj, &shell);
+		cJSON_Delete(shellj);
 		for (size_t j = 0; !nomem && j < m->n_points; j++) {
-			cJSON *dp = point(batch, m, j, delta);
-			size_t dp_len, add;
+			int r = point_text(batch, m, j, delta, &jb);
+			size_t add;
 
-			if (!dp)
+			if (r <= 0) {
+				nomem |= r < 0;
 				continue;
-			/* printed once: measured, then added as its text */
-			dp = printed(dp, &dp_len, &nomem);
-			if (!dp)
-				break;
-			if (env_len + shell_len + dp_len > max_bytes) {
+			}
+			if (env.len + shell.len + jb.len > max_bytes) {
 				out->oversize_points++;
-				cJSON_Delete(dp);
 				continue;
 			}
 			/* bytes this point adds: itself, its metric if new, separators */
-			if (p.req && p.metric == i)
-				add = dp_len + 1;
+			if (p.open && p.metric_open)
+				add = jb.len + 1;
 			else
-				add = shell_len + dp_len + (p.n_metrics ? 1 : 0);
-			if (p.req && p.size + add > max_bytes) {
-				if (flush_pending(&p, out)) {
-					nomem = true;
-					cJSON_Delete(dp);
-					break;
-				}
-			}
-			if (!p.req) {
-				p.req = cJSON_Duplicate(env, true);
-				p.metrics = request_metrics(p.req);
-				p.size = env_len;
-				add = shell_len + dp_len;
-			}
-			if (p.req && (p.n_metrics == 0 || p.metric != i)) {
-				cJSON *copy = cJSON_Duplicate(shell, true);
-
-				p.points = shell_points(copy);
-				if (!copy || !p.points || !cJSON_AddItemToArray(p.metrics, copy)) {
-					cJSON_Delete(copy);
-					p.points = NULL;
-				}
-				p.metric = i;
-				p.n_metrics++;
-				p.n_metric_points = 0;
-			}
-			if (!p.points || !cJSON_AddItemToArray(p.points, dp)) {
-				cJSON_Delete(dp);
+				add = shell.len + jb.len + (p.n_metrics ? 1 : 0);
+			if (p.open && p.size + add > max_bytes &&
+			    flush_pending(&p, &env, &shell, out)) {
 				nomem = true;
 				break;
 			}
+			if (!p.open) {
+				jb_raw(&p.text, env.text, env.pre);
+				p.open = true;
+				p.size = env.len;
+				add = shell.len + jb.len;
+			}
+			if (!p.metric_open) {
+				if (p.n_metrics)
+					jb_lit(&p.text, ",");
+				jb_raw(&p.text, shell.text, shell.pre);
+				p.metric_open = true;
+				p.metric = i;
+				p.n_metrics++;
+			} else {
+				jb_lit(&p.text, ",");
+			}
+			jb_raw(&p.text, jb.p, jb.len);
 			p.size += add;
 			p.n_points++;
-			p.n_metric_points++;
+			nomem |= p.text.nomem;
 		}
-		cJSON_Delete(shell);
+		close_metric(&p, &shell);
+		cJSON_free(shell.text);
+		shell.text = NULL;
 	}
-	if (!nomem && flush_pending(&p, out))
+	if (!nomem && flush_pending(&p, &env, &shell, out))
 		nomem = true;
-	cJSON_Delete(p.req);
-	cJSON_Delete(env);
+	free(p.text.p);
+	free(jb.p);
+	cJSON_free(env.text);
 	if (nomem) {
 		hl_otlp_split_free(out);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* The whole request as one body of a split without a size limit: the same text. */
+char *hl_otlp_encode_string(const struct hl_batch *batch, bool delta)
+{
+	struct hl_otlp_split sp;
+	char *s;
+
+	if (hl_otlp_encode_split(batch, delta, SIZE_MAX, &sp) || sp.n != 1) {
+		hl_otlp_split_free(&sp);
+		return NULL;
+	}
+	s = sp.v[0].json;
+	sp.v[0].json = NULL;
+	hl_otlp_split_free(&sp);
+	return s;
 }
 
 void hl_otlp_split_free(struct hl_otlp_split *s)

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -972,9 +973,97 @@ static void test_raw_hist_json(void)
 	hl_hist_free(&h);
 }
 
+/*
+ * The requests are written as text without a cJSON tree per point: they
+ * must be byte for byte what the tree (hl_otlp_encode, the reference)
+ * prints, also for strings that need escaping, awkward doubles, min and max
+ * known or not, and exemplars.
+ */
+static void expect_same_as_tree(int line, const struct hl_batch *b)
+{
+	for (int delta = 0; delta <= 1; delta++) {
+		cJSON *req = hl_otlp_encode(b, delta);
+		char *tree = req ? cJSON_PrintUnformatted(req) : NULL;
+		char *text = hl_otlp_encode_string(b, delta);
+
+		CHECK(tree && text && !strcmp(tree, text),
+		      "line %d, delta %d: text and tree differ:\n%s\n%s", line, delta,
+		      text ? text : "(null)", tree ? tree : "(null)");
+		free(tree);
+		free(text);
+		cJSON_Delete(req);
+	}
+}
+
+static void test_text_as_tree(void)
+{
+	static const double gauges[] = {
+		0,	   -0.0,	  0.1,		1.0 / 3,       1e300,
+		-2.5e-310, 12345678901.0, 2147483648.0, -2147483649.0, 1e21,
+		NAN,	   INFINITY};
+	static struct hl_point gp[sizeof(gauges) / sizeof(gauges[0])], hp[3], cp[1];
+	static struct hl_hist h[3];
+	static struct hl_exemplar ex;
+	static const struct hl_attr res[] = {
+		{"service.name", "a \"quoted\" \\ name"},
+		{"host.name", "tab\there\nnew\x01\x1f\x7f caf\xc3\xa9"}};
+	struct hl_metric m[3];
+	struct hl_exph_table t;
+	struct hl_batch b;
+
+	make_batch(&b);
+	expect_same_as_tree(__LINE__, &b);
+	free_batch();
+
+	hl_exph_table_init(&t, 3);
+	for (int i = 0; i < 3; i++)
+		hl_hist_init(&h[i], 160, 3 - i);
+	hl_hist_record(&h[0], &t, 1);
+	hl_hist_record(&h[0], &t, 999999999999ULL);
+	hl_hist_record(&h[1], &t, 0); /* zeros only */
+	h[2].count = 3;		      /* min and max unknown, one bucket */
+	h[2].len = 1;
+	h[2].counts[0] = 3;
+	h[2].offset = -2147483;
+	h[2].sum_ns = 7;
+	h[0].has_min = h[0].has_max = false;
+	h[1].has_min = h[1].has_max = true;
+	ex = (struct hl_exemplar){.value_ns = 123456789, .time_unix_ns = 17, .n_attrs = 2};
+	ex.attrs[0] = (struct hl_exemplar_attr){.key = "process.pid", .is_int = true};
+	snprintf(ex.attrs[0].value, sizeof(ex.attrs[0].value), "4321");
+	ex.attrs[1] = (struct hl_exemplar_attr){.key = "process.executable.name"};
+	snprintf(ex.attrs[1].value, sizeof(ex.attrs[1].value), "we\"ird\\comm\n");
+	h[0].exemplar = &ex;
+	for (int i = 0; i < 3; i++) {
+		hp[i] = (struct hl_point){
+			.n_attrs = (unsigned int)i, .cumulative = &h[i], .delta = &h[i]};
+		for (int a = 0; a < i; a++)
+			hp[i].attrs[a] = (struct hl_attr){"k\"ey", a ? NULL : res[1].value};
+	}
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		gp[i] = (struct hl_point){.gauge = gauges[i]};
+	cp[0] = (struct hl_point){.value = UINT64_MAX, .value_delta = 0};
+	m[0] = (struct hl_metric){"x.hist", "d\"esc", "s", HL_METRIC_EXPHIST, hp, 3};
+	m[1] = (struct hl_metric){"x.gauge",	   NULL, NULL,
+				  HL_METRIC_GAUGE, gp,	 sizeof(gauges) / sizeof(gauges[0])};
+	m[2] = (struct hl_metric){"x.count", NULL, "1", HL_METRIC_COUNTER, cp, 1};
+	b = (struct hl_batch){.start_unix_ns = 1,
+			      .prev_unix_ns = 2,
+			      .time_unix_ns = UINT64_MAX,
+			      .resource = res,
+			      .n_resource = 2,
+			      .scope_name = "s\\c",
+			      .metrics = m,
+			      .n_metrics = 3};
+	expect_same_as_tree(__LINE__, &b);
+	for (int i = 0; i < 3; i++)
+		hl_hist_free(&h[i]);
+}
+
 int main(void)
 {
 	test_hist_json();
+	test_text_as_tree();
 	test_split();
 	test_mapping();
 	test_responses();
