@@ -94,8 +94,24 @@ bench: deps
 	$(Q)set -e; for b in $(if $(BENCH),bench/$(BENCH).sh,bench/*.sh); do [ -x $$b ] || continue; echo "== $$b"; BUILD=$(BUILD) $$b; done
 
 # What the benches run besides the agent: empty programs on hostlat's hooks
-# (floor), the group-by scale driver (scale, linked with the agent's code).
-bench-tools: $(BUILD)/bench/floor $(BUILD)/bench/floor.bpf.o $(BUILD)/bench/scale
+# (floor), the group-by scale driver (scale, linked with the agent's code),
+# a duration program rebuilt part by part (parts).
+bench-tools: $(BUILD)/bench/floor $(BUILD)/bench/floor.bpf.o $(BUILD)/bench/scale $(BUILD)/bench/parts
+
+$(BUILD)/bench/parts.bpf.o: bench/parts.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -Ibpf -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/bench/parts.skel.h: $(BUILD)/bench/parts.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name parts_bpf > $@
+
+$(BUILD)/bench/parts: bench/parts.c $(BUILD)/bench/parts.skel.h $(LIB_OBJS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 $(BUILD)/bench/scale: bench/scale.c $(LIB_OBJS)
 	$(Q)mkdir -p $(@D)

@@ -109,7 +109,8 @@ start_bpftrace() {
 # start_setup NAME: start the set-up NAME of an alternated bench and wait
 # until its programs are attached, plus a second; sets SETUP_PID (empty for
 # none). NAME: none (nothing); bpftrace (start_bpftrace); floor (the empty
-# programs of $BUILD/bench/floor on VETH_B); anything else: the agent in
+# programs of $BUILD/bench/floor on VETH_B); parts:PROGRAM (one program of
+# bench/parts.bpf.c, loaded by $BUILD/bench/parts); anything else: the agent in
 # NS_B on $TMP/NAME.yaml.
 start_setup() {
 	SETUP_PID=""
@@ -124,6 +125,12 @@ start_setup() {
 		ip netns exec "$NS_B" "$BUILD/bench/floor" "$BUILD/bench/floor.bpf.o" "$VETH_B" >"$TMP/floor.out" 2>&1 &
 		SETUP_PID=$!
 		wait_for 30 grep -q "running" "$TMP/floor.out" || { cat "$TMP/floor.out" >&2; fail "floor did not start"; }
+		;;
+	parts:*)
+		rm -f "$TMP/parts.out"
+		ip netns exec "$NS_B" "$BUILD/bench/parts" "${1#parts:}" >"$TMP/parts.out" 2>&1 &
+		SETUP_PID=$!
+		wait_for 30 grep -q "running" "$TMP/parts.out" || { cat "$TMP/parts.out" >&2; fail "parts did not start"; }
 		;;
 	*)
 		AGENT_NETNS=$NS_B start_agent "$TMP/$1.yaml"
