@@ -605,30 +605,65 @@ static int point_text(const struct hl_batch *batch, const struct hl_metric *m, s
 /* ---- splitting a batch into requests ------------------------------------------------ */
 
 /*
- * A JSON text made by cJSON from an envelope or a metric shell, whose last
- * array (metrics, dataPoints) is empty and printed last: cut at that "[]"
- * into the text before its content and the text after.
+ * A JSON text with one empty array, cut there: text[0..pre) opens the
+ * array, text[pre..len) closes it. The envelope's (its metrics) and each
+ * metric shell's (its dataPoints).
  */
 struct frame {
 	char *text;
-	size_t len, pre; /* text[0..pre) opens the array, text[pre..len) closes it */
+	size_t len, pre;
 };
 
-static int frame_of(const cJSON *item, struct frame *f)
+/* The envelope, printed by cJSON once per split: its empty metrics array ends it. */
+static int envelope_frame(const struct hl_batch *batch, struct frame *f)
 {
-	char *hole;
+	cJSON *metrics, *env = envelope(batch, &metrics);
+	const char *tail;
 
-	f->text = cJSON_PrintUnformatted(item);
+	f->text = env ? cJSON_PrintUnformatted(env) : NULL;
+	cJSON_Delete(env);
 	if (!f->text)
 		return -1;
 	f->len = strlen(f->text);
-	hole = strstr(f->text, "[]");
-	for (char *h = hole; h; h = strstr(h + 1, "[]"))
-		hole = h;
-	if (!hole)
+	tail = "\"metrics\":[]}]}]}";
+	if (f->len < strlen(tail) || strcmp(f->text + f->len - strlen(tail), tail))
 		return -1;
-	f->pre = (size_t)(hole - f->text) + 1;
+	f->pre = f->len - strlen("]}]}]}");
 	return 0;
+}
+
+/* The text metric_shell() prints, written directly (one per metric and split). */
+static int shell_frame(const struct hl_metric *m, bool delta, struct jbuf *b, struct frame *f)
+{
+	b->len = 0;
+	b->nomem = false;
+	jb_lit(b, "{\"name\":");
+	jb_str(b, m->name);
+	if (m->description) {
+		jb_lit(b, ",\"description\":");
+		jb_str(b, m->description);
+	}
+	if (m->unit) {
+		jb_lit(b, ",\"unit\":");
+		jb_str(b, m->unit);
+	}
+	if (m->kind == HL_METRIC_EXPHIST)
+		jb_lit(b, ",\"exponentialHistogram\":{");
+	else if (m->kind == HL_METRIC_COUNTER)
+		jb_lit(b, ",\"sum\":{\"isMonotonic\":true,");
+	else
+		jb_lit(b, ",\"gauge\":{");
+	if (m->kind != HL_METRIC_GAUGE) {
+		jb_lit(b, "\"aggregationTemporality\":");
+		jb_int(b, delta ? TEMPORALITY_DELTA : TEMPORALITY_CUMULATIVE);
+		jb_lit(b, ",");
+	}
+	jb_lit(b, "\"dataPoints\":[");
+	f->pre = b->len;
+	jb_lit(b, "]}}");
+	f->text = b->p;
+	f->len = b->len;
+	return b->nomem ? -1 : 0;
 }
 
 /* The request being filled: its text so far, and the metric whose points it is taking. */
@@ -677,18 +712,15 @@ int hl_otlp_encode_split(const struct hl_batch *batch, bool delta, size_t max_by
 {
 	struct pending p = {0};
 	struct jbuf jb = {0};
+	struct jbuf shell_text = {0};
 	struct frame env = {0}, shell = {0};
-	cJSON *env_metrics, *envj = envelope(batch, &env_metrics);
-	bool nomem = !envj || frame_of(envj, &env);
+	bool nomem = envelope_frame(batch, &env) != 0;
 
 	memset(out, 0, sizeof(*out));
-	cJSON_Delete(envj);
 	for (size_t i = 0; !nomem && i < batch->n_metrics; i++) {
 		const struct hl_metric *m = &batch->metrics[i];
-		cJSON *shell_pts, *shellj = metric_shell(m, delta, &shell_pts);
 
-		nomem |= !shellj || frame_of(shellj, &shell);
-		cJSON_Delete(shellj);
+		nomem |= shell_frame(m, delta, &shell_text, &shell) != 0;
 		for (size_t j = 0; !nomem && j < m->n_points; j++) {
 			int r = point_text(batch, m, j, delta, &jb);
 			size_t add;
@@ -733,13 +765,12 @@ int hl_otlp_encode_split(const struct hl_batch *batch, bool delta, size_t max_by
 			nomem |= p.text.nomem;
 		}
 		close_metric(&p, &shell);
-		cJSON_free(shell.text);
-		shell.text = NULL;
 	}
 	if (!nomem && flush_pending(&p, &env, &shell, out))
 		nomem = true;
 	free(p.text.p);
 	free(jb.p);
+	free(shell_text.p);
 	cJSON_free(env.text);
 	if (nomem) {
 		hl_otlp_split_free(out);
