@@ -313,7 +313,7 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 		count(stage, HL_CNT_DROP0 + HL_DROP_MAP_FULL);
 		return;
 	}
-	count(stage, HL_CNT_EVENTS);
+	/* Not counted in HL_CNT_EVENTS: user space sums the series' counts. */
 	note_exemplar(&skey, v, sk, in_task, kp);
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Traffic sampling (Millisampler-style): during a run, every packet seen by
- * tc on a sampled interface adds to slot (now - start) / granularity of a
- * per-CPU array: bytes, packets, ECN CE-marked bytes (ingress), and a bit
+ * tc on a sampled interface adds to slot (now - start) / granularity of
+ * its CPU's block of the slots array (a plain array, one block per CPU,
+ * that user space reads through mmap, without copying): bytes, packets, ECN CE-marked bytes (ingress), and a bit
  * of a small flow-hash bitmap; TCP retransmissions (egress) come from the
  * tcp_retransmit_skb tracepoint into the same slots. Outside a run the tc
  * programs read one word and return.
@@ -29,6 +30,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 n_ifaces = 0;
 const volatile __u32 if_index[HL_TRAFFIC_MAX_IFACES];
 const volatile __u32 samples = 2000;	     /* slots per (interface, direction) */
+const volatile __u32 n_cpus = 1;	     /* possible CPUs: blocks in slots */
 const volatile __u64 netns_ino = 0;	     /* the agent's network namespace */
 const volatile bool retrans_has_err = false; /* the tracepoint passes err */
 
@@ -36,10 +38,11 @@ const volatile bool retrans_has_err = false; /* the tracepoint passes err */
 volatile struct hl_traffic_run run;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct hl_traffic_slot);
-	__uint(max_entries, 1); /* n_ifaces * 2 * samples, set before load */
+	__uint(max_entries, 1); /* n_cpus * n_ifaces * 2 * samples, set before load */
 } slots SEC(".maps");
 
 static __always_inline int iface_pos(__u32 ifindex)
@@ -58,7 +61,7 @@ static __always_inline struct hl_traffic_slot *run_slot(__u32 ifindex, int dir)
 {
 	struct hl_traffic_slot *s;
 	__u64 now, start, gran, end, n;
-	__u32 key, id;
+	__u32 key, id, cpu;
 	int pos;
 
 	end = run.end_ns;
@@ -77,7 +80,11 @@ static __always_inline struct hl_traffic_slot *run_slot(__u32 ifindex, int dir)
 	pos = iface_pos(ifindex);
 	if (pos < 0)
 		return NULL;
-	key = ((__u32)pos * HL_TRAFFIC_DIRS + (__u32)dir) * samples + (__u32)n;
+	cpu = bpf_get_smp_processor_id();
+	if (cpu >= n_cpus)
+		return NULL;
+	/* this CPU's block (traffic_types.h): no other CPU writes it */
+	key = ((cpu * n_ifaces + (__u32)pos) * HL_TRAFFIC_DIRS + (__u32)dir) * samples + (__u32)n;
 	s = bpf_map_lookup_elem(&slots, &key);
 	if (!s)
 		return NULL;

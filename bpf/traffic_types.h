@@ -9,7 +9,11 @@
 /* Interfaces one agent samples at most (rodata table in the program). */
 #define HL_TRAFFIC_MAX_IFACES 16
 
-/* Directions: slot index = (iface * 2 + dir) * samples + sample. */
+/*
+ * Directions. The slots array holds one block of n_ifaces * 2 * samples
+ * slots per possible CPU: slot index = ((cpu * n_ifaces + iface) * 2 + dir)
+ * * samples + sample.
+ */
 enum hl_traffic_dir {
 	HL_TRAFFIC_RX = 0, /* tc ingress */
 	HL_TRAFFIC_TX = 1, /* tc egress */
@@ -21,7 +25,7 @@ enum hl_traffic_dir {
 #define HL_TRAFFIC_SKETCH_WORDS (HL_TRAFFIC_SKETCH_BITS / 64)
 
 /*
- * One sample of one direction of one interface, per CPU. A slot belongs to
+ * One sample of one direction of one interface, in one CPU's block. A slot belongs to
  * the run whose id it carries: the program resets a slot from an earlier
  * run the first time it touches it, so user space never has to clear the
  * map between runs and ignores slots of other runs when it reads.

@@ -118,6 +118,12 @@ struct hl_batch {
 	struct hl_metric *metrics;
 	size_t n_metrics;
 	bool final; /* last batch before shutdown */
+	/*
+	 * Set by the agent: a number no other batch of this process has
+	 * (the same batch retried keeps it), 0 when unknown. Lets the
+	 * built-in exporters share one encoding of a batch.
+	 */
+	uint64_t serial;
 };
 
 enum hl_export_result {

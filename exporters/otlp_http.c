@@ -302,6 +302,7 @@ static void otlp_http_shutdown(void *state)
 	hl_http_close(st->http);
 	hl_otlp_settings_free(&st->set);
 	free(st);
+	hl_otlp_memo_clear();
 }
 
 const struct hl_exporter_ops hl_otlp_http_exporter = {

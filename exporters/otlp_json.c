@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -707,8 +708,96 @@ static int flush_pending(struct pending *p, const struct frame *env, const struc
 	return 0;
 }
 
+static int encode_split(const struct hl_batch *batch, bool delta, size_t max_bytes,
+			struct hl_otlp_split *out);
+
+/*
+ * The last batch encoded as one request, for the next exporter of the
+ * same batch (stdout json and otlp_http print the same text): keyed by
+ * the batch's serial, which no other batch has. Up to MEMO_MAX bytes.
+ */
+#define MEMO_MAX (1U << 20)
+
+static struct {
+	pthread_mutex_t lock;
+	uint64_t serial; /* 0: empty */
+	bool delta;
+	char *json;
+	size_t len, n_points;
+} memo = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The memo as the whole split of batch when it fits max_bytes: true, or false. */
+static bool memo_get(const struct hl_batch *batch, bool delta, size_t max_bytes,
+		     struct hl_otlp_split *out)
+{
+	bool hit = false;
+
+	if (!batch->serial)
+		return false;
+	pthread_mutex_lock(&memo.lock);
+	if (memo.serial == batch->serial && memo.delta == delta && memo.len <= max_bytes) {
+		struct hl_otlp_body *v = malloc(sizeof(*v));
+		char *json = malloc(memo.len + 1);
+
+		if (v && json) {
+			memcpy(json, memo.json, memo.len + 1);
+			*v = (struct hl_otlp_body){
+				.json = json, .len = memo.len, .n_points = memo.n_points};
+			*out = (struct hl_otlp_split){.v = v, .n = 1, .n_points = memo.n_points};
+			hit = true;
+		} else {
+			free(v);
+			free(json);
+		}
+	}
+	pthread_mutex_unlock(&memo.lock);
+	return hit;
+}
+
+/* Keep a split of batch that is its whole request. */
+static void memo_put(const struct hl_batch *batch, bool delta, const struct hl_otlp_split *sp)
+{
+	char *json;
+
+	if (!batch->serial || sp->n != 1 || sp->oversize_points || sp->v[0].len > MEMO_MAX)
+		return;
+	json = malloc(sp->v[0].len + 1);
+	if (!json)
+		return;
+	memcpy(json, sp->v[0].json, sp->v[0].len + 1);
+	pthread_mutex_lock(&memo.lock);
+	free(memo.json);
+	memo.serial = batch->serial;
+	memo.delta = delta;
+	memo.json = json;
+	memo.len = sp->v[0].len;
+	memo.n_points = sp->v[0].n_points;
+	pthread_mutex_unlock(&memo.lock);
+}
+
+void hl_otlp_memo_clear(void)
+{
+	pthread_mutex_lock(&memo.lock);
+	free(memo.json);
+	memo.json = NULL;
+	memo.serial = 0;
+	memo.len = 0;
+	pthread_mutex_unlock(&memo.lock);
+}
+
 int hl_otlp_encode_split(const struct hl_batch *batch, bool delta, size_t max_bytes,
 			 struct hl_otlp_split *out)
+{
+	if (memo_get(batch, delta, max_bytes, out))
+		return 0;
+	if (encode_split(batch, delta, max_bytes, out))
+		return -ENOMEM;
+	memo_put(batch, delta, out);
+	return 0;
+}
+
+static int encode_split(const struct hl_batch *batch, bool delta, size_t max_bytes,
+			struct hl_otlp_split *out)
 {
 	struct pending p = {0};
 	struct jbuf jb = {0};

@@ -59,6 +59,12 @@ struct hl_otlp_split {
 int hl_otlp_encode_split(const struct hl_batch *batch, bool delta, size_t max_bytes,
 			 struct hl_otlp_split *out);
 void hl_otlp_split_free(struct hl_otlp_split *s); /* NULL-safe, idempotent */
+/*
+ * The split of a batch with a serial that is its whole request is kept
+ * until the next one (another exporter of that batch takes a copy instead
+ * of encoding it again); this frees it.
+ */
+void hl_otlp_memo_clear(void);
 
 /*
  * A 2xx response body: ExportMetricsServiceResponse's partialSuccess

@@ -527,6 +527,7 @@ static void stdout_shutdown(void *state)
 	else
 		fflush(st->f);
 	free(st);
+	hl_otlp_memo_clear();
 }
 
 const struct hl_exporter_ops hl_stdout_exporter = {

@@ -132,6 +132,9 @@ static void copy_batch(struct arena *a, struct hl_batch *dst, const struct hl_ba
 	}
 }
 
+/* struct hl_batch.serial of the last snapshot made */
+static atomic_uint_fast64_t serials;
+
 struct hl_snapshot *hl_snapshot_new(const struct hl_batch *b)
 {
 	struct arena measure = {0}, a;
@@ -145,6 +148,7 @@ struct hl_snapshot *hl_snapshot_new(const struct hl_batch *b)
 	a.base = (char *)(s + 1);
 	a.used = 0;
 	copy_batch(&a, &s->batch, b);
+	s->batch.serial = atomic_fetch_add(&serials, 1) + 1;
 	return s;
 }
 

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "kernel.h"
 #include "log.h"
+#include "maputil.h"
 #include "nflink.h"
 #include "probeutil.h"
 
@@ -297,8 +298,24 @@ int hl_fill_pid_filter(struct bpf_map *map, const struct hl_uintlist *pids)
 
 int hl_read_percpu_array(int fd, uint32_t n, int ncpus, uint64_t *out)
 {
-	uint64_t *vals = calloc((size_t)ncpus, sizeof(*vals));
+	struct hl_map_dump d = {0};
+	uint64_t *vals;
 
+	/* One batch lookup (a syscall per element cost more than the copy). */
+	if (!hl_map_dump_read_range(&d, fd, (size_t)ncpus * sizeof(*vals), 0, n)) {
+		for (uint32_t i = 0; i < n; i++) {
+			const uint64_t *v = i < d.n ? hl_map_dump_value(&d, i) : NULL;
+
+			out[i] = 0;
+			for (int c = 0; v && c < ncpus; c++)
+				out[i] += v[c];
+		}
+		hl_map_dump_free(&d);
+		return 0;
+	}
+	hl_map_dump_free(&d);
+	/* Element by element; one that cannot be read is 0. */
+	vals = calloc((size_t)ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {

@@ -198,6 +198,16 @@ void hl_series_update(struct hl_series *sr, const struct hl_exph_table *table,
 	keep_prev(sr, cur, n, zero, sum, min, max);
 }
 
+/*
+ * What hl_series_update makes of a read equal to the previous one: the
+ * cumulative histogram as it is (rebuilt from the same buckets it would be
+ * the same), an empty delta.
+ */
+static void series_unchanged(struct hl_series *sr, const struct hl_exph_table *table)
+{
+	hl_hist_reset(&sr->delta, table->scale);
+}
+
 static int reserve_cur(struct hl_series_set *ss, size_t n)
 {
 	struct hl_raw_bucket *c;
@@ -294,6 +304,19 @@ static int collect_dense(struct hl_series_set *ss, int fd)
 		t = fold_cpus(hl_map_dump_value(&ss->dense_dump, 0), ss->ncpus);
 		if (!t.zero && !t.max_ns)
 			continue; /* never sampled: no series, as with the hash maps */
+		sr = series_get(ss, &key);
+		if (!sr)
+			continue;
+		if (sr->have_prev && t.zero == sr->prev_zero && t.sum_ns == sr->prev_sum &&
+		    t.min_ns == sr->prev_min && t.max_ns == sr->prev_max) {
+			/*
+			 * Nothing new since the last read (every sample adds to
+			 * the zero count or to the sum): its buckets are the
+			 * ones read then, not read again.
+			 */
+			series_unchanged(sr, ss->table);
+			continue;
+		}
 		if (t.max_ns) {
 			lo_el = 1 + (__u32)(hl_exph_index(ss->table, t.min_ns ? t.min_ns : 1) -
 					    ss->table->idx_min) /
@@ -327,9 +350,6 @@ static int collect_dense(struct hl_series_set *ss, int fd)
 				}
 			}
 		}
-		sr = series_get(ss, &key);
-		if (!sr)
-			continue;
 		hl_series_update(sr, ss->table, ss->cur, n, t.zero, t.sum_ns, t.min_ns, t.max_ns);
 	}
 	return 0;

@@ -569,11 +569,30 @@ static void series_resolve_ifname(struct hl_stack_latency *s, struct hl_series *
 	}
 }
 
+/*
+ * The kernel's counters, after the histograms: a stage's samples recorded
+ * are not counted in the kernel (a counter per sample), they are its
+ * series' counts, every sample recorded being in exactly one.
+ */
 static int read_counters(struct hl_stack_latency *s)
 {
+	int e;
+
 	memcpy(s->prev_counters, s->counters, sizeof(s->counters));
-	return hl_read_percpu_array(bpf_map__fd(s->skel->maps.counters), HL_COUNTERS_SIZE, s->ncpus,
-				    s->counters);
+	e = hl_read_percpu_array(bpf_map__fd(s->skel->maps.counters), HL_COUNTERS_SIZE, s->ncpus,
+				 s->counters);
+	if (e)
+		return e;
+	for (int st = 0; st < HL_STAGE_COUNT; st++)
+		s->counters[st * HL_CNT_PER_STAGE + HL_CNT_EVENTS] = 0;
+	for (size_t i = 0; i < s->ss.n; i++) {
+		const struct hl_series *sr = &s->ss.v[i];
+
+		if (sr->key.stage < HL_STAGE_COUNT)
+			s->counters[sr->key.stage * HL_CNT_PER_STAGE + HL_CNT_EVENTS] +=
+				sr->cum.count;
+	}
+	return 0;
 }
 
 static int collect_histograms(struct hl_stack_latency *s)

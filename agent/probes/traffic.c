@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +50,6 @@
 #define ARM_MARGIN_NS 50000  /* at least this between arming and the start */
 #define RUN_GAP_NS 100000000 /* wallclock: between runs of a round (grace, reading) */
 #define PLAN_SLACK_NS (5 * ARM_LEAD_NS + RUN_GAP_NS) /* a plan is never further ahead */
-#define READ_CHUNK_BYTES (4u << 20)
 #define MAX_GRANS 8
 #define N_SERIES_METRICS 7 /* metrics with a point per series */
 #define N_CLOCK_METRICS 3
@@ -297,11 +297,6 @@ static bool retrans_tp_has_err(void)
 	return t && btf_is_func_proto(t) && btf_vlen(t) >= 4;
 }
 
-static size_t slot_count(const struct hl_traffic *t)
-{
-	return (size_t)t->n_ifaces * HL_TRAFFIC_DIRS * t->samples;
-}
-
 static uint64_t mem_per_cpu(int n_ifaces, uint32_t samples)
 {
 	return (uint64_t)n_ifaces * HL_TRAFFIC_DIRS * samples * sizeof(struct hl_traffic_slot);
@@ -439,8 +434,6 @@ static int buffers_init(struct hl_traffic *t)
 	t->slots.ncpus = t->ncpus;
 	t->slots.n_ifaces = t->n_ifaces;
 	t->slots.samples = t->samples;
-	if (hl_traffic_slots_init(&t->slots, READ_CHUNK_BYTES))
-		return -ENOMEM;
 	for (int i = 0; i < t->n_ifaces; i++) {
 		struct hl_traffic_rundata *r = &t->rd[i];
 
@@ -492,7 +485,6 @@ static void traffic_stop(void *state)
 		hl_traffic_rundata_free(&t->rd[i]);
 	free(t->series);
 	free(t->pts);
-	hl_traffic_slots_free(&t->slots);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->cond);
 	free(t);
@@ -511,9 +503,11 @@ static int open_configured(struct hl_traffic *t, bool retrans)
 	for (int i = 0; i < t->n_ifaces; i++)
 		ro->if_index[i] = (__u32)t->ifaces[i].ifindex;
 	ro->samples = t->samples;
+	ro->n_cpus = (__u32)t->ncpus;
 	ro->netns_ino = hl_self_netns_ino();
 	ro->retrans_has_err = retrans_tp_has_err();
-	bpf_map__set_max_entries(t->skel->maps.slots, (__u32)slot_count(t));
+	bpf_map__set_max_entries(t->skel->maps.slots,
+				 hl_traffic_slot_entries(t->ncpus, t->n_ifaces, t->samples));
 	if (!retrans)
 		bpf_program__set_autoload(t->skel->progs.hl_traffic_retransmit, false);
 	return 0;
@@ -592,6 +586,13 @@ static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen
 	}
 	if (!hl_kernel_btf()) {
 		snprintf(err, errlen, "%s", hl_kernel_btf_error());
+		goto fail;
+	}
+	if (!hl_traffic_slot_entries(t->ncpus, t->n_ifaces, t->samples)) {
+		snprintf(err, errlen,
+			 "probes.traffic: %u samples x %d interfaces x 2 directions x %d CPUs is "
+			 "more slots than a BPF array holds (2^32): lower samples or interfaces",
+			 t->samples, t->n_ifaces, t->ncpus);
 		goto fail;
 	}
 	if (series_init(t) || buffers_init(t)) {
@@ -692,119 +693,72 @@ static bool wait_until(struct hl_traffic *t, uint64_t until)
 
 /* ---- reading the slots ------------------------------------------------------------- */
 
-int hl_traffic_slots_init(struct hl_traffic_slots *s, size_t chunk_bytes)
+uint32_t hl_traffic_slot_entries(int ncpus, int n_ifaces, uint32_t samples)
 {
-	size_t per_key = (size_t)s->ncpus * sizeof(struct hl_traffic_slot);
-	size_t total = (size_t)s->n_ifaces * HL_TRAFFIC_DIRS * s->samples;
+	uint64_t n = (uint64_t)(ncpus > 0 ? ncpus : 0) * (uint64_t)(n_ifaces > 0 ? n_ifaces : 0) *
+		     HL_TRAFFIC_DIRS * samples;
 
-	s->chunk = per_key ? chunk_bytes / per_key : 1;
-	if (s->chunk > total)
-		s->chunk = total;
-	if (s->chunk < 1)
-		s->chunk = 1;
-	s->keys = calloc(s->chunk, sizeof(*s->keys));
-	s->vals = calloc(s->chunk, per_key ? per_key : 1);
-	return s->keys && s->vals ? 0 : -ENOMEM;
+	return n <= UINT32_MAX ? (uint32_t)n : 0;
 }
 
-void hl_traffic_slots_free(struct hl_traffic_slots *s)
+/* Element key of the slots map into *v: 0, or -1 when it cannot be read. */
+static int read_elem(const struct hl_traffic_slots *s, size_t key, struct hl_traffic_slot *v)
 {
-	free(s->keys);
-	free(s->vals);
-	s->keys = NULL;
-	s->vals = NULL;
+	__u32 k = (__u32)key;
+
+	return bpf_map_lookup_elem(s->fd, &k, v) ? -1 : 0;
 }
 
-/*
- * Keys first..first+n-1 with one batch lookup. For an array the kernel
- * starts after *in, the last key of the previous batch (in NULL: at key 0),
- * and writes the last key it returned to *out. false when the kernel
- * refuses or returns anything but exactly those keys.
- */
-static bool read_batch(struct hl_traffic_slots *s, __u32 *in, __u32 *out, __u32 first, __u32 n)
+void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_traffic_rundata *rd)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 got = n;
-	int e;
+	size_t keys = (size_t)s->n_ifaces * HL_TRAFFIC_DIRS * s->samples;
+	size_t len = keys * (size_t)s->ncpus * sizeof(struct hl_traffic_slot);
+	const struct hl_traffic_slot *all = NULL;
+	struct hl_traffic_slot one;
 
-	e = bpf_map_lookup_batch(s->fd, in, out, s->keys, s->vals, &got, &opts);
-	if (e && errno != ENOENT) {
-		hl_debug("traffic", "batch lookup of the slots failed (%s): one key at a time",
-			 strerror(errno));
-		return false;
+	/*
+	 * Mapped for this read only: the pages would otherwise stay in the
+	 * agent's resident set between runs.
+	 */
+	if (!s->no_mmap && len) {
+		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, s->fd, 0);
+
+		if (m == MAP_FAILED) {
+			hl_debug("traffic", "cannot map the slots (%s): one element at a time",
+				 strerror(errno));
+			s->no_mmap = true;
+		} else {
+			all = m;
+		}
 	}
-	for (__u32 k = 0; k < n; k++) {
-		if (got == n && *out == first + n - 1 && s->keys[k] == first + k)
-			continue;
-		hl_debug("traffic",
-			 "batch lookup of %u slots from key %u returned %u from key %u: one key "
-			 "at a time",
-			 n, first, got, got ? s->keys[0] : 0);
-		return false;
-	}
-	return true;
-}
-
-/* Keys first..first+n-1 one at a time; a key that cannot be read is zero. */
-static void read_keys(struct hl_traffic_slots *s, __u32 first, __u32 n)
-{
-	size_t per_key = (size_t)s->ncpus * sizeof(struct hl_traffic_slot);
-
-	for (__u32 k = 0; k < n; k++) {
-		__u32 key = first + k;
-		char *v = (char *)s->vals + (size_t)k * per_key;
-
-		if (bpf_map_lookup_elem(s->fd, &key, v))
-			memset(v, 0, per_key);
-	}
-}
-
-/* Sum the CPUs' slots first..first+n-1 (in s->vals) of run id into rd. */
-static void sum_slots(const struct hl_traffic_slots *s, uint32_t id, __u32 first, __u32 n,
-		      struct hl_traffic_rundata *rd)
-{
-	for (__u32 k = 0; k < n; k++) {
-		__u32 key = first + k;
-		uint32_t i = key % s->samples, dir = key / s->samples % HL_TRAFFIC_DIRS,
-			 ifc = key / s->samples / HL_TRAFFIC_DIRS;
-		const struct hl_traffic_slot *cpu =
-			(const struct hl_traffic_slot *)((const char *)s->vals +
-							 (size_t)k * s->ncpus * sizeof(*cpu));
+	for (size_t k = 0; k < keys; k++) {
+		uint32_t i = (uint32_t)(k % s->samples),
+			 dir = (uint32_t)(k / s->samples % HL_TRAFFIC_DIRS),
+			 ifc = (uint32_t)(k / s->samples / HL_TRAFFIC_DIRS);
 		struct hl_traffic_sample *x = &rd[ifc].samples[dir][i];
 		uint64_t sk[HL_TRAFFIC_SKETCH_WORDS] = {0}; /* OR of the CPUs' bitmaps */
 
 		memset(x, 0, sizeof(*x));
 		for (int c = 0; c < s->ncpus; c++) {
-			if (cpu[c].run != id)
+			const struct hl_traffic_slot *v = &one;
+
+			if (all)
+				v = &all[(size_t)c * keys + k];
+			else if (read_elem(s, (size_t)c * keys + k, &one))
 				continue;
-			x->bytes += cpu[c].bytes;
-			x->ce_bytes += cpu[c].ce_bytes;
-			x->packets += cpu[c].packets;
-			x->retrans += cpu[c].retrans;
+			if (v->run != id)
+				continue;
+			x->bytes += v->bytes;
+			x->ce_bytes += v->ce_bytes;
+			x->packets += v->packets;
+			x->retrans += v->retrans;
 			for (int w = 0; w < HL_TRAFFIC_SKETCH_WORDS; w++)
-				sk[w] |= cpu[c].flows[w];
+				sk[w] |= v->flows[w];
 		}
 		x->flows = hl_traffic_flow_estimate(sk, HL_TRAFFIC_SKETCH_BITS);
 	}
-}
-
-void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_traffic_rundata *rd)
-{
-	size_t total = (size_t)s->n_ifaces * HL_TRAFFIC_DIRS * s->samples, done = 0;
-	__u32 in = 0, out = 0; /* a batch's out_batch is the next one's in_batch */
-
-	while (done < total) {
-		__u32 n = (__u32)(total - done < s->chunk ? total - done : s->chunk);
-
-		if (!s->no_batch && !read_batch(s, done ? &in : NULL, &out, (__u32)done, n))
-			s->no_batch = true;
-		if (s->no_batch)
-			read_keys(s, (__u32)done, n);
-		else
-			in = out;
-		sum_slots(s, id, (__u32)done, n, rd);
-		done += n;
-	}
+	if (all)
+		munmap((void *)all, len);
 }
 
 /* Fold a finished run of granularity g into the series (lock held). */

@@ -103,25 +103,20 @@ uint64_t hl_traffic_arm_start(uint64_t planned, uint64_t now, uint64_t gran_ns, 
 /* ---- reading a run's slots (traffic.c) ------------------------------------------- */
 
 /*
- * The slots map: a per-CPU array of n_ifaces * 2 * samples struct
- * hl_traffic_slot (bpf/traffic_types.h), read chunk keys per batch lookup
- * into keys and vals.
+ * The slots map: an array of ncpus blocks of n_ifaces * 2 * samples struct
+ * hl_traffic_slot (bpf/traffic_types.h), read through a read-only mmap
+ * (nothing copied), or element by element where mmap is refused.
  */
 struct hl_traffic_slots {
 	int fd;
 	int ncpus;
 	int n_ifaces;
 	uint32_t samples;
-	size_t chunk;	/* keys per lookup, 1..n_ifaces * 2 * samples */
-	uint32_t *keys; /* chunk keys */
-	void *vals;	/* chunk * ncpus slots */
-	bool no_batch;	/* the kernel refused a batch lookup: one key at a time */
+	bool no_mmap; /* the kernel refused the mmap: one element at a time */
 };
 
-/* Allocate keys and vals for chunks of about chunk_bytes (at least one key)
- * with ncpus, n_ifaces and samples set. 0 or -ENOMEM. */
-int hl_traffic_slots_init(struct hl_traffic_slots *s, size_t chunk_bytes);
-void hl_traffic_slots_free(struct hl_traffic_slots *s);
+/* Elements of the slots map: ncpus * n_ifaces * 2 * samples, 0 beyond UINT32_MAX. */
+uint32_t hl_traffic_slot_entries(int ncpus, int n_ifaces, uint32_t samples);
 /* Sum the slots of run id over the CPUs into rd[0..n_ifaces).samples (each
  * samples long); slots of other runs count as zero. */
 void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_traffic_rundata *rd);

@@ -209,7 +209,11 @@ static void free_strs(char **v, size_t n)
 		free(v[i]);
 }
 
-static void test_split(void)
+/*
+ * serial 0: every split encoded; else the whole request is kept between
+ * calls (hl_otlp_memo_clear) and must split the same.
+ */
+static void split_batch(uint64_t serial)
 {
 	static const size_t limits[] = {1500, 2000, 2500, 3000, 4096, 8192, 100000, 4 << 20};
 	struct hl_batch b;
@@ -219,6 +223,7 @@ static void test_split(void)
 	size_t n_want;
 
 	make_batch(&b);
+	b.serial = serial;
 	for (int delta = 0; delta <= 1; delta++) {
 		whole = hl_otlp_encode_string(&b, delta);
 		req = cJSON_Parse(whole);
@@ -298,6 +303,51 @@ static void test_split(void)
 	CHECK(hl_otlp_encode(&b, false) == NULL, "no empty envelope");
 	hl_otlp_split_free(&sp);
 	free_batch();
+	hl_otlp_memo_clear();
+}
+
+static void test_split(void)
+{
+	split_batch(0);
+	split_batch(42);
+}
+
+/*
+ * The memo: a batch with a serial is encoded once for every exporter of
+ * it (a change made behind its back shows that the copy was taken), a
+ * new serial or a cleared memo encodes it again.
+ */
+static void test_memo(void)
+{
+	struct hl_batch b;
+	char *first, *again, *other;
+
+	make_batch(&b);
+	b.serial = 7;
+	first = hl_otlp_encode_string(&b, false);
+	cnt_points[3].value = 424242424242ULL;
+	again = hl_otlp_encode_string(&b, false);
+	CHECK(first && again && !strcmp(first, again), "serial 7 encoded once");
+	free(again);
+	other = hl_otlp_encode_string(&b, true);
+	b.serial = 0;
+	again = hl_otlp_encode_string(&b, true);
+	CHECK(other && again && !strcmp(other, again), "the delta request is not the memo");
+	free(other);
+	free(again);
+	b.serial = 8;
+	again = hl_otlp_encode_string(&b, false);
+	CHECK(again && strcmp(first, again) && strstr(again, "\"424242424242\""),
+	      "serial 8 encoded anew");
+	free(again);
+	hl_otlp_memo_clear();
+	cnt_points[3].value = 5;
+	again = hl_otlp_encode_string(&b, false);
+	CHECK(again && !strstr(again, "424242424242"), "encoded anew after hl_otlp_memo_clear");
+	free(again);
+	free(first);
+	free_batch();
+	hl_otlp_memo_clear();
 }
 
 /* The mapping details of one request. */
@@ -1065,6 +1115,7 @@ int main(void)
 	test_hist_json();
 	test_text_as_tree();
 	test_split();
+	test_memo();
 	test_mapping();
 	test_responses();
 	test_retry_after();

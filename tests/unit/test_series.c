@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hist.h"
+#include "probeutil.h"
 #include "series.h"
 #include "unit.h"
 
@@ -76,6 +77,12 @@ static const struct sample first[] = {{0, 0, 1000},  {0, 0, 1000}, {0, 1, 5000},
  * elements between a series' min and max: they must widen with them.
  */
 static const struct sample later[] = {{0, 1, 2000000000}, {0, 0, 7}, {1, 0, 70}};
+/*
+ * The third: only a 0 ns sample of id 0 (its sum, min and max stay, its
+ * zero count moves) and nothing else. A series whose totals did not move
+ * is not read again: both must still read as they do in the hash layout.
+ */
+static const struct sample third[] = {{0, 1, 0}};
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static int percpu_map(enum bpf_map_type type, size_t key, size_t val, uint32_t n)
@@ -152,6 +159,18 @@ static void same_series(const struct hl_series_set *dense, const struct hl_serie
 		CHECK(d->scale == h->scale && d->len == h->len && d->offset == h->offset &&
 			      !memcmp(d->counts, h->counts, d->len * sizeof(*d->counts)),
 		      "id %u: buckets differ", dense->v[i].key.stage);
+		d = &dense->v[i].delta;
+		h = &hash->v[i].delta;
+		CHECK(d->count == h->count && d->zero_count == h->zero_count &&
+			      d->sum_ns == h->sum_ns && d->has_min == h->has_min &&
+			      d->has_max == h->has_max && (!d->has_min || d->min_ns == h->min_ns) &&
+			      (!d->has_max || d->max_ns == h->max_ns) && d->len == h->len &&
+			      d->offset == h->offset &&
+			      !memcmp(d->counts, h->counts, d->len * sizeof(*d->counts)),
+		      "id %u: deltas differ: dense count %llu zero %llu, hash count %llu zero %llu",
+		      dense->v[i].key.stage, (unsigned long long)d->count,
+		      (unsigned long long)d->zero_count, (unsigned long long)h->count,
+		      (unsigned long long)h->zero_count);
 	}
 }
 
@@ -213,6 +232,26 @@ static void test_layouts(void)
 		      "id 0 in the 2nd interval: count %llu sum %llu", (unsigned long long)a->count,
 		      (unsigned long long)a->sum_ns);
 		CHECK(dense.v[1].cum.count == 1 && dense.v[1].cum.min_ns == 70, "id 1 appears");
+		CHECK(dense.v[2].delta.count == 0 && dense.v[2].cum.count == 3,
+		      "id 2 unchanged in the 2nd interval");
+	}
+	fill_dense(dfd, &t, stride, ncpus, third, N_OF(third));
+	fill_hash(hfd, sfd, &t, ncpus, third, N_OF(third));
+	CHECK(hl_series_set_collect(&dense, -1, -1, dfd) == 0, "dense collect, 3rd interval");
+	CHECK(hl_series_set_collect(&hash, hfd, sfd, -1) == 0, "hash collect, 3rd interval");
+	CHECK(dense.n == 3 && hash.n == 3, "3rd interval series: dense %zu, hash %zu", dense.n,
+	      hash.n);
+	same_series(&dense, &hash);
+	if (dense.n == 3) {
+		CHECK(dense.v[0].delta.count == 1 && dense.v[0].delta.zero_count == 1 &&
+			      dense.v[0].cum.count == 7,
+		      "id 0's 0 ns sample in the 3rd interval: delta %llu, cum %llu",
+		      (unsigned long long)dense.v[0].delta.count,
+		      (unsigned long long)dense.v[0].cum.count);
+		CHECK(dense.v[2].delta.count == 0 && dense.v[2].cum.count == 3 &&
+			      dense.v[2].cum.len > 0,
+		      "id 2 unchanged in the 3rd interval: delta %llu",
+		      (unsigned long long)dense.v[2].delta.count);
 	}
 out:
 	if (dfd >= 0)
@@ -225,9 +264,43 @@ out:
 	hl_series_set_free(&hash);
 }
 
+/* hl_read_percpu_array: the counters summed over CPUs, one batch read. */
+static void test_percpu_counters(void)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd;
+	__u64 *vals = calloc((size_t)ncpus, sizeof(*vals));
+	uint64_t out[40];
+
+	fd = percpu_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64), 37);
+	if (fd < 0 || !vals) {
+		CHECK(0, "cannot create a BPF map: %s (run as root)", strerror(errno));
+		free(vals);
+		return;
+	}
+	for (__u32 i = 0; i < 37; i += 3) {
+		for (int c = 0; c < ncpus; c++)
+			vals[c] = i * 1000 + (__u64)c + 1;
+		bpf_map_update_elem(fd, &i, vals, BPF_ANY);
+	}
+	memset(out, 0xff, sizeof(out));
+	CHECK(hl_read_percpu_array(fd, 40, ncpus, out) == 0, "read");
+	for (uint32_t i = 0; i < 40; i++) {
+		uint64_t want = 0;
+
+		if (i < 37 && i % 3 == 0)
+			want = (uint64_t)i * 1000 * (uint64_t)ncpus +
+			       (uint64_t)ncpus * (uint64_t)(ncpus + 1) / 2;
+		CHECK(out[i] == want, "counter %u: %llu, want %llu (beyond the array: 0)", i,
+		      (unsigned long long)out[i], (unsigned long long)want);
+	}
+	close(fd);
+	free(vals);
+}
+
 int main(void)
 {
 	test_series();
 	test_layouts();
+	test_percpu_counters();
 	return UNIT_DONE();
 }
