@@ -208,6 +208,17 @@ def markdown(res):
         within = sum(1 for p in rated if p["ratio_floor"] <= 2.0)
         out += ["", "Goals: every program at most 2.0x its floor (%d of %d are); hostlat's BPF time at most "
                 "0.5x bpftrace's (it is %s)." % (within, len(rated), fmt(ratio(t["hostlat"], t["bpftrace"]), "%.2fx"))]
+    pt = sec.get("parts")
+    if pt:
+        out += ["", "**Parts of a sample** (`softirq_entry` rebuilt part by part, ns per run; %d rounds; %s)"
+                % (pt["rounds"], pt["measured_at"]), "",
+                "| program | part | runs/round | ns/run | this part |", "| --- | --- | ---: | ---: | ---: |"]
+        for x in pt["parts"]:
+            out.append("| `%s` | %s | %d | %s | %s |" % (x["program"], x["what"], x["runs_per_round"],
+                                                      f(x["ns_per_run"]), fmt(x["step_ns"], "%+.0f")))
+        real = ", ".join("`%s` %s" % (x["program"], f(x["ns_per_run"])) for x in pt.get("softirq", []))
+        if real:
+            out += ["", "The real softirq probe in the same run (ns per run): %s." % real]
     t = sec.get("traffic")
     if t:
         out += ["", "**Traffic sampler** (%d rounds; %s)" % (t["rounds"], t["measured_at"]), "",

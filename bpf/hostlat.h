@@ -116,7 +116,7 @@ static __always_inline void hl_series_val_add(struct hl_series_val *sv, __u64 v)
 
 /* Per-CPU counters array: index = stage * HL_CNT_PER_STAGE + slot. */
 enum hl_counter_slot {
-	HL_CNT_EVENTS = 0, /* samples recorded (the stack probe: its series' counts) */
+	HL_CNT_EVENTS = 0, /* samples recorded (stack: only for the XDP responder) */
 	HL_CNT_DROP0,	   /* + enum hl_drop_reason */
 	HL_CNT_PER_STAGE = HL_CNT_DROP0 + HL_DROP_REASON_COUNT,
 };

@@ -37,6 +37,8 @@ const volatile __u32 group_by = 0;	/* HL_GROUP_* */
 const volatile __u64 netns_ino = 0;	/* 0: every network namespace */
 const volatile bool filter_ifaces = false;
 const volatile __u32 min_queue_len = 0;
+/* Count samples recorded (HL_CNT_EVENTS): only the XDP responder needs them. */
+const volatile bool count_events = false;
 
 /*
  * CLOCK_REALTIME = base clock + clock_offset, base being TAI where the
@@ -313,7 +315,9 @@ static __always_inline void record(__u32 stage, __u64 tstamp, __u32 ifindex, __u
 		count(stage, HL_CNT_DROP0 + HL_DROP_MAP_FULL);
 		return;
 	}
-	/* Not counted in HL_CNT_EVENTS: user space sums the series' counts. */
+	/* User space sums the series' counts; the XDP responder reads these. */
+	if (count_events)
+		count(stage, HL_CNT_EVENTS);
 	note_exemplar(&skey, v, sk, in_task, kp);
 }
 

@@ -397,6 +397,8 @@ static int configure(struct hl_stack_latency *s, const struct hl_config *cfg, ch
 		hl_series_set_dense(&s->ss, sc->standing_queue ? HL_SQ_SERIES_END : HL_STAGE_COUNT);
 	HL_LATHIST_PREPARE(s->skel, &s->ss);
 	ro->exemplars_on = sc->exemplars;
+	/* The XDP responder answers with the kernel's count of each stage's samples. */
+	ro->count_events = hl_xdp_responder_probe.enabled && hl_xdp_responder_probe.enabled(cfg);
 	hl_ex_size_maps(&s->ss, sc->exemplars, s->skel->maps.ex_dense, s->skel->maps.ex_hash);
 	if (sc->filters.interfaces.n > bpf_map__max_entries(s->skel->maps.iface_filter))
 		bpf_map__set_max_entries(s->skel->maps.iface_filter, sc->filters.interfaces.n);
@@ -570,9 +572,9 @@ static void series_resolve_ifname(struct hl_stack_latency *s, struct hl_series *
 }
 
 /*
- * The kernel's counters, after the histograms: a stage's samples recorded
- * are not counted in the kernel (a counter per sample), they are its
- * series' counts, every sample recorded being in exactly one.
+ * The kernel's counters, after the histograms. A stage's samples recorded
+ * are its series' counts (every sample recorded is in exactly one): the
+ * kernel counts them too only for the XDP responder (count_events).
  */
 static int read_counters(struct hl_stack_latency *s)
 {

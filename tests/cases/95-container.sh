@@ -94,7 +94,8 @@ ticks=$(awk '{print $14 + $15}' /proc/"$PID"/stat)
 cpu_s=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}')
 # The agent's maps (the IDs its file descriptors hold): their kernel memory
 # (memlock) and its per-CPU part, what the per-CPU maps (percpu_*) hold on
-# each possible CPU: max_entries values of round_up(value size, 8) bytes.
+# each possible CPU: max_entries values of round_up(value size, 8) bytes
+# (and the traffic slots, an array of one block per possible CPU).
 map_ids=$(fd_bpf_ids map "$PID")
 [ -n "$map_ids" ] || fail "the agent holds no BPF map"
 maps=$(bpftool -j map show | "$PY" -c '
@@ -109,6 +110,8 @@ for r in sys.argv[2].split(","):
     cpus += int(hi or lo) - int(lo) + 1
 total = sum(m["bytes_memlock"] for m in ms)
 per_cpu = sum(m["max_entries"] * ((m["bytes_value"] + 7) // 8 * 8) for m in ms if m["type"].startswith("percpu_"))
+# the traffic slots: a plain array of one block per possible CPU
+per_cpu += sum(m["max_entries"] * m["bytes_value"] // cpus for m in ms if m["type"] == "array" and m.get("name") == "slots")
 print("%.2f MiB (%d maps), %.2f MiB per CPU x %d CPUs + %.2f MiB" %
       (total / 2**20, len(ms), per_cpu / 2**20, cpus, (total - per_cpu * cpus) / 2**20))
 ' "$map_ids" "$(cat /sys/devices/system/cpu/possible)") || fail "cannot size the agent's maps: $maps"
