@@ -121,7 +121,9 @@ struct hl_batch {
 	/*
 	 * Set by the agent: a number no other batch of this process has
 	 * (the same batch retried keeps it), 0 when unknown. Lets the
-	 * built-in exporters share one encoding of a batch.
+	 * built-in exporters share one encoding of a batch. Not part of
+	 * the module ABI: a plugin must not read it (an older agent of the
+	 * same ABI version has no such field).
 	 */
 	uint64_t serial;
 };

@@ -295,6 +295,7 @@ static int collect_dense(struct hl_series_set *ss, int fd)
 		struct hl_series_val t;
 		struct hl_series *sr;
 		size_t n = 0;
+		bool same;
 
 		e = hl_map_dump_read_range(&ss->dense_dump, fd, vsize, base, 1);
 		if (e)
@@ -307,16 +308,21 @@ static int collect_dense(struct hl_series_set *ss, int fd)
 		sr = series_get(ss, &key);
 		if (!sr)
 			continue;
-		if (sr->have_prev && t.zero == sr->prev_zero && t.sum_ns == sr->prev_sum &&
-		    t.min_ns == sr->prev_min && t.max_ns == sr->prev_max) {
+		same = sr->have_prev && t.zero == sr->prev_zero && t.sum_ns == sr->prev_sum &&
+		       t.min_ns == sr->prev_min && t.max_ns == sr->prev_max;
+		if (same && sr->settled) {
 			/*
 			 * Nothing new since the last read (every sample adds to
 			 * the zero count or to the sum): its buckets are the
-			 * ones read then, not read again.
+			 * ones read then, not read again. Only once they were
+			 * read with the same totals twice: a sample being
+			 * recorded during a read may show in the totals before
+			 * its bucket (the program's stores are not ordered).
 			 */
 			series_unchanged(sr, ss->table);
 			continue;
 		}
+		sr->settled = same;
 		if (t.max_ns) {
 			lo_el = 1 + (__u32)(hl_exph_index(ss->table, t.min_ns ? t.min_ns : 1) -
 					    ss->table->idx_min) /

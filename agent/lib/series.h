@@ -42,6 +42,8 @@ struct hl_series {
 	size_t n_prev, cap_prev;
 	uint64_t prev_zero, prev_sum, prev_min, prev_max;
 	bool have_prev;
+	/* dense: the last bucket read found the totals of the read before it */
+	bool settled;
 };
 
 struct hl_series_set {

@@ -591,7 +591,7 @@ static void *traffic_start(const struct hl_config *cfg, char *err, size_t errlen
 	if (!hl_traffic_slot_entries(t->ncpus, t->n_ifaces, t->samples)) {
 		snprintf(err, errlen,
 			 "probes.traffic: %u samples x %d interfaces x 2 directions x %d CPUs is "
-			 "more slots than a BPF array holds (2^32): lower samples or interfaces",
+			 "more slots than one BPF array can hold: lower samples or interfaces",
 			 t->samples, t->n_ifaces, t->ncpus);
 		goto fail;
 	}
@@ -723,13 +723,12 @@ void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_tr
 	if (!s->no_mmap && len) {
 		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, s->fd, 0);
 
-		if (m == MAP_FAILED) {
-			hl_debug("traffic", "cannot map the slots (%s): one element at a time",
-				 strerror(errno));
-			s->no_mmap = true;
-		} else {
+		if (m == MAP_FAILED) /* this run only: the next one tries again */
+			hl_warn("traffic",
+				"cannot map the slots (%s): this run read one element at a time",
+				strerror(errno));
+		else
 			all = m;
-		}
 	}
 	for (size_t k = 0; k < keys; k++) {
 		uint32_t i = (uint32_t)(k % s->samples),

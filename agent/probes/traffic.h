@@ -112,7 +112,7 @@ struct hl_traffic_slots {
 	int ncpus;
 	int n_ifaces;
 	uint32_t samples;
-	bool no_mmap; /* the kernel refused the mmap: one element at a time */
+	bool no_mmap; /* one element at a time, never mapped (tests) */
 };
 
 /* Elements of the slots map: ncpus * n_ifaces * 2 * samples, 0 beyond UINT32_MAX. */

@@ -235,6 +235,10 @@ static void test_layouts(void)
 		CHECK(dense.v[2].delta.count == 0 && dense.v[2].cum.count == 3,
 		      "id 2 unchanged in the 2nd interval");
 	}
+	/* An interval without samples: the totals are read twice the same (settled). */
+	CHECK(hl_series_set_collect(&dense, -1, -1, dfd) == 0, "dense collect, quiet interval");
+	CHECK(hl_series_set_collect(&hash, hfd, sfd, -1) == 0, "hash collect, quiet interval");
+	same_series(&dense, &hash);
 	fill_dense(dfd, &t, stride, ncpus, third, N_OF(third));
 	fill_hash(hfd, sfd, &t, ncpus, third, N_OF(third));
 	CHECK(hl_series_set_collect(&dense, -1, -1, dfd) == 0, "dense collect, 3rd interval");
