@@ -3,8 +3,8 @@
  * Traffic sampling (Millisampler-style): during a run, every packet seen by
  * tc on a sampled interface adds to slot (now - start) / granularity of
  * its CPU's block of the slots array (a plain array, one block per CPU,
- * that user space reads through mmap, without copying): bytes, packets, ECN CE-marked bytes (ingress), and a bit
- * of a small flow-hash bitmap; TCP retransmissions (egress) come from the
+ * that user space maps instead of copying): bytes, packets, ECN CE-marked
+ * bytes (ingress), and a bit of a small flow-hash bitmap; TCP retransmissions (egress) come from the
  * tcp_retransmit_skb tracepoint into the same slots. Outside a run the tc
  * programs read one word and return.
  *

@@ -25,8 +25,8 @@ enum hl_traffic_dir {
 #define HL_TRAFFIC_SKETCH_WORDS (HL_TRAFFIC_SKETCH_BITS / 64)
 
 /*
- * One sample of one direction of one interface, in one CPU's block. A slot belongs to
- * the run whose id it carries: the program resets a slot from an earlier
+ * One sample of one direction of one interface, in one CPU's block. A
+ * slot belongs to the run whose id it carries: the program resets a slot from an earlier
  * run the first time it touches it, so user space never has to clear the
  * map between runs and ignores slots of other runs when it reads.
  */

@@ -701,14 +701,6 @@ uint32_t hl_traffic_slot_entries(int ncpus, int n_ifaces, uint32_t samples)
 	return n <= UINT32_MAX ? (uint32_t)n : 0;
 }
 
-/* Element key of the slots map into *v: 0, or -1 when it cannot be read. */
-static int read_elem(const struct hl_traffic_slots *s, size_t key, struct hl_traffic_slot *v)
-{
-	__u32 k = (__u32)key;
-
-	return bpf_map_lookup_elem(s->fd, &k, v) ? -1 : 0;
-}
-
 void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_traffic_rundata *rd)
 {
 	size_t keys = (size_t)s->n_ifaces * HL_TRAFFIC_DIRS * s->samples;
@@ -740,11 +732,12 @@ void hl_traffic_read_slots(struct hl_traffic_slots *s, uint32_t id, struct hl_tr
 		memset(x, 0, sizeof(*x));
 		for (int c = 0; c < s->ncpus; c++) {
 			const struct hl_traffic_slot *v = &one;
+			__u32 key = (__u32)((size_t)c * keys + k);
 
 			if (all)
-				v = &all[(size_t)c * keys + k];
-			else if (read_elem(s, (size_t)c * keys + k, &one))
-				continue;
+				v = &all[key];
+			else if (bpf_map_lookup_elem(s->fd, &key, &one))
+				continue; /* cannot be read: zero */
 			if (v->run != id)
 				continue;
 			x->bytes += v->bytes;
