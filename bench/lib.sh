@@ -99,11 +99,37 @@ bench_servers() {
 # job's redirection: the wait must not see a previous run's "Attaching".
 start_bpftrace() {
 	local off
+	# bpftrace attaches through tracefs; a fresh machine may not have it
+	# mounted (the agent mounts its own inside `ip netns exec`'s namespace).
+	if ! mountpoint -q /sys/kernel/tracing; then
+		mount -t tracefs tracefs /sys/kernel/tracing || fail "cannot mount tracefs at /sys/kernel/tracing"
+		on_exit "umount /sys/kernel/tracing 2>/dev/null || true"
+	fi
 	off=$("$PY" -c 'import time; print(time.clock_gettime_ns(time.CLOCK_REALTIME) - time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
 	rm -f "$TMP/bpftrace.out"
+	rx_stamps_on
 	bpftrace bench/bpftrace/hostlat.bt "$off" >"$TMP/bpftrace.out" 2>&1 &
 	BT_PID=$!
 	wait_for 60 grep -q "^Attaching" "$TMP/bpftrace.out" || { cat "$TMP/bpftrace.out" >&2; fail "bpftrace did not start"; }
+}
+
+# rx_stamps_on: software RX timestamps on every received skb while
+# bpftrace runs, as the agent keeps them on for itself (one socket with
+# SO_TIMESTAMPING; the kernel switches them on host-wide while any socket
+# asks). Without them skb->tstamp is 0 and bpftrace's stack-stage programs
+# return before measuring anything. Sets STAMPS_PID; stop_setup ends it.
+rx_stamps_on() {
+	rm -f "$TMP/stamps.out"
+	"$PY" -c '
+import socket, sys, time
+SO_TIMESTAMPING, RX_SOFTWARE, SOFTWARE = 37, 1 << 3, 1 << 4
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, RX_SOFTWARE | SOFTWARE)
+print("on", flush=True)
+time.sleep(1e6)
+' >"$TMP/stamps.out" 2>&1 &
+	STAMPS_PID=$!
+	wait_for 10 grep -q "^on" "$TMP/stamps.out" || { cat "$TMP/stamps.out" >&2; fail "cannot switch RX timestamps on"; }
 }
 
 # start_setup NAME: start the set-up NAME of an alternated bench and wait
@@ -143,6 +169,11 @@ start_setup() {
 
 # stop_setup: SIGINT to the set-up start_setup started, and wait for it.
 stop_setup() {
+	if [ -n "${STAMPS_PID:-}" ]; then
+		kill "$STAMPS_PID" 2>/dev/null || true
+		wait "$STAMPS_PID" 2>/dev/null || true
+		STAMPS_PID=""
+	fi
 	[ -n "$SETUP_PID" ] || return 0
 	kill -INT "$SETUP_PID" 2>/dev/null || true
 	wait "$SETUP_PID" 2>/dev/null || true
