@@ -121,7 +121,7 @@ start_bpftrace() {
 rx_stamps_on() {
 	rm -f "$TMP/stamps.out"
 	"$PY" -c '
-import socket, sys, time
+import socket, time
 SO_TIMESTAMPING, RX_SOFTWARE, SOFTWARE = 37, 1 << 3, 1 << 4
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, RX_SOFTWARE | SOFTWARE)
